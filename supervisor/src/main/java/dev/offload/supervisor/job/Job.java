@@ -1,0 +1,254 @@
+package dev.offload.supervisor.job;
+
+import dev.offload.proto.v1.JobError;
+import dev.offload.proto.v1.JobEvent;
+import dev.offload.proto.v1.JobProgress;
+import dev.offload.proto.v1.JobState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One job and its state machine: QUEUED, then RUNNING, then exactly one terminal state (a queued
+ * job may also end CANCELLED directly, and a running one go back to QUEUED for a retry). Every
+ * change is announced to the job's listeners, in order, and the terminal change exactly once.
+ *
+ * <p>Thread-safe. Listeners are called while the job's lock is held, which is what keeps their
+ * events in order; so a listener must not block (writing to a gRPC stream does not).
+ */
+public final class Job {
+
+  private final long sequence;
+  private final String id;
+  private final String handler;
+  private final String inputJson;
+  private final long timeoutMillis;
+  private final int retries;
+  private final long submittedAtMillis = System.currentTimeMillis();
+  private final long submittedNanos = System.nanoTime();
+
+  private JobState state = JobState.QUEUED;
+  private String outputJson = "";
+  private JobError error;
+  private long workerPid;
+  private int attempts;
+  private long startedNanos;
+  private long endedNanos;
+  /** The terminal state a stop will end the job in (CANCELLED or TIMED_OUT), once asked; else null. */
+  private JobState stopState;
+  /** Why it is being stopped, for its record. */
+  private JobError stopReason;
+  private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
+
+  public Job(long sequence, String handler, String inputJson, long timeoutMillis, int retries) {
+    this.sequence = sequence;
+    this.id = "j-" + sequence;
+    this.handler = handler;
+    this.inputJson = inputJson;
+    this.timeoutMillis = timeoutMillis;
+    this.retries = retries;
+  }
+
+  public String id() {
+    return id;
+  }
+
+  public long sequence() {
+    return sequence;
+  }
+
+  public String handler() {
+    return handler;
+  }
+
+  public String inputJson() {
+    return inputJson;
+  }
+
+  public long timeoutMillis() {
+    return timeoutMillis;
+  }
+
+  public synchronized JobState state() {
+    return state;
+  }
+
+  public synchronized boolean isTerminal() {
+    return isTerminal(state);
+  }
+
+  public synchronized int attempts() {
+    return attempts;
+  }
+
+  /** Whether the job may go back to the queue after losing its worker. */
+  public synchronized boolean hasRetriesLeft() {
+    return attempts <= retries;
+  }
+
+  public int retries() {
+    return retries;
+  }
+
+  /** Whether someone asked this running job to stop. */
+  public synchronized boolean isStopping() {
+    return stopState != null;
+  }
+
+  /**
+   * Records that the running job must stop, and in which terminal state it will end.
+   *
+   * @param terminal CANCELLED or TIMED_OUT
+   * @return true if this is the first such request while RUNNING, so the caller stops it
+   */
+  public synchronized boolean requestStop(JobState terminal, String code, String message) {
+    if (state != JobState.RUNNING || stopState != null) {
+      return false;
+    }
+    stopState = terminal;
+    stopReason = JobError.newBuilder().setCode(code).setMessage(message).build();
+    return true;
+  }
+
+  /**
+   * Ends a job that was asked to stop, in the state and with the reason given then.
+   *
+   * @param how how it stopped, appended to the reason (for example that its worker was killed)
+   */
+  public synchronized boolean endStopped(String how) {
+    if (stopState == null) {
+      throw new IllegalStateException(this + " was not asked to stop");
+    }
+    String message = how.isEmpty() ? stopReason.getMessage() : stopReason.getMessage() + "; " + how;
+    return end(stopState, "", stopReason.toBuilder().setMessage(message).build());
+  }
+
+  /** QUEUED to RUNNING on the worker with this pid; false if the job is no longer queued. */
+  public synchronized boolean start(long pid) {
+    if (state != JobState.QUEUED) {
+      return false;
+    }
+    state = JobState.RUNNING;
+    workerPid = pid;
+    attempts++;
+    startedNanos = System.nanoTime();
+    announce();
+    return true;
+  }
+
+  /** RUNNING back to QUEUED, for a retry after its worker was lost. */
+  public synchronized boolean requeue() {
+    if (state != JobState.RUNNING) {
+      return false;
+    }
+    state = JobState.QUEUED;
+    stopState = null;
+    stopReason = null;
+    announce();
+    return true;
+  }
+
+  /** Ends the job SUCCEEDED with this output, unless it has already ended. */
+  public boolean succeed(String output) {
+    return end(JobState.SUCCEEDED, output, null);
+  }
+
+  /**
+   * Ends the job in a terminal state other than SUCCEEDED, unless it has already ended.
+   *
+   * @return true if this call ended it
+   */
+  public boolean fail(JobState terminal, String code, String message) {
+    return end(terminal, "", JobError.newBuilder().setCode(code).setMessage(message).build());
+  }
+
+  private synchronized boolean end(JobState terminal, String output, JobError error) {
+    if (isTerminal(state)) {
+      return false;
+    }
+    if (state == JobState.RUNNING) {
+      endedNanos = System.nanoTime();
+    } else {
+      startedNanos = endedNanos = System.nanoTime();
+    }
+    this.state = terminal;
+    this.outputJson = output;
+    this.error = error;
+    announce();
+    listeners.clear();
+    return true;
+  }
+
+  /** Passes a progress report to the listeners, if the job is still running. */
+  public synchronized void progress(JobProgress progress) {
+    if (state != JobState.RUNNING) {
+      return;
+    }
+    JobEvent event = JobEvent.newBuilder().setProgress(progress).build();
+    for (Consumer<JobEvent> listener : List.copyOf(listeners)) {
+      listener.accept(event);
+    }
+  }
+
+  /**
+   * Adds a listener and hands it the job's current record at once. A listener added after the
+   * end gets the terminal record and nothing more; listeners are dropped after the terminal event.
+   */
+  public synchronized void subscribe(Consumer<JobEvent> listener) {
+    listener.accept(JobEvent.newBuilder().setJob(toProto()).build());
+    if (!isTerminal(state)) {
+      listeners.add(listener);
+    }
+  }
+
+  public synchronized void unsubscribe(Consumer<JobEvent> listener) {
+    listeners.remove(listener);
+  }
+
+  /** The job's record now. */
+  public synchronized dev.offload.proto.v1.Job toProto() {
+    long now = System.nanoTime();
+    long queuedNanos = (state == JobState.QUEUED ? now : startedNanos) - submittedNanos;
+    long runNanos = switch (state) {
+      case RUNNING -> now - startedNanos;
+      case QUEUED -> 0;
+      default -> endedNanos - startedNanos;
+    };
+    var job = dev.offload.proto.v1.Job.newBuilder()
+        .setId(id)
+        .setHandler(handler)
+        .setState(state)
+        .setInputJson(inputJson)
+        .setOutputJson(outputJson)
+        .setWorkerPid(workerPid)
+        .setAttempts(attempts)
+        .setQueuedMs(queuedNanos / 1_000_000)
+        .setRunMs(runNanos / 1_000_000)
+        .setSubmittedAtMs(submittedAtMillis)
+        .setTimeoutMs(timeoutMillis)
+        .setRetries(retries);
+    if (error != null) {
+      job.setError(error);
+    }
+    return job.build();
+  }
+
+  private void announce() {
+    JobEvent event = JobEvent.newBuilder().setJob(toProto()).build();
+    for (Consumer<JobEvent> listener : List.copyOf(listeners)) {
+      listener.accept(event);
+    }
+  }
+
+  public static boolean isTerminal(JobState state) {
+    return switch (state) {
+      case SUCCEEDED, FAILED, CANCELLED, TIMED_OUT -> true;
+      default -> false;
+    };
+  }
+
+  @Override
+  public String toString() {
+    return "job " + id + " (" + handler + ")";
+  }
+}

@@ -1,0 +1,266 @@
+package dev.offload.supervisor.pool;
+
+import dev.offload.proto.v1.CancelJob;
+import dev.offload.proto.v1.DescribeWorkerRequest;
+import dev.offload.proto.v1.DescribeWorkerResponse;
+import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.proto.v1.JobProgress;
+import dev.offload.proto.v1.JobResult;
+import dev.offload.proto.v1.Ping;
+import dev.offload.proto.v1.SupervisorMessage;
+import dev.offload.proto.v1.WorkerGrpc;
+import dev.offload.proto.v1.WorkerMessage;
+import dev.offload.worker.UnixSockets;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One live worker process, as the supervisor holds it: its channel and the one long-lived stream
+ * that carries jobs down and events up. Events arrive on the channel's I/O thread and go straight
+ * to the {@link Listener}, with no thread hop in between.
+ *
+ * <p>A worker is disposable. When its process ends, for whatever reason, the listener hears
+ * {@link Listener#onLost} exactly once, with the cause in words; a deliberate {@link #kill} is
+ * told apart from a death.
+ */
+public final class Worker {
+
+  /** Hears what happens on a worker. Called on I/O or process-reaper threads: must not block. */
+  public interface Listener {
+    void onProgress(Worker worker, String jobId, JobProgress progress);
+
+    void onResult(Worker worker, JobResult result);
+
+    /** The process has ended; {@code cause} says how, with the tail of its log where it helps. */
+    void onLost(Worker worker, String cause);
+  }
+
+  private static final Duration KILL_ESCALATION = Duration.ofSeconds(1);
+
+  private final WorkerProcess process;
+  private final ManagedChannel channel;
+  private final Listener listener;
+  private final List<HandlerInfo> handlers;
+  private final long readyAtMillis = System.currentTimeMillis();
+  private final AtomicLong jobsDone = new AtomicLong();
+  private final AtomicLong pingSequence = new AtomicLong();
+  private final AtomicBoolean lost = new AtomicBoolean();
+  private final CompletableFuture<Void> gone = new CompletableFuture<>();
+  private volatile long lastPongNanos = System.nanoTime();
+  private volatile String killReason;
+  private StreamObserver<SupervisorMessage> downstream;
+
+  private Worker(WorkerProcess process, ManagedChannel channel, Listener listener, List<HandlerInfo> handlers) {
+    this.process = process;
+    this.channel = channel;
+    this.listener = listener;
+    this.handlers = handlers;
+  }
+
+  /**
+   * Connects to a ready worker process: asks for its handlers (bounded by {@code timeout}) and
+   * opens its stream. Blocks; call it on a virtual thread.
+   */
+  static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout)
+      throws WorkerStartException {
+    ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group).directExecutor().build();
+    DescribeWorkerResponse description;
+    try {
+      description =
+          WorkerGrpc.newBlockingStub(channel)
+              .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+              .describeWorker(DescribeWorkerRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      channel.shutdownNow();
+      throw new WorkerStartException(
+          "worker pid " + process.pid() + " did not answer on " + process.socket() + ": " + e.getStatus() + process.log().quote(10));
+    }
+    Worker worker = new Worker(process, channel, listener, description.getHandlersList());
+    worker.downstream = WorkerGrpc.newStub(channel).connect(worker.new Upstream());
+    process.process().onExit().thenRun(worker::exited);
+    return worker;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public int slot() {
+    return process.slot();
+  }
+
+  public List<HandlerInfo> handlers() {
+    return handlers;
+  }
+
+  public long jobsDone() {
+    return jobsDone.get();
+  }
+
+  public long uptimeMillis() {
+    return System.currentTimeMillis() - readyAtMillis;
+  }
+
+  public WorkerLog log() {
+    return process.log();
+  }
+
+  /** Sends a job. The caller makes sure the worker is idle: one job at a time. */
+  public void execute(ExecuteJob job) {
+    send(SupervisorMessage.newBuilder().setExecute(job).build());
+  }
+
+  /** Counts a finished job, for stats and recycling. */
+  public void countJobDone() {
+    jobsDone.incrementAndGet();
+  }
+
+  /** Asks the worker to stop the job with this id; a job that has already ended ignores it. */
+  public void cancel(String jobId) {
+    send(SupervisorMessage.newBuilder().setCancel(CancelJob.newBuilder().setJobId(jobId)).build());
+  }
+
+  /** Sends a health check; the answer updates {@link #silentFor()}. */
+  public void ping() {
+    send(SupervisorMessage.newBuilder().setPing(Ping.newBuilder().setSequence(pingSequence.incrementAndGet())).build());
+  }
+
+  /** How long since the worker last answered a health check (or became ready). */
+  public Duration silentFor() {
+    return Duration.ofNanos(System.nanoTime() - lastPongNanos);
+  }
+
+  public boolean isAlive() {
+    return process.process().isAlive() && !lost.get();
+  }
+
+  /**
+   * Ends the process on purpose: SIGTERM, then SIGKILL if it is still alive a second later (a
+   * stopped or wedged JVM ignores the first). {@link Listener#onLost} follows with this reason.
+   */
+  public void kill(String reason) {
+    if (killReason == null) {
+      killReason = reason;
+    }
+    Process p = process.process();
+    p.destroy();
+    CompletableFuture.delayedExecutor(KILL_ESCALATION.toMillis(), TimeUnit.MILLISECONDS)
+        .execute(() -> {
+          if (p.isAlive()) {
+            p.destroyForcibly();
+          }
+        });
+  }
+
+  /**
+   * Asks the worker to exit by ending its stream; it exits on its own. Returns at once; the
+   * process's end is announced through {@link Listener#onLost} as usual.
+   */
+  void close(String reason) {
+    if (killReason == null) {
+      killReason = reason;
+    }
+    synchronized (this) {
+      try {
+        downstream.onCompleted();
+      } catch (IllegalStateException alreadyEnded) {
+        // The stream is already over; the process is on its way out too.
+      }
+    }
+  }
+
+  /** Frees the channel once the process is gone. */
+  void releaseChannel() {
+    channel.shutdownNow();
+  }
+
+  /** Completes once the process has ended and {@link Listener#onLost} has returned. */
+  CompletableFuture<Void> gone() {
+    return gone;
+  }
+
+  Process process() {
+    return process.process();
+  }
+
+  private void send(SupervisorMessage message) {
+    // Several threads send (dispatch, cancel, health); a stream takes one writer at a time.
+    synchronized (this) {
+      try {
+        downstream.onNext(message);
+      } catch (IllegalStateException streamOver) {
+        // The stream has ended because the worker is gone; onLost tells the rest.
+      }
+    }
+  }
+
+  private void exited() {
+    if (!lost.compareAndSet(false, true)) {
+      return;
+    }
+    int status = process.process().exitValue();
+    String cause =
+        killReason != null
+            ? "was stopped by the supervisor (" + killReason + ")"
+            : ExitCause.describe(status, process.log()) + process.log().quote(5);
+    releaseChannel();
+    try {
+      listener.onLost(this, cause);
+    } finally {
+      gone.complete(null);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "worker " + process.slot() + " (pid " + process.pid() + ")";
+  }
+
+  /** Events from the worker, on the channel's I/O thread. */
+  private final class Upstream implements StreamObserver<WorkerMessage> {
+    @Override
+    public void onNext(WorkerMessage message) {
+      switch (message.getMessageCase()) {
+        case RESULT -> listener.onResult(Worker.this, message.getResult());
+        case PROGRESS ->
+            listener.onProgress(Worker.this, message.getProgress().getJobId(), message.getProgress().getProgress());
+        case PONG -> lastPongNanos = System.nanoTime();
+        case MESSAGE_NOT_SET -> {
+          // A newer worker's message; nothing to do with it.
+        }
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      streamEnded();
+    }
+
+    @Override
+    public void onCompleted() {
+      streamEnded();
+    }
+
+    /**
+     * A worker whose stream ends is of no more use. Usually its process has just died and onExit
+     * is about to say so; if it is still alive a moment later, it is ended here.
+     */
+    private void streamEnded() {
+      CompletableFuture.delayedExecutor(KILL_ESCALATION.toMillis(), TimeUnit.MILLISECONDS)
+          .execute(() -> {
+            if (process.process().isAlive()) {
+              kill("its control stream ended");
+            }
+          });
+    }
+  }
+}

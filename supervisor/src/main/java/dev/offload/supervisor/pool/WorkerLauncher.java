@@ -1,0 +1,117 @@
+package dev.offload.supervisor.pool;
+
+import dev.offload.worker.Handshake;
+import dev.offload.worker.WorkerMain;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.security.SecureRandom;
+
+/**
+ * Starts worker JVMs: spawns the process with the same Java and class path as this one, and waits
+ * (bounded by the start timeout) for its ready line. Blocks the calling thread, so it is called on
+ * a virtual thread, never under a lock or on an I/O thread.
+ */
+public class WorkerLauncher {
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final PoolConfig config;
+  private final Path runDir;
+
+  /**
+   * @param runDir a private (0700) directory for worker sockets and logs
+   */
+  public WorkerLauncher(PoolConfig config, Path runDir) {
+    this.config = config;
+    this.runDir = runDir;
+  }
+
+  /** Starts a worker for a slot and returns it once it is ready, or throws saying why not. */
+  public WorkerProcess launch(int slot, int incarnation) throws WorkerStartException, InterruptedException {
+    String name = "w" + slot + "-" + incarnation;
+    Path socket = runDir.resolve(name + ".sock");
+    WorkerLog log = new WorkerLog(runDir.resolve(name + ".log"));
+    String nonce = HexFormat.of().formatHex(RANDOM.generateSeed(16));
+
+    ProcessBuilder builder = new ProcessBuilder(command(socket));
+    builder.environment().put(Handshake.NONCE_ENV, nonce);
+    builder.redirectError(log.path().toFile());
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
+    }
+    try {
+      awaitReady(process, nonce, log);
+      return new WorkerProcess(slot, incarnation, process, socket, log);
+    } catch (WorkerStartException | InterruptedException | RuntimeException e) {
+      process.destroyForcibly();
+      throw e;
+    }
+  }
+
+  List<String> command(Path socket) {
+    List<String> command = new ArrayList<>();
+    command.add(config.java().toString());
+    if (config.workerHeap() != null) {
+      command.add("-Xmx" + config.workerHeap());
+    }
+    command.add("-XX:+ExitOnOutOfMemoryError");
+    command.add("--enable-native-access=ALL-UNNAMED");
+    command.addAll(config.jvmOptions());
+    command.add("-Doffload.worker.socket=" + socket);
+    command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
+    command.add("-cp");
+    command.add(config.classpath());
+    command.add(WorkerMain.class.getName());
+    return command;
+  }
+
+  private void awaitReady(Process process, String nonce, WorkerLog log)
+      throws WorkerStartException, InterruptedException {
+    CompletableFuture<Optional<Long>> ready = new CompletableFuture<>();
+    Thread.ofVirtual().name("offload-handshake-" + process.pid()).start(() -> ready.complete(readReadyLine(process, nonce)));
+    Optional<Long> pid;
+    try {
+      pid = ready.get(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new WorkerStartException(
+          "worker pid " + process.pid() + " was not ready within " + config.startTimeout().toMillis() + " ms" + log.quote(10));
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("the handshake reader failed", e.getCause());
+    }
+    if (pid.isEmpty()) {
+      int status = process.waitFor();
+      throw new WorkerStartException(
+          "worker pid " + process.pid() + " " + ExitCause.describe(status, log) + " before it was ready" + log.quote(10));
+    }
+  }
+
+  /** Reads the worker's stdout until its ready line; empty if it ends first. */
+  private static Optional<Long> readReadyLine(Process process, String nonce) {
+    try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = out.readLine()) != null) {
+        Optional<Long> pid = Handshake.parseReady(line, nonce);
+        if (pid.isPresent()) {
+          return pid;
+        }
+      }
+    } catch (IOException e) {
+      // The pipe broke: the worker is gone, which the caller finds out from its exit status.
+    }
+    return Optional.empty();
+  }
+}

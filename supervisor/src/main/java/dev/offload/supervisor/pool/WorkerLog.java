@@ -1,0 +1,36 @@
+package dev.offload.supervisor.pool;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+/** The log file a worker's standard error goes to, and the tail of it that error messages quote. */
+public record WorkerLog(Path path) {
+
+  private static final int TAIL_BYTES = 8 * 1024;
+
+  /** The last {@code lines} lines of the log, or an empty list if it cannot be read. */
+  public List<String> tail(int lines) {
+    try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "r")) {
+      long length = file.length();
+      int size = (int) Math.min(length, TAIL_BYTES);
+      byte[] bytes = new byte[size];
+      file.seek(length - size);
+      file.readFully(bytes);
+      List<String> all = Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n"));
+      List<String> nonBlank = all.stream().filter(l -> !l.isBlank()).toList();
+      return nonBlank.subList(Math.max(0, nonBlank.size() - lines), nonBlank.size());
+    } catch (IOException e) {
+      return List.of();
+    }
+  }
+
+  /** The tail as one string for an error message, or an empty string if the log is empty. */
+  public String quote(int lines) {
+    List<String> tail = tail(lines);
+    return tail.isEmpty() ? "" : "; last lines of its log " + path + ":\n  " + String.join("\n  ", tail);
+  }
+}

@@ -1,0 +1,292 @@
+package dev.offload.supervisor.pool;
+
+import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.worker.UnixSockets;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The worker JVMs of one supervisor: started once, in parallel, and kept whole. Each of the N
+ * slots holds one worker; when a worker is lost, {@link #replace} starts another in its slot (with
+ * backoff if starting keeps failing), and the listener hears {@link Listener#onReady} for it.
+ *
+ * <p>Which worker runs which job is not the pool's business but the dispatcher's: the pool only
+ * starts, watches and ends processes. Spawning and waiting happen on virtual threads, never while
+ * holding the pool's lock.
+ */
+public final class WorkerPool implements AutoCloseable {
+
+  /** Hears about workers; see {@link Worker.Listener} for the threading rules. */
+  public interface Listener extends Worker.Listener {
+    /** A worker (a first one or a replacement) is ready for jobs. */
+    void onReady(Worker worker);
+  }
+
+  /** What stats show of one slot. {@code worker} is null while its process is being started. */
+  public record SlotStatus(int slot, Worker worker, int restarts, String lastRestartReason, boolean stopping) {}
+
+  private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
+  private final PoolConfig config;
+  private final Listener listener;
+  private final ScheduledExecutorService scheduler;
+  private final Path runDir;
+  private final WorkerLauncher launcher;
+  private final EventLoopGroup group;
+  private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
+  private final List<Slot> slots = new ArrayList<>();
+  private volatile List<HandlerInfo> handlers = List.of();
+  private ScheduledFuture<?> healthChecks;
+  private boolean closed;
+
+  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler) {
+    this.config = config;
+    this.listener = listener;
+    this.scheduler = scheduler;
+    this.runDir = createRunDir();
+    this.launcher = new WorkerLauncher(config, runDir);
+    this.group = UnixSockets.newEventLoopGroup(Math.min(config.workers(), Runtime.getRuntime().availableProcessors()), "offload-pool-io");
+    for (int i = 1; i <= config.workers(); i++) {
+      slots.add(new Slot(i));
+    }
+  }
+
+  /**
+   * Starts every worker in parallel and returns when all are ready, each already announced to
+   * the listener. If any fails to start, the others are ended and the first failure is thrown.
+   */
+  public void start() throws WorkerStartException, InterruptedException {
+    Runtime.getRuntime().addShutdownHook(killOnExit);
+    List<Thread> starters = new ArrayList<>();
+    List<WorkerStartException> failures = new ArrayList<>();
+    for (Slot slot : slots) {
+      starters.add(Thread.ofVirtual().name("offload-start-" + slot.number).start(() -> {
+        try {
+          startIn(slot);
+        } catch (WorkerStartException e) {
+          synchronized (failures) {
+            failures.add(e);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+    }
+    for (Thread starter : starters) {
+      starter.join();
+    }
+    if (!failures.isEmpty()) {
+      close();
+      WorkerStartException first = failures.getFirst();
+      failures.stream().skip(1).forEach(first::addSuppressed);
+      throw first;
+    }
+    long interval = config.healthInterval().toMillis();
+    healthChecks = scheduler.scheduleWithFixedDelay(this::checkHealth, interval, interval, TimeUnit.MILLISECONDS);
+  }
+
+  /** The handlers the workers offer, as the first worker described them. */
+  public List<HandlerInfo> handlers() {
+    return handlers;
+  }
+
+  public int size() {
+    return config.workers();
+  }
+
+  public PoolConfig config() {
+    return config;
+  }
+
+  /** A snapshot of every slot, in slot order. */
+  public synchronized List<SlotStatus> status() {
+    return slots.stream()
+        .map(s -> new SlotStatus(s.number, s.worker, s.restarts, s.lastRestartReason, closed))
+        .toList();
+  }
+
+  /**
+   * Starts a replacement for a lost worker in its slot, on a virtual thread; returns at once.
+   * Does nothing once the pool is closing.
+   */
+  public void replace(Worker lost, String cause) {
+    Slot slot;
+    synchronized (this) {
+      slot = slots.get(lost.slot() - 1);
+      if (closed || slot.worker != lost) {
+        return;
+      }
+      slot.worker = null;
+      slot.restarts++;
+      slot.lastRestartReason = "pid " + lost.pid() + " " + cause.lines().findFirst().orElse(cause);
+    }
+    Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
+  }
+
+  private void replaceIn(Slot slot) {
+    while (true) {
+      Duration backoff;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        backoff = slot.consecutiveFailures == 0
+            ? Duration.ZERO
+            : min(MAX_BACKOFF, Duration.ofMillis(250L << Math.min(slot.consecutiveFailures - 1, 10)));
+      }
+      try {
+        Thread.sleep(backoff);
+        startIn(slot);
+        return;
+      } catch (WorkerStartException e) {
+        LOG.log(System.Logger.Level.WARNING, "could not start a worker in slot " + slot.number + " (will retry): " + e.getMessage());
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  private void startIn(Slot slot) throws WorkerStartException, InterruptedException {
+    int incarnation;
+    synchronized (this) {
+      incarnation = slot.incarnations++;
+    }
+    Worker worker;
+    try {
+      WorkerProcess process = launcher.launch(slot.number, incarnation);
+      worker = Worker.connect(process, group, listener, config.startTimeout());
+    } catch (WorkerStartException e) {
+      synchronized (this) {
+        slot.consecutiveFailures++;
+        slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
+      }
+      throw e;
+    }
+    synchronized (this) {
+      if (closed) {
+        worker.kill("the pool closed while it started");
+        return;
+      }
+      slot.worker = worker;
+      slot.consecutiveFailures = 0;
+      if (handlers.isEmpty()) {
+        handlers = worker.handlers();
+      }
+    }
+    listener.onReady(worker);
+  }
+
+  private void checkHealth() {
+    for (SlotStatus status : status()) {
+      Worker worker = status.worker();
+      if (worker == null || !worker.isAlive()) {
+        continue;
+      }
+      Duration silent = worker.silentFor();
+      if (silent.compareTo(config.healthTimeout()) > 0) {
+        worker.kill("it answered no health check for " + silent.toSeconds() + " s: stopped or wedged");
+      } else {
+        worker.ping();
+      }
+    }
+  }
+
+  /**
+   * Ends every worker and frees what the pool holds. Workers are asked to exit, then signalled,
+   * then killed; the whole takes a few seconds at most, whatever the workers do. Each lost worker
+   * is still announced through {@link Listener#onLost}. Idempotent.
+   */
+  @Override
+  public void close() {
+    List<Worker> workers;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      workers = slots.stream().map(s -> s.worker).filter(w -> w != null).toList();
+    }
+    if (healthChecks != null) {
+      healthChecks.cancel(false);
+    }
+    workers.forEach(w -> w.close("the pool is closing"));
+    awaitExit(workers, CLOSE_WAIT);
+    workers.stream().filter(w -> !w.gone().isDone()).forEach(w -> w.kill("it did not exit when the pool closed"));
+    awaitExit(workers, CLOSE_WAIT);
+    workers.forEach(Worker::releaseChannel);
+    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    deleteRunDir();
+    try {
+      Runtime.getRuntime().removeShutdownHook(killOnExit);
+    } catch (IllegalStateException | IllegalArgumentException alreadyExitingOrNeverAdded) {
+      // The JVM is exiting (the hook runs anyway) or start() never ran.
+    }
+  }
+
+  private static void awaitExit(List<Worker> workers, Duration limit) {
+    long deadline = System.nanoTime() + limit.toNanos();
+    for (Worker worker : workers) {
+      try {
+        worker.gone().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (Exception notYet) {
+        // Escalated by the caller.
+      }
+    }
+  }
+
+  private void killAll() {
+    List<Worker> workers;
+    synchronized (this) {
+      workers = slots.stream().map(s -> s.worker).filter(w -> w != null).toList();
+    }
+    workers.forEach(w -> w.process().destroyForcibly());
+  }
+
+  private static Path createRunDir() {
+    try {
+      return Files.createTempDirectory("offload-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a private directory for worker sockets", e);
+    }
+  }
+
+  private void deleteRunDir() {
+    try (Stream<Path> paths = Files.walk(runDir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.WARNING, "could not remove " + runDir + ": " + e.getMessage());
+    }
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+
+  /** One place in the pool; guarded by the pool's lock. */
+  private static final class Slot {
+    final int number;
+    Worker worker;
+    int incarnations;
+    int restarts;
+    int consecutiveFailures;
+    String lastRestartReason = "";
+
+    Slot(int number) {
+      this.number = number;
+    }
+  }
+}

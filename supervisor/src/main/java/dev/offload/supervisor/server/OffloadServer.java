@@ -1,0 +1,147 @@
+package dev.offload.supervisor.server;
+
+import dev.offload.worker.UnixSockets;
+import io.grpc.BindableService;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Owns the lifecycle of the gRPC server that serves the {@code Offload} service on a target:
+ * {@link #start}, {@link #shutdown}, {@link #awaitTermination}. Calls run on virtual threads.
+ *
+ * <p>A Unix socket lives in a directory only its owner can enter (0700) and is itself 0600; a
+ * stale socket file left by a dead service is replaced, a live one is never taken over.
+ */
+public final class OffloadServer {
+
+  private final ServerTarget target;
+  private final Server server;
+  private final ExecutorService executor;
+  private final EventLoopGroup group;
+
+  private OffloadServer(ServerTarget target, Server server, ExecutorService executor, EventLoopGroup group) {
+    this.target = target;
+    this.server = server;
+    this.executor = executor;
+    this.group = group;
+  }
+
+  /**
+   * Binds and starts serving.
+   *
+   * @throws IOException if the target cannot be bound, with a message that says why
+   */
+  public static OffloadServer start(ServerTarget target, BindableService service) throws IOException {
+    ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    EventLoopGroup group = null;
+    Server server;
+    switch (target) {
+      case ServerTarget.Unix unix -> {
+        prepareSocket(unix.socket());
+        group = UnixSockets.newEventLoopGroup(1, "offload-server-io");
+        server = UnixSockets.serverBuilder(unix.socket(), group).executor(executor).addService(service).build();
+      }
+      case ServerTarget.Tcp tcp -> {
+        InetAddress address = InetAddress.getByName(tcp.host());
+        if (!address.isLoopbackAddress()) {
+          throw new IOException("refusing to listen on " + tcp + ": it is not a loopback address, and offload"
+              + " serves only its own machine; listen on 127.0.0.1:PORT or a unix: socket");
+        }
+        server = NettyServerBuilder.forAddress(new InetSocketAddress(address, tcp.port())).executor(executor).addService(service).build();
+      }
+      case ServerTarget.InProcess inProcess ->
+          server = InProcessServerBuilder.forName(inProcess.name()).executor(executor).addService(service).build();
+    }
+    try {
+      server.start();
+    } catch (IOException e) {
+      executor.shutdownNow();
+      if (group != null) {
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+      }
+      throw new IOException("cannot listen on " + target + ": " + e.getMessage(), e);
+    }
+    if (target instanceof ServerTarget.Unix unix) {
+      Files.setPosixFilePermissions(unix.socket(), PosixFilePermissions.fromString("rw-------"));
+    }
+    return new OffloadServer(target, server, executor, group);
+  }
+
+  public ServerTarget target() {
+    return target;
+  }
+
+  /** Stops taking calls and lets the calls under way finish. */
+  public void shutdown() {
+    server.shutdown();
+  }
+
+  /**
+   * Waits for the server to stop, at most {@code limit}, then cuts any call still open and frees
+   * the socket.
+   */
+  public void awaitTermination(Duration limit) throws InterruptedException {
+    if (!server.awaitTermination(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+      server.shutdownNow();
+      server.awaitTermination(1, TimeUnit.SECONDS);
+    }
+    executor.shutdownNow();
+    if (group != null) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+    if (target instanceof ServerTarget.Unix unix) {
+      try {
+        Files.deleteIfExists(unix.socket());
+      } catch (IOException ignored) {
+        // A later server replaces a stale socket file anyway.
+      }
+    }
+  }
+
+  /** Whether anything answers on a Unix socket file now. */
+  public static boolean answers(Path socket) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      channel.connect(UnixDomainSocketAddress.of(socket));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static void prepareSocket(Path socket) throws IOException {
+    Path dir = socket.getParent();
+    if (!Files.isDirectory(dir)) {
+      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    }
+    Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
+    if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+      throw new IOException("refusing to serve in " + dir + ": others can write to it ("
+          + PosixFilePermissions.toString(perms) + "), so they could replace the socket; use a directory only you can write to");
+    }
+    if (answers(socket)) {
+      throw new IOException("another offload service is already serving on unix:" + socket
+          + "; stop it with 'offload shutdown' or choose another --listen");
+    }
+    Files.deleteIfExists(socket);
+  }
+}

@@ -1,0 +1,232 @@
+package dev.offload.supervisor.server;
+
+import dev.offload.proto.v1.CancelJobRequest;
+import dev.offload.proto.v1.CancelJobResponse;
+import dev.offload.proto.v1.GetJobRequest;
+import dev.offload.proto.v1.GetJobResponse;
+import dev.offload.proto.v1.GetPoolStatusRequest;
+import dev.offload.proto.v1.GetPoolStatusResponse;
+import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.proto.v1.JobEvent;
+import dev.offload.proto.v1.JobState;
+import dev.offload.proto.v1.ListHandlersRequest;
+import dev.offload.proto.v1.ListHandlersResponse;
+import dev.offload.proto.v1.ListJobsRequest;
+import dev.offload.proto.v1.ListJobsResponse;
+import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.proto.v1.ShutdownRequest;
+import dev.offload.proto.v1.ShutdownResponse;
+import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.proto.v1.SubmitJobResponse;
+import dev.offload.proto.v1.WatchJobRequest;
+import dev.offload.proto.v1.WorkerState;
+import dev.offload.proto.v1.WorkerStatus;
+import dev.offload.supervisor.job.Job;
+import dev.offload.supervisor.job.JobRejectedException;
+import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.worker.api.Json;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * The public {@code Offload} rpcs over a {@link Supervisor}'s parts. Every rpc answers without
+ * waiting: streams are fed by job listeners as events happen, never by a thread that blocks.
+ */
+public final class OffloadService extends OffloadGrpc.OffloadImplBase {
+
+  private final Supervisor supervisor;
+
+  OffloadService(Supervisor supervisor) {
+    this.supervisor = supervisor;
+  }
+
+  @Override
+  public void submitJob(SubmitJobRequest request, StreamObserver<SubmitJobResponse> response) {
+    Job job;
+    try {
+      job = accept(request);
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+      return;
+    }
+    response.onNext(SubmitJobResponse.newBuilder().setJob(job.toProto()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void runJob(SubmitJobRequest request, StreamObserver<JobEvent> response) {
+    Job job;
+    try {
+      job = accept(request);
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+      return;
+    }
+    stream(job, (ServerCallStreamObserver<JobEvent>) response);
+  }
+
+  @Override
+  public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
+    Job job;
+    try {
+      job = find(request.getJobId());
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+      return;
+    }
+    stream(job, (ServerCallStreamObserver<JobEvent>) response);
+  }
+
+  @Override
+  public void getJob(GetJobRequest request, StreamObserver<GetJobResponse> response) {
+    try {
+      response.onNext(GetJobResponse.newBuilder().setJob(find(request.getJobId()).toProto()).build());
+      response.onCompleted();
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+    }
+  }
+
+  @Override
+  public void listJobs(ListJobsRequest request, StreamObserver<ListJobsResponse> response) {
+    JobState state = request.getState() == JobState.JOB_STATE_UNSPECIFIED ? null : request.getState();
+    if (state == JobState.UNRECOGNIZED) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription("unknown job state " + request.getStateValue()).asRuntimeException());
+      return;
+    }
+    var jobs = ListJobsResponse.newBuilder();
+    supervisor.jobs().list(state).forEach(j -> jobs.addJobs(j.toProto()));
+    response.onNext(jobs.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
+    try {
+      Job job = find(request.getJobId());
+      supervisor.dispatcher().cancel(job);
+      response.onNext(CancelJobResponse.newBuilder().setJob(job.toProto()).build());
+      response.onCompleted();
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+    }
+  }
+
+  @Override
+  public void getPoolStatus(GetPoolStatusRequest request, StreamObserver<GetPoolStatusResponse> response) {
+    var status = GetPoolStatusResponse.newBuilder()
+        .setQueueDepth(supervisor.dispatcher().queueDepth())
+        .setMaxQueue(supervisor.dispatcher().maxQueue())
+        .setUptimeMs(supervisor.uptimeMillis())
+        .setShuttingDown(supervisor.isShuttingDown());
+    for (SlotStatus slot : supervisor.pool().status()) {
+      status.addWorkers(workerStatus(slot));
+    }
+    Map<String, Long> counts = supervisor.jobs().countByState().entrySet().stream()
+        .collect(Collectors.toMap(e -> e.getKey().name(), Map.Entry::getValue));
+    status.putAllJobsByState(counts);
+    response.onNext(status.build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void listHandlers(ListHandlersRequest request, StreamObserver<ListHandlersResponse> response) {
+    response.onNext(ListHandlersResponse.newBuilder().addAllHandlers(supervisor.pool().handlers()).build());
+    response.onCompleted();
+  }
+
+  @Override
+  public void shutdown(ShutdownRequest request, StreamObserver<ShutdownResponse> response) {
+    if (request.getGraceMs() < 0) {
+      response.onError(Status.INVALID_ARGUMENT.withDescription("grace_ms must be >= 0, got " + request.getGraceMs()).asRuntimeException());
+      return;
+    }
+    response.onNext(ShutdownResponse.newBuilder()
+        .setRunningJobs(supervisor.dispatcher().runningCount())
+        .setQueuedJobs(supervisor.dispatcher().queueDepth())
+        .build());
+    response.onCompleted();
+    supervisor.shutdown(request.getGraceMs() == 0 ? null : Duration.ofMillis(request.getGraceMs()));
+  }
+
+  /** Validates a request, records the job and hands it to the dispatcher. */
+  private Job accept(SubmitJobRequest request) {
+    String handler = request.getHandler();
+    if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
+      String known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).collect(Collectors.joining(", "));
+      String what = handler.isEmpty() ? "a job needs a handler" : "unknown handler '" + handler + "'";
+      throw invalid(what + "; known handlers: " + known);
+    }
+    String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
+    try {
+      Json.parse(input);
+    } catch (IllegalArgumentException e) {
+      throw invalid(e.getMessage());
+    }
+    if (request.getTimeoutMs() < 0) {
+      throw invalid("timeout_ms must be >= 0, got " + request.getTimeoutMs());
+    }
+    if (request.getRetries() < 0) {
+      throw invalid("retries must be >= 0, got " + request.getRetries());
+    }
+    long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
+    Job job = supervisor.jobs().create(handler, input, timeout, request.getRetries());
+    try {
+      supervisor.dispatcher().submit(job);
+    } catch (JobRejectedException e) {
+      supervisor.jobs().discard(job);
+      Status status = switch (e.reason()) {
+        case QUEUE_FULL -> Status.RESOURCE_EXHAUSTED;
+        case SHUTTING_DOWN -> Status.UNAVAILABLE;
+      };
+      throw status.withDescription(e.getMessage()).asRuntimeException();
+    }
+    return job;
+  }
+
+  /** Streams a job's events to a client until the job ends or the client goes away. */
+  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response) {
+    Consumer<JobEvent> listener = event -> {
+      response.onNext(event);
+      if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
+        response.onCompleted();
+      }
+    };
+    response.setOnCancelHandler(() -> job.unsubscribe(listener));
+    job.subscribe(listener);
+  }
+
+  private Job find(String id) {
+    return supervisor.jobs().find(id).orElseThrow(() -> Status.NOT_FOUND
+        .withDescription("no job '" + id + "'; 'offload list' shows the jobs this service holds (finished jobs expire, oldest first)")
+        .asRuntimeException());
+  }
+
+  private WorkerStatus workerStatus(SlotStatus slot) {
+    var status = WorkerStatus.newBuilder()
+        .setSlot(slot.slot())
+        .setRestarts(slot.restarts())
+        .setLastRestartReason(slot.lastRestartReason());
+    if (slot.worker() == null) {
+      return status.setState(WorkerState.STARTING).build();
+    }
+    var job = supervisor.dispatcher().jobOn(slot.worker());
+    WorkerState state = slot.stopping() ? WorkerState.STOPPING : job.isPresent() ? WorkerState.BUSY : WorkerState.IDLE;
+    return status.setPid(slot.worker().pid())
+        .setState(state)
+        .setCurrentJobId(job.map(Job::id).orElse(""))
+        .setJobsDone(slot.worker().jobsDone())
+        .setUptimeMs(slot.worker().uptimeMillis())
+        .build();
+  }
+
+  private static StatusRuntimeException invalid(String message) {
+    return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+  }
+}

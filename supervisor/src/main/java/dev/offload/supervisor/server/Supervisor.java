@@ -1,0 +1,128 @@
+package dev.offload.supervisor.server;
+
+import dev.offload.supervisor.job.Dispatcher;
+import dev.offload.supervisor.job.JobStore;
+import dev.offload.supervisor.pool.WorkerPool;
+import dev.offload.supervisor.pool.WorkerStartException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * The supervisor's parts, wired once: the worker pool, the job store, the dispatcher and the
+ * gRPC service over them. It owns their lifecycle: {@link #start} brings the pool up, and {@link
+ * #shutdown} takes everything down in order and in bounded time.
+ */
+public final class Supervisor {
+
+  private static final System.Logger LOG = System.getLogger(Supervisor.class.getName());
+  /** Beyond the grace periods: time for kills to land and processes to be reaped. */
+  private static final Duration SHUTDOWN_SLACK = Duration.ofSeconds(2);
+
+  private final SupervisorConfig config;
+  private final ScheduledExecutorService scheduler;
+  private final JobStore jobs;
+  private final Dispatcher dispatcher;
+  private final WorkerPool pool;
+  private final OffloadService service;
+  private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+  private final long startedAtMillis = System.currentTimeMillis();
+  private boolean shuttingDown;
+
+  private Supervisor(SupervisorConfig config) {
+    this.config = config;
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("offload-timers").daemon(true).factory());
+    this.jobs = new JobStore(config.keepFinished());
+    this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
+    this.pool = new WorkerPool(config.pool(), dispatcher, scheduler);
+    dispatcher.attach(pool);
+    this.service = new OffloadService(this);
+  }
+
+  /** Starts the pool and returns once every worker is ready. */
+  public static Supervisor start(SupervisorConfig config) throws WorkerStartException, InterruptedException {
+    Supervisor supervisor = new Supervisor(config);
+    try {
+      supervisor.pool.start();
+    } catch (WorkerStartException | InterruptedException | RuntimeException e) {
+      supervisor.scheduler.shutdownNow();
+      throw e;
+    }
+    return supervisor;
+  }
+
+  /** The gRPC service to serve. */
+  public OffloadService service() {
+    return service;
+  }
+
+  public SupervisorConfig config() {
+    return config;
+  }
+
+  JobStore jobs() {
+    return jobs;
+  }
+
+  Dispatcher dispatcher() {
+    return dispatcher;
+  }
+
+  WorkerPool pool() {
+    return pool;
+  }
+
+  long uptimeMillis() {
+    return System.currentTimeMillis() - startedAtMillis;
+  }
+
+  synchronized boolean isShuttingDown() {
+    return shuttingDown;
+  }
+
+  /**
+   * Starts an orderly shutdown on a virtual thread and returns at once; a second call changes
+   * nothing. Intake stops and queued jobs end CANCELLED; running jobs get {@code grace} to finish;
+   * what still runs is cancelled (its worker killed after the cancel grace); every worker ends.
+   * The whole is bounded by grace + cancel grace + a few seconds.
+   *
+   * @param grace how long running jobs may take; null for the configured default
+   * @return completes when everything has stopped
+   */
+  public CompletableFuture<Void> shutdown(Duration grace) {
+    synchronized (this) {
+      if (shuttingDown) {
+        return terminated;
+      }
+      shuttingDown = true;
+    }
+    Duration runningGrace = grace == null ? config.shutdownGrace() : grace;
+    Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace));
+    return terminated;
+  }
+
+  /** Completes when the supervisor has shut down. */
+  public CompletableFuture<Void> terminated() {
+    return terminated;
+  }
+
+  private void runShutdown(Duration grace) {
+    try {
+      int dropped = dispatcher.closeIntake();
+      LOG.log(System.Logger.Level.INFO, "shutting down: " + dropped + " queued jobs cancelled, "
+          + dispatcher.runningCount() + " running get " + grace.toMillis() + " ms");
+      if (!dispatcher.awaitNoneRunning(grace)) {
+        dispatcher.stopAllRunning();
+        dispatcher.awaitNoneRunning(config.pool().cancelGrace().plus(SHUTDOWN_SLACK));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pool.close();
+      scheduler.shutdownNow();
+      terminated.complete(null);
+    }
+  }
+}

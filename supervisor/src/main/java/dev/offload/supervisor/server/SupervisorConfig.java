@@ -1,0 +1,33 @@
+package dev.offload.supervisor.server;
+
+import dev.offload.supervisor.pool.PoolConfig;
+import java.time.Duration;
+
+/**
+ * How a supervisor runs.
+ *
+ * @param pool how its workers are started and looked after
+ * @param maxQueue how many jobs may wait for a worker before submissions are refused
+ * @param jobTimeout the run-time limit of jobs that set none; zero for none
+ * @param keepFinished how many ended jobs are remembered for status queries
+ * @param shutdownGrace how long running jobs get to finish at shutdown when no grace is asked for
+ */
+public record SupervisorConfig(
+    PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, Duration shutdownGrace) {
+
+  public static SupervisorConfig defaults() {
+    return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, Duration.ofSeconds(10));
+  }
+
+  public SupervisorConfig withPool(PoolConfig p) {
+    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, shutdownGrace);
+  }
+
+  public SupervisorConfig withMaxQueue(int n) {
+    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, shutdownGrace);
+  }
+
+  public SupervisorConfig withJobTimeout(Duration timeout) {
+    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, shutdownGrace);
+  }
+}

@@ -1,0 +1,57 @@
+package dev.offload.worker;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import java.nio.file.Path;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * gRPC over Unix domain sockets with Netty's epoll transport, for servers and channels alike. The
+ * caller owns the event loop group it passes in and shuts it down after the server or channel.
+ */
+public final class UnixSockets {
+
+  /**
+   * The longest socket path Linux accepts (sun_path is 108 bytes including the terminating NUL).
+   */
+  public static final int MAX_PATH_BYTES = 107;
+
+  private UnixSockets() {}
+
+  /** A group of epoll event loops whose threads are daemons named after {@code name}. */
+  public static EventLoopGroup newEventLoopGroup(int threads, String name) {
+    ThreadFactory factory = Thread.ofPlatform().name(name + "-", 0).daemon(true).factory();
+    return new MultiThreadIoEventLoopGroup(threads, factory, EpollIoHandler.newFactory());
+  }
+
+  /** A server builder bound to a socket file, on the given event loops. */
+  public static NettyServerBuilder serverBuilder(Path socket, EventLoopGroup group) {
+    return NettyServerBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
+        .channelType(EpollServerDomainSocketChannel.class)
+        .bossEventLoopGroup(group)
+        .workerEventLoopGroup(group);
+  }
+
+  /** A plaintext channel builder for a socket file, on the given event loops. */
+  public static NettyChannelBuilder channelBuilder(Path socket, EventLoopGroup group) {
+    return NettyChannelBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
+        .channelType(EpollDomainSocketChannel.class)
+        .eventLoopGroup(group)
+        .usePlaintext();
+  }
+
+  private static Path checked(Path socket) {
+    if (socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+      throw new IllegalArgumentException(
+          "socket path is longer than " + MAX_PATH_BYTES + " bytes, which Unix sockets cannot use: "
+              + socket + "; choose a shorter path");
+    }
+    return socket;
+  }
+}

@@ -1,0 +1,112 @@
+package dev.offload.worker;
+
+import io.grpc.Server;
+import io.netty.channel.EventLoopGroup;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The entry point of a worker JVM. A supervisor starts it with:
+ *
+ * <ul>
+ *   <li>{@code -Doffload.worker.socket=PATH}: the Unix socket to serve on, in a directory only
+ *       the supervisor's user can enter;
+ *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
+ *   <li>the environment variable {@value Handshake#NONCE_ENV}: the nonce of its ready line;
+ *   <li>standard input: a pipe the supervisor holds open. Its end of file means the supervisor is
+ *       gone, however it died (even SIGKILL), and the worker then exits at once.
+ * </ul>
+ *
+ * <p>Standard error is the worker's log. Exit status 2 means it could not start (the reason is
+ * the last lines of its log).
+ */
+public final class WorkerMain {
+
+  private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
+
+  private WorkerMain() {}
+
+  public static void main(String[] args) throws Exception {
+    // From here on, only the handshake may use the real standard output.
+    PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    System.setOut(System.err);
+
+    Path socket = Path.of(required("offload.worker.socket"));
+    String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
+    HandlerRegistry registry;
+    try {
+      registry = HandlerRegistry.load(WorkerMain.class.getClassLoader(), Boolean.getBoolean("offload.worker.testHandlers"));
+    } catch (IllegalStateException e) {
+      System.err.println("offload worker: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
+    EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
+    WorkerService service = new WorkerService(registry, () -> exit(socket, "its supervisor closed the stream"));
+    Server server = UnixSockets.serverBuilder(socket, group).directExecutor().addService(service).build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      System.err.println("offload worker: cannot serve on " + socket + ": " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+
+    watchSupervisor(socket);
+    handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
+    handshake.close();
+    server.awaitTermination();
+  }
+
+  /** Exits as soon as the supervisor's end of the stdin pipe closes, or the parent process ends. */
+  private static void watchSupervisor(Path socket) {
+    Thread.ofPlatform()
+        .daemon(true)
+        .name("offload-supervisor-watch")
+        .start(
+            () -> {
+              try (InputStream in = System.in) {
+                while (in.read() >= 0) {
+                  // The supervisor writes nothing; only end of file matters.
+                }
+              } catch (IOException ignored) {
+                // A broken pipe says the same as end of file.
+              }
+              exit(socket, "its supervisor is gone (stdin closed)");
+            });
+    ProcessHandle.current()
+        .parent()
+        .ifPresent(parent -> parent.onExit().thenRun(() -> exit(socket, "its supervisor process ended")));
+  }
+
+  /**
+   * Ends this worker now. It halts rather than exits: a running job that ignores interrupts must
+   * not delay it, and the supervisor that could want its result is gone.
+   */
+  private static void exit(Path socket, String why) {
+    LOG.log(System.Logger.Level.INFO, "worker " + ProcessHandle.current().pid() + " exits: " + why);
+    try {
+      Files.deleteIfExists(socket);
+    } catch (IOException ignored) {
+      // The supervisor removes its private directory as well.
+    }
+    Runtime.getRuntime().halt(0);
+  }
+
+  private static String required(String property) {
+    String value = System.getProperty(property);
+    if (value == null || value.isBlank()) {
+      System.err.println("offload worker: -D" + property + " is required; workers are started by a supervisor");
+      System.exit(2);
+    }
+    return value;
+  }
+}

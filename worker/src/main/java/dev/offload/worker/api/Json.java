@@ -1,0 +1,54 @@
+package dev.offload.worker.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The JSON codec of offload, for handlers that want one: Jackson, configured so that numbers stay
+ * exact (integers of any size stay integers, decimals stay {@link java.math.BigDecimal}; nothing
+ * passes through a double) and text after the one JSON value is an error.
+ */
+public final class Json {
+
+  private static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+          .build();
+
+  private Json() {}
+
+  /** Parses JSON text, or throws {@link IllegalArgumentException} that says what is wrong. */
+  public static JsonNode parse(String json) {
+    try {
+      return MAPPER.readTree(json);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("input is not valid JSON: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** A new, empty JSON object. */
+  public static ObjectNode object() {
+    return MAPPER.createObjectNode();
+  }
+
+  /** Writes a JSON tree as compact text. */
+  public static String write(JsonNode node) {
+    try {
+      return MAPPER.writeValueAsString(node);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("could not write JSON", e);
+    }
+  }
+
+  /** The mapper itself, for code that binds JSON to its own types. */
+  public static ObjectMapper mapper() {
+    return MAPPER;
+  }
+}

@@ -1,0 +1,23 @@
+package dev.offload.worker.handlers;
+
+import dev.offload.worker.api.JobContext;
+import dev.offload.worker.api.JobHandler;
+
+/** Returns its input unchanged: the no-op job, for round trips and benchmarks. */
+public final class EchoHandler implements JobHandler {
+
+  @Override
+  public String name() {
+    return "echo";
+  }
+
+  @Override
+  public String description() {
+    return "Returns its input unchanged";
+  }
+
+  @Override
+  public String run(String inputJson, JobContext context) {
+    return inputJson;
+  }
+}

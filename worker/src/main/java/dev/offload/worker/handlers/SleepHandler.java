@@ -1,0 +1,28 @@
+package dev.offload.worker.handlers;
+
+import dev.offload.worker.api.JobContext;
+import dev.offload.worker.api.Json;
+import dev.offload.worker.api.JobHandler;
+
+/** Sleeps for a given time without using CPU: a stand-in for a job that waits. */
+public final class SleepHandler implements JobHandler {
+
+  @Override
+  public String name() {
+    return "sleep";
+  }
+
+  @Override
+  public String description() {
+    return "Sleeps for {\"ms\": N} milliseconds; cancellation wakes it";
+  }
+
+  @Override
+  public String run(String inputJson, JobContext context) throws InterruptedException {
+    long ms = Inputs.millis(Json.parse(inputJson), name());
+    Thread.sleep(ms);
+    var output = Json.object();
+    output.put("slept_ms", ms);
+    return Json.write(output);
+  }
+}

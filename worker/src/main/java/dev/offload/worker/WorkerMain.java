@@ -30,6 +30,11 @@ import java.util.Optional;
 public final class WorkerMain {
 
   private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
+  /**
+   * Netty warns once per accepted Unix-socket channel that SO_KEEPALIVE does not apply; quieted
+   * so that a worker's log holds what matters. Held here because JUL holds loggers weakly.
+   */
+  private static final java.util.logging.Logger NETTY_BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap");
 
   private WorkerMain() {}
 
@@ -37,6 +42,7 @@ public final class WorkerMain {
     // From here on, only the handshake may use the real standard output.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
+    NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");

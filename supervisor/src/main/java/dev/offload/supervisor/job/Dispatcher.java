@@ -221,7 +221,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   @Override
-  public void onLost(Worker worker, String cause) {
+  public void onLost(Worker worker, String cause, boolean deliberate) {
     Job job;
     lock.lock();
     try {
@@ -233,7 +233,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (job != null) {
       clearDeadline(job);
-      jobLostItsWorker(job, worker, cause);
+      jobLostItsWorker(job, worker, deliberate ? cause : cause + worker.log().quote(5));
     }
     pool.replace(worker, cause);
   }

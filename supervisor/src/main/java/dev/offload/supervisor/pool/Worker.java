@@ -40,8 +40,11 @@ public final class Worker {
 
     void onResult(Worker worker, JobResult result);
 
-    /** The process has ended; {@code cause} says how, with the tail of its log where it helps. */
-    void onLost(Worker worker, String cause);
+    /**
+     * The process has ended. {@code cause} says how in a few words ("exited with status 7", "was
+     * stopped by the supervisor (...)"); {@code deliberate} is true when the supervisor ended it.
+     */
+    void onLost(Worker worker, String cause, boolean deliberate);
   }
 
   private static final Duration KILL_ESCALATION = Duration.ofSeconds(1);
@@ -208,13 +211,11 @@ public final class Worker {
       return;
     }
     int status = process.process().exitValue();
-    String cause =
-        killReason != null
-            ? "was stopped by the supervisor (" + killReason + ")"
-            : ExitCause.describe(status, process.log()) + process.log().quote(5);
+    boolean deliberate = killReason != null;
+    String cause = deliberate ? "was stopped by the supervisor (" + killReason + ")" : ExitCause.describe(status, process.log());
     releaseChannel();
     try {
-      listener.onLost(this, cause);
+      listener.onLost(this, cause, deliberate);
     } finally {
       gone.complete(null);
     }

@@ -132,7 +132,7 @@ public final class WorkerPool implements AutoCloseable {
       }
       slot.worker = null;
       slot.restarts++;
-      slot.lastRestartReason = "pid " + lost.pid() + " " + cause.lines().findFirst().orElse(cause);
+      slot.lastRestartReason = "pid " + lost.pid() + " " + cause;
     }
     Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
   }

@@ -58,6 +58,11 @@ public final class Supervisor {
     return service;
   }
 
+  /** The pids of the workers that are up now, in slot order. */
+  public java.util.List<Long> workerPids() {
+    return pool.status().stream().filter(s -> s.worker() != null).map(s -> s.worker().pid()).toList();
+  }
+
   public SupervisorConfig config() {
     return config;
   }

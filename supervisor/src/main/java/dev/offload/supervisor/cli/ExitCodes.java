@@ -1,0 +1,44 @@
+package dev.offload.supervisor.cli;
+
+import dev.offload.proto.v1.JobState;
+import io.grpc.Status;
+
+/**
+ * The exit codes of every offload command, in one place; the README's table is this one. Scripts
+ * branch on them, so they never change meaning.
+ */
+public final class ExitCodes {
+
+  /** The job succeeded (or the command did what it was asked). */
+  public static final int OK = 0;
+  /** The job FAILED, or did not succeed for another reason the message gives. */
+  public static final int FAILED = 1;
+  /** A usage error or invalid input (unknown handler, malformed JSON): rejected before running. */
+  public static final int USAGE = 2;
+  /** No service answers, it is shutting down, or its queue is full. */
+  public static final int UNAVAILABLE = 3;
+  /** The job was CANCELLED or TIMED_OUT. */
+  public static final int CANCELLED = 4;
+  /** Interrupted by Ctrl-C (SIGINT). */
+  public static final int INTERRUPTED = 130;
+
+  private ExitCodes() {}
+
+  /** The exit code for a job that ended in this state. */
+  public static int forState(JobState state) {
+    return switch (state) {
+      case SUCCEEDED -> OK;
+      case CANCELLED, TIMED_OUT -> CANCELLED;
+      default -> FAILED;
+    };
+  }
+
+  /** The exit code for a call the service refused with this status. */
+  public static int forStatus(Status.Code code) {
+    return switch (code) {
+      case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE -> USAGE;
+      case UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED -> UNAVAILABLE;
+      default -> FAILED;
+    };
+  }
+}

@@ -1,0 +1,79 @@
+package dev.offload.supervisor.cli;
+
+import dev.offload.proto.v1.Job;
+import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.supervisor.client.OffloadClient;
+import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.server.EmbeddedService;
+import dev.offload.supervisor.server.ServerTarget;
+import dev.offload.supervisor.server.SupervisorConfig;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code offload run}: one job, waited for. With no service at the target it starts a private pool
+ * of one worker for this command (the embedded default) and shuts it down afterwards.
+ */
+@Command(name = "run", description = "Run a job and wait for it; prints its output JSON. Starts a private pool if no service is running.")
+final class RunCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin ServerOptions server;
+  @Mixin JobRequestOptions job;
+
+  @Option(names = "--json", description = "Print the whole job record as JSON instead of its output.")
+  boolean json;
+
+  @Option(names = "--detach", description = "On Ctrl-C, leave the job running on the service instead of cancelling it.")
+  boolean detach;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    SubmitJobRequest request = job.toRequest(System.in);
+    ServerTarget target = server.target();
+    if (OffloadClient.answers(target)) {
+      try (OffloadClient client = OffloadClient.connect(target)) {
+        return run(client, request);
+      }
+    }
+    var err = spec.commandLine().getErr();
+    err.println("offload: no service at " + target + "; running on a private pool of 1 worker (start 'offload serve' to keep a pool warm)");
+    err.flush();
+    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().withWorkers(1)));
+        OffloadClient client = OffloadClient.connect(embedded.target())) {
+      return run(client, request);
+    } catch (WorkerStartException e) {
+      throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
+    }
+  }
+
+  private int run(OffloadClient client, SubmitJobRequest request) {
+    AtomicReference<String> jobId = new AtomicReference<>();
+    AtomicBoolean interrupted = new AtomicBoolean();
+    Signals.handle(
+        () -> {
+          interrupted.set(true);
+          String id = jobId.get();
+          if (detach || id == null) {
+            Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
+          }
+          Thread.ofVirtual().start(() -> client.cancel(id));
+        },
+        () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
+        "INT");
+    Job end = client.run(request, event -> {
+      if (event.hasJob()) {
+        jobId.compareAndSet(null, event.getJob().getId());
+      }
+    });
+    int code = JobPrinter.printEnded(end, json, spec.commandLine().getOut(), spec.commandLine().getErr());
+    return interrupted.get() ? ExitCodes.INTERRUPTED : code;
+  }
+}

@@ -1,0 +1,197 @@
+package dev.offload.supervisor.client;
+
+import dev.offload.proto.v1.CancelJobRequest;
+import dev.offload.proto.v1.GetJobRequest;
+import dev.offload.proto.v1.GetPoolStatusRequest;
+import dev.offload.proto.v1.GetPoolStatusResponse;
+import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.proto.v1.Job;
+import dev.offload.proto.v1.JobEvent;
+import dev.offload.proto.v1.JobState;
+import dev.offload.proto.v1.ListHandlersRequest;
+import dev.offload.proto.v1.ListJobsRequest;
+import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.proto.v1.ShutdownRequest;
+import dev.offload.proto.v1.ShutdownResponse;
+import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.proto.v1.WatchJobRequest;
+import dev.offload.supervisor.server.OffloadServer;
+import dev.offload.supervisor.server.ServerTarget;
+import dev.offload.worker.UnixSockets;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.netty.NettyChannelBuilder;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A client of a running offload service. Calls block the calling thread (cheap on a virtual
+ * thread) and throw {@link io.grpc.StatusRuntimeException} with the service's status and message
+ * on failure. Thread-safe; close it to free its connection.
+ */
+public final class OffloadClient implements AutoCloseable {
+
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
+
+  private final ServerTarget target;
+  private final ManagedChannel channel;
+  private final EventLoopGroup group;
+  private final OffloadGrpc.OffloadBlockingStub stub;
+
+  private OffloadClient(ServerTarget target, ManagedChannel channel, EventLoopGroup group) {
+    this.target = target;
+    this.channel = channel;
+    this.group = group;
+    this.stub = OffloadGrpc.newBlockingStub(channel);
+  }
+
+  /** Connects to a service; the connection is made on the first call. */
+  public static OffloadClient connect(ServerTarget target) {
+    return switch (target) {
+      case ServerTarget.Unix unix -> {
+        EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-client-io");
+        yield new OffloadClient(target, UnixSockets.channelBuilder(unix.socket(), group).build(), group);
+      }
+      case ServerTarget.Tcp tcp ->
+          new OffloadClient(target, NettyChannelBuilder.forAddress(tcp.host(), tcp.port()).usePlaintext().build(), null);
+      case ServerTarget.InProcess inProcess ->
+          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).directExecutor().build(), null);
+    };
+  }
+
+  /**
+   * Whether anything accepts connections at a target now: a quick look before choosing between a
+   * running service and a private pool. It does not speak gRPC.
+   */
+  public static boolean answers(ServerTarget target) {
+    return switch (target) {
+      case ServerTarget.Unix unix -> OffloadServer.answers(unix.socket());
+      case ServerTarget.Tcp tcp -> {
+        try (Socket socket = new Socket()) {
+          socket.connect(new InetSocketAddress(tcp.host(), tcp.port()), (int) PROBE_TIMEOUT.toMillis());
+          yield true;
+        } catch (IOException e) {
+          yield false;
+        }
+      }
+      case ServerTarget.InProcess ignored -> true;
+    };
+  }
+
+  public ServerTarget target() {
+    return target;
+  }
+
+  /** Queues a job and returns it as accepted. */
+  public Job submit(SubmitJobRequest request) {
+    return stub.submitJob(request).getJob();
+  }
+
+  /**
+   * Submits a job and waits for its end, passing every event to {@code onEvent} as it comes.
+   *
+   * @return the job in its terminal state
+   */
+  public Job run(SubmitJobRequest request, Consumer<JobEvent> onEvent) {
+    return lastJob(stub.runJob(request), onEvent);
+  }
+
+  /** Waits for a job's end, passing every event to {@code onEvent}; returns the terminal job. */
+  public Job watch(String jobId, Consumer<JobEvent> onEvent) {
+    return lastJob(stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build()), onEvent);
+  }
+
+  public Job get(String jobId) {
+    return stub.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getJob();
+  }
+
+  /** The jobs the service holds, oldest first; those in {@code state} only, unless it is null. */
+  public List<Job> list(JobState state) {
+    var request = ListJobsRequest.newBuilder();
+    if (state != null) {
+      request.setState(state);
+    }
+    return stub.listJobs(request.build()).getJobsList();
+  }
+
+  /** Cancels a job and returns its record after the request (see the CancelJob rpc). */
+  public Job cancel(String jobId) {
+    return stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()).getJob();
+  }
+
+  public GetPoolStatusResponse poolStatus() {
+    return stub.getPoolStatus(GetPoolStatusRequest.getDefaultInstance());
+  }
+
+  public List<HandlerInfo> handlers() {
+    return stub.listHandlers(ListHandlersRequest.getDefaultInstance()).getHandlersList();
+  }
+
+  /** Asks the service to shut down; null grace means the service's default. */
+  public ShutdownResponse shutdown(Duration grace) {
+    return stub.shutdown(ShutdownRequest.newBuilder().setGraceMs(grace == null ? 0 : grace.toMillis()).build());
+  }
+
+  /**
+   * Waits until the connection to the service drops (the service has exited), at most {@code
+   * limit}; true if it did. Call it after a call has connected.
+   */
+  public boolean awaitDisconnect(Duration limit) throws InterruptedException {
+    CompletableFuture<Void> dropped = new CompletableFuture<>();
+    watchUntilDropped(channel.getState(false), dropped);
+    try {
+      dropped.get(limit.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return false;
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  private void watchUntilDropped(ConnectivityState state, CompletableFuture<Void> dropped) {
+    if (state != ConnectivityState.READY && state != ConnectivityState.CONNECTING) {
+      dropped.complete(null);
+      return;
+    }
+    channel.notifyWhenStateChanged(state, () -> watchUntilDropped(channel.getState(false), dropped));
+  }
+
+  private static Job lastJob(Iterator<JobEvent> events, Consumer<JobEvent> onEvent) {
+    Job last = null;
+    while (events.hasNext()) {
+      JobEvent event = events.next();
+      onEvent.accept(event);
+      if (event.hasJob()) {
+        last = event.getJob();
+      }
+    }
+    if (last == null || !dev.offload.supervisor.job.Job.isTerminal(last.getState())) {
+      throw Status.UNAVAILABLE.withDescription("the service ended the job's stream before the job ended").asRuntimeException();
+    }
+    return last;
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (group != null) {
+      group.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -46,6 +46,10 @@ final class ServeCommand implements Callable<Integer> {
       description = "Run-time limit of jobs that set none (default: none).")
   Duration jobTimeout;
 
+  @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
+      description = "On SIGTERM or SIGINT, how long running jobs may take to finish before they are cancelled (default: ${DEFAULT-VALUE}).")
+  Duration shutdownGrace;
+
   @Option(names = "--enable-test-handlers", description = "Offer the test-only handlers (crash).")
   boolean testHandlers;
 
@@ -97,7 +101,8 @@ final class ServeCommand implements Callable<Integer> {
     return SupervisorConfig.defaults()
         .withPool(pool)
         .withMaxQueue(maxQueue)
-        .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout);
+        .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout)
+        .withShutdownGrace(shutdownGrace);
   }
 
   private void validate() {

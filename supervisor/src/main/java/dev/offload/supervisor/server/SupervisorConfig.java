@@ -27,6 +27,10 @@ public record SupervisorConfig(
     return new SupervisorConfig(pool, n, jobTimeout, keepFinished, shutdownGrace);
   }
 
+  public SupervisorConfig withShutdownGrace(Duration grace) {
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, grace);
+  }
+
   public SupervisorConfig withJobTimeout(Duration timeout) {
     return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, shutdownGrace);
   }

@@ -1,0 +1,157 @@
+package dev.offload.supervisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.offload.supervisor.testing.Cli;
+import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.RunningService;
+import dev.offload.worker.api.Json;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI's contract against a running service: output, JSON keys and exit codes. */
+@ExtendWith(NoLeftoverProcesses.class)
+class CliIT {
+
+  @TempDir static Path dir;
+  static RunningService service;
+
+  @BeforeAll
+  static void start() throws Exception {
+    service = RunningService.start(RunningService.config(2), dir);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    service.close();
+  }
+
+  private static Cli.Result offload(String... args) {
+    String[] withServer = new String[args.length + 2];
+    System.arraycopy(args, 0, withServer, 0, args.length);
+    withServer[args.length] = "--server";
+    withServer[args.length + 1] = service.target();
+    return Cli.run(withServer);
+  }
+
+  @Test
+  void run_printsTheOutputJson_exit0() {
+    Cli.Result r = offload("run", "is_prime", "9999999999999917");
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals("{\"n\":9999999999999917,\"prime\":true}", r.out().strip());
+  }
+
+  @Test
+  void runJson_printsTheJobRecordWithSnakeCaseKeys() throws Exception {
+    Cli.Result r = offload("run", "is_prime", "{\"n\": 9999999999999999}", "--json");
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode job = Json.parse(r.out());
+    for (String key : new String[] {"id", "handler", "state", "output", "error", "worker_pid", "attempts", "queued_ms", "run_ms"}) {
+      assertTrue(job.has(key), "key " + key + " in " + r.out());
+    }
+    assertEquals("SUCCEEDED", job.get("state").asText());
+    assertEquals("9999999999999999", job.get("output").get("n").bigIntegerValue().toString());
+    assertTrue(job.get("error").isNull());
+  }
+
+  @Test
+  void run_unknownHandler_exit2ListingKnownHandlers() {
+    Cli.Result r = offload("run", "nope", "1");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("unknown handler 'nope'") && r.err().contains("is_prime"), r.err());
+  }
+
+  @Test
+  void run_malformedJson_exit2() {
+    Cli.Result r = offload("run", "echo", "{nope");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("not valid JSON"), r.err());
+  }
+
+  @Test
+  void run_failingHandler_exit1WithItsMessage() {
+    Cli.Result r = offload("run", "is_prime", "\"seven\"");
+    assertEquals(1, r.exitCode());
+    assertTrue(r.err().contains("FAILED") && r.err().contains("is_prime takes an integer"), r.err());
+  }
+
+  @Test
+  void run_timedOut_exit4() {
+    Cli.Result r = offload("run", "sleep", "{\"ms\": 60000}", "--timeout", "200ms");
+    assertEquals(4, r.exitCode(), r.err());
+    assertTrue(r.err().contains("TIMED_OUT"), r.err());
+  }
+
+  @Test
+  void submitStatusResult_roundTrip() {
+    Cli.Result submitted = offload("submit", "echo", "{\"k\": [1, 2]}");
+    assertEquals(0, submitted.exitCode(), submitted.err());
+    String id = submitted.out().strip();
+    Cli.Result result = offload("result", id, "--wait");
+    assertEquals(0, result.exitCode(), result.err());
+    assertEquals("{\"k\": [1, 2]}", result.out().strip());
+    Cli.Result status = offload("status", id, "--json");
+    assertEquals("SUCCEEDED", Json.parse(status.out()).get("state").asText());
+  }
+
+  @Test
+  void cancel_runningJob_printsCancelled() {
+    String id = offload("submit", "sleep", "{\"ms\": 60000}").out().strip();
+    Cli.Result r = offload("cancel", id);
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals(id + " CANCELLED", r.out().strip());
+    assertEquals(4, offload("result", id).exitCode());
+  }
+
+  @Test
+  void statsJson_hasWorkersQueueDepthAndCounts() {
+    Cli.Result r = offload("stats", "--json");
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode stats = Json.parse(r.out());
+    assertEquals(2, stats.get("workers").size());
+    JsonNode worker = stats.get("workers").get(0);
+    assertTrue(worker.has("pid") && worker.has("state") && worker.has("jobs_done"), r.out());
+    assertTrue(stats.has("queue_depth"));
+    assertTrue(stats.get("jobs_by_state").has("SUCCEEDED"));
+  }
+
+  @Test
+  void listAndHandlers_work() {
+    Cli.Result handlers = offload("handlers", "--json");
+    assertEquals(0, handlers.exitCode());
+    assertTrue(Json.parse(handlers.out()).findValuesAsText("name").containsAll(java.util.List.of("is_prime", "echo", "spin", "sleep")));
+    offload("run", "echo", "3");
+    Cli.Result list = offload("list", "--state", "succeeded");
+    assertEquals(0, list.exitCode(), list.err());
+    assertTrue(list.out().contains("SUCCEEDED"));
+    assertEquals(2, offload("list", "--state", "bogus").exitCode());
+  }
+
+  @Test
+  void clientCommand_noService_exit3() {
+    Cli.Result r = Cli.run("status", "j-1", "--server", "unix:" + dir.resolve("nothing-here.sock"));
+    assertEquals(3, r.exitCode());
+    assertTrue(r.err().contains("offload serve"), r.err());
+  }
+
+  @Test
+  void run_noService_usesAPrivatePool() {
+    Cli.Result r = Cli.run("run", "is_prime", "7", "--server", "unix:" + dir.resolve("nothing-here.sock"));
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(r.err().contains("private pool"), r.err());
+    assertEquals("{\"n\":7,\"prime\":true}", r.out().strip());
+  }
+
+  @Test
+  void badDuration_isUsageError() {
+    Cli.Result r = offload("run", "echo", "1", "--timeout", "soon");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.err().contains("not a duration"), r.err());
+  }
+}

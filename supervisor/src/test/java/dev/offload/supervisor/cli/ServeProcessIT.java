@@ -1,0 +1,133 @@
+package dev.offload.supervisor.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.supervisor.testing.Cli;
+import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.worker.api.Json;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code offload serve} as its own process, started from the build's runnable lib/ folder: it
+ * ends, with every worker, on {@code offload shutdown}, on SIGTERM even with a hung job, and its
+ * workers exit by themselves when it is killed with SIGKILL.
+ */
+@ExtendWith(NoLeftoverProcesses.class)
+class ServeProcessIT {
+
+  private static final Path LIB = Path.of("target", "lib");
+
+  @TempDir Path dir;
+  private Process serve;
+
+  @AfterEach
+  void killLeftovers() {
+    if (serve != null && serve.isAlive()) {
+      serve.destroyForcibly();
+    }
+  }
+
+  private String target() {
+    return "unix:" + dir.resolve("s.sock");
+  }
+
+  /** Starts {@code offload serve} and waits (bounded) for its "serving on" line. */
+  private void startServe(String... extra) throws Exception {
+    assertTrue(Files.isDirectory(LIB), "the runnable lib/ folder is built in the package phase: " + LIB.toAbsolutePath());
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-cp", LIB.toAbsolutePath() + "/*", Main.class.getName(),
+        "serve", "--listen", target(), "--workers", "2", "--enable-test-handlers", "--cancel-grace", "1s"));
+    command.addAll(List.of(extra));
+    serve = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    CompletableFuture<Boolean> serving = CompletableFuture.supplyAsync(() -> {
+      try (BufferedReader err = new BufferedReader(new InputStreamReader(serve.getErrorStream(), StandardCharsets.UTF_8))) {
+        String line;
+        boolean seen = false;
+        while ((line = err.readLine()) != null) {
+          seen |= line.contains("serving on");
+          if (seen) {
+            // Keep draining so the service never blocks on a full pipe.
+            CompletableFuture.runAsync(() -> err.lines().forEach(l -> {}));
+            return true;
+          }
+        }
+        return false;
+      } catch (Exception e) {
+        return false;
+      }
+    });
+    assertTrue(serving.get(60, TimeUnit.SECONDS), "offload serve did not come up");
+  }
+
+  private List<Long> workerPids() {
+    Cli.Result stats = Cli.run("stats", "--json", "--server", target());
+    assertEquals(0, stats.exitCode(), stats.err());
+    return Json.parse(stats.out()).get("workers").findValues("pid").stream().map(n -> n.asLong()).toList();
+  }
+
+  private static void assertAllGone(List<Long> pids, Duration within) throws Exception {
+    for (long pid : pids) {
+      var handle = ProcessHandle.of(pid);
+      if (handle.isPresent()) {
+        handle.get().onExit().get(within.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid + " still alive");
+    }
+  }
+
+  @Test
+  void shutdownCommand_endsTheSupervisorAndEveryWorker() throws Exception {
+    startServe();
+    List<Long> workers = workerPids();
+    assertEquals(2, workers.size());
+    Cli.Result r = Cli.run("shutdown", "--server", target());
+    assertEquals(0, r.exitCode(), r.err());
+    assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "supervisor exited");
+    assertEquals(0, serve.exitValue());
+    assertAllGone(workers, Duration.ofSeconds(5));
+    assertFalse(Files.exists(dir.resolve("s.sock")), "socket removed");
+  }
+
+  @Test
+  void sigterm_withAHungJob_exits0WithinTheBound() throws Exception {
+    startServe("--shutdown-grace", "1s");
+    List<Long> workers = workerPids();
+    Cli.Result hung = Cli.run("submit", "crash", "{\"mode\": \"hang\"}", "--server", target());
+    assertEquals(0, hung.exitCode(), hung.err());
+    String queuedBehind = Cli.run("submit", "echo", "1", "--server", target()).out().strip();
+    assertFalse(queuedBehind.isEmpty());
+    long start = System.nanoTime();
+    serve.destroy(); // SIGTERM
+    // grace 1 s + cancel grace 1 s + a few seconds for kills and exits
+    assertTrue(serve.waitFor(10, TimeUnit.SECONDS), "supervisor exited within the bound");
+    assertEquals(0, serve.exitValue());
+    assertTrue(Duration.ofNanos(System.nanoTime() - start).toSeconds() < 10);
+    assertAllGone(workers, Duration.ofSeconds(5));
+  }
+
+  @Test
+  void sigkillOfTheSupervisor_workersExitByThemselves() throws Exception {
+    startServe();
+    List<Long> workers = workerPids();
+    Cli.run("submit", "spin", "{\"ms\": 60000, \"ignore_cancel\": true}", "--server", target());
+    serve.destroyForcibly(); // SIGKILL: no hook, no goodbye
+    assertTrue(serve.waitFor(10, TimeUnit.SECONDS));
+    assertAllGone(workers, Duration.ofSeconds(5));
+  }
+}

@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
+import java.util.regex.Pattern;
 
 /**
  * The handlers a worker can run, found with {@link ServiceLoader}, by name. Built once at worker
@@ -20,6 +21,8 @@ public final class HandlerRegistry {
 
   /** A handler and where it came from: {@code built-in} or the path of its jar. */
   public record Entry(JobHandler handler, String origin) {}
+
+  private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]*");
 
   private final Map<String, Entry> byName;
 
@@ -42,10 +45,11 @@ public final class HandlerRegistry {
           continue;
         }
         Entry entry = new Entry(handler, originOf(handler.getClass()));
-        Entry clash = byName.putIfAbsent(handler.name(), entry);
+        String name = nameOf(handler, entry.origin());
+        Entry clash = byName.putIfAbsent(name, entry);
         if (clash != null) {
           throw new IllegalStateException(
-              "two handlers are named '" + handler.name() + "': " + clash.handler().getClass().getName()
+              "two handlers are named '" + name + "': " + clash.handler().getClass().getName()
                   + " from " + clash.origin() + " and " + handler.getClass().getName() + " from "
                   + entry.origin() + "; remove one of the jars or rename one handler");
         }
@@ -78,6 +82,21 @@ public final class HandlerRegistry {
                     .setOrigin(e.origin())
                     .build())
         .toList();
+  }
+
+  /** The handler's name, checked: lower case letters, digits and '_', starting with a letter. */
+  private static String nameOf(JobHandler handler, String origin) {
+    String name;
+    try {
+      name = handler.name();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("handler " + handler.getClass().getName() + " from " + origin + " failed to give its name: " + e, e);
+    }
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new IllegalStateException("handler " + handler.getClass().getName() + " from " + origin + " has the name '" + name
+          + "'; a handler name is lower case letters, digits and '_', starting with a letter");
+    }
+    return name;
   }
 
   private static String originOf(Class<?> type) {

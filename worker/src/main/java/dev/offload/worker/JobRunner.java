@@ -31,11 +31,16 @@ final class JobRunner {
 
   private final HandlerRegistry registry;
   private final Events events;
-  /** Holds at most the one job the supervisor may send while the previous result is in flight. */
-  private final BlockingQueue<ExecuteJob> inbox = new ArrayBlockingQueue<>(1);
+  /** Holds the one job accepted and not yet taken by the job thread. */
+  private final BlockingQueue<Accepted> inbox = new ArrayBlockingQueue<>(1);
   private final Object lock = new Object();
-  /** The job the thread is running; guarded by {@link #lock}. */
+  /**
+   * The job accepted and not yet finished, from {@link #offer} until its result is made (so a
+   * cancel that comes before the job thread takes it is not lost); guarded by {@link #lock}.
+   */
   private RunningJob current;
+
+  private record Accepted(ExecuteJob job, RunningJob context) {}
   private final Thread thread;
 
   JobRunner(HandlerRegistry registry, Events events) {
@@ -55,7 +60,11 @@ final class JobRunner {
    */
   boolean offer(ExecuteJob job) {
     synchronized (lock) {
-      return current == null && inbox.offer(job);
+      if (current != null) {
+        return false;
+      }
+      current = new RunningJob(job.getJobId());
+      return inbox.offer(new Accepted(job, current));
     }
   }
 
@@ -71,24 +80,29 @@ final class JobRunner {
 
   private void loop() {
     while (true) {
-      ExecuteJob job;
+      Accepted accepted;
       try {
-        job = inbox.take();
+        accepted = inbox.take();
       } catch (InterruptedException e) {
-        continue; // a cancel that raced the end of the previous job; nothing to stop
+        continue; // a cancel that came before the job was taken; the context has it
       }
-      events.finished(run(job));
+      JobResult result = run(accepted.job(), accepted.context());
+      try {
+        events.finished(result);
+      } catch (RuntimeException e) {
+        // The stream to the supervisor is broken; the next job must still find this thread alive.
+        LOG.log(System.Logger.Level.WARNING, "could not send the result of job " + result.getJobId(), e);
+      }
     }
   }
 
-  private JobResult run(ExecuteJob job) {
-    RunningJob context = new RunningJob(job.getJobId());
-    synchronized (lock) {
-      current = context;
-    }
+  private JobResult run(ExecuteJob job, RunningJob context) {
     long start = System.nanoTime();
     JobResult.Builder result = JobResult.newBuilder().setJobId(job.getJobId());
     try {
+      if (context.cancelled) {
+        return result.setCancelled(true).build();
+      }
       String output = handler(job.getHandler()).run(inputOf(job), context);
       if (context.cancelled) {
         result.setCancelled(true);

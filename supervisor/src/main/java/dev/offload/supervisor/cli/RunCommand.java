@@ -46,7 +46,7 @@ final class RunCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     err.println("offload: no service at " + target + "; running on a private pool of 1 worker (start 'offload serve' to keep a pool warm)");
     err.flush();
-    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().withWorkers(1)));
+    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().toBuilder().workers(1).build()));
         OffloadClient client = OffloadClient.connect(embedded.target())) {
       return run(client, request);
     } catch (WorkerStartException e) {

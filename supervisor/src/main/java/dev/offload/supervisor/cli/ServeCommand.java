@@ -9,7 +9,6 @@ import dev.offload.supervisor.server.SupervisorConfig;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -21,7 +20,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve", description = "Start the service: a supervisor and its pool of worker JVMs, until shut down.")
 final class ServeCommand implements Callable<Integer> {
 
-  private static final Pattern HEAP_SIZE = Pattern.compile("\\d+[kKmMgG]?");
   private static final Duration SERVER_STOP_LIMIT = Duration.ofSeconds(3);
 
   @Spec CommandSpec spec;
@@ -45,6 +43,14 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--job-timeout", paramLabel = "DURATION", converter = DurationConverter.class,
       description = "Run-time limit of jobs that set none (default: none).")
   Duration jobTimeout;
+
+  @Option(names = "--max-jobs-per-worker", paramLabel = "N", defaultValue = "0",
+      description = "Replace a worker after it has run N jobs, without losing capacity (default: never).")
+  long maxJobsPerWorker;
+
+  @Option(names = "--max-worker-rss", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "Replace a worker, between jobs, once its resident memory exceeds SIZE (512m, 2g; default: never).")
+  Long maxWorkerRss;
 
   @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
       description = "On SIGTERM or SIGINT, how long running jobs may take to finish before they are cancelled (default: ${DEFAULT-VALUE}).")
@@ -94,12 +100,17 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   private SupervisorConfig config() {
-    PoolConfig pool = PoolConfig.defaults().withTestHandlers(testHandlers).withCancelGrace(cancelGrace).withWorkerHeap(workerHeap);
+    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder()
+        .testHandlers(testHandlers)
+        .cancelGrace(cancelGrace)
+        .workerHeap(workerHeap)
+        .maxJobsPerWorker(maxJobsPerWorker)
+        .maxWorkerRssBytes(maxWorkerRss == null ? 0 : maxWorkerRss);
     if (workers != null) {
-      pool = pool.withWorkers(workers);
+      pool.workers(workers);
     }
     return SupervisorConfig.defaults()
-        .withPool(pool)
+        .withPool(pool.build())
         .withMaxQueue(maxQueue)
         .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout)
         .withShutdownGrace(shutdownGrace);
@@ -109,10 +120,13 @@ final class ServeCommand implements Callable<Integer> {
     if (workers != null && workers < 1) {
       throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
     }
+    if (maxJobsPerWorker < 0) {
+      throw new ParameterException(spec.commandLine(), "--max-jobs-per-worker must be 0 (never) or more, got " + maxJobsPerWorker);
+    }
     if (maxQueue < 1) {
       throw new ParameterException(spec.commandLine(), "--max-queue must be 1 or more, got " + maxQueue);
     }
-    if (workerHeap != null && !HEAP_SIZE.matcher(workerHeap).matches()) {
+    if (workerHeap != null && !SizeConverter.FORM.matcher(workerHeap).matches()) {
       throw new ParameterException(spec.commandLine(), "--worker-heap takes a size such as 512m or 2g, got '" + workerHeap + "'");
     }
   }

@@ -181,6 +181,20 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   @Override
+  public void onRetired(Worker retired) {
+    boolean wasIdle;
+    lock.lock();
+    try {
+      wasIdle = idle.remove(retired);
+    } finally {
+      lock.unlock();
+    }
+    if (wasIdle) {
+      pool.closeRetired(retired);
+    }
+  }
+
+  @Override
   public void onProgress(Worker worker, String jobId, JobProgress progress) {
     Job job = jobOn(worker).orElse(null);
     if (job != null && job.id().equals(jobId)) {
@@ -205,6 +219,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     clearDeadline(job);
     worker.countJobDone();
+    pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));
     switch (result.getOutcomeCase()) {
       case OUTPUT_JSON -> job.succeed(result.getOutputJson());
       case ERROR -> job.fail(JobState.FAILED, result.getError().getCode(), result.getError().getMessage());
@@ -285,19 +300,35 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  /** A worker has nothing to do: give it the next job, or put it on the idle stack. */
+  /**
+   * A worker has nothing to do: give it the next job, or put it on the idle stack. A dead worker
+   * gets neither. A retired
+   * worker gets neither; it is closed (the flag is read under the lock, which is what makes this
+   * and {@link #onRetired} agree on who closes it).
+   */
   private void workerFree(Worker worker) {
-    Job next;
+    Job next = null;
     lock.lock();
     try {
-      next = queue.poll();
-      if (next == null) {
-        idle.push(worker);
+      if (!worker.isAlive()) {
+        // Its death was (or is about to be) announced: onLost owns it now, and a job given to it
+        // here could wait forever for a result that will never come.
         return;
       }
-      assign(worker, next);
+      if (!worker.isRetired()) {
+        next = queue.poll();
+        if (next == null) {
+          idle.push(worker);
+          return;
+        }
+        assign(worker, next);
+      }
     } finally {
       lock.unlock();
+    }
+    if (next == null) {
+      pool.closeRetired(worker);
+      return;
     }
     send(worker, next);
   }

@@ -6,15 +6,19 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * How a pool of worker JVMs is started and looked after.
+ * How a pool of worker JVMs is started and looked after. Build one with {@link #defaults()} and
+ * {@link #toBuilder()}.
  *
  * @param workers how many worker processes the pool keeps (one job each at a time)
  * @param workerHeap the {@code -Xmx} of each worker, such as {@code 512m}; null for the JVM default
  * @param testHandlers whether workers offer the test-only handlers (crash)
  * @param startTimeout how long a worker may take from spawn to its ready line
  * @param cancelGrace how long a cancelled job may take to stop before its worker is killed
- * @param healthInterval how often each worker is pinged
+ * @param healthInterval how often each worker is pinged (and its memory sampled)
  * @param healthTimeout how long a worker may leave pings unanswered before it is killed
+ * @param maxJobsPerWorker retire a worker after this many jobs; 0 for never
+ * @param maxWorkerRssBytes retire a worker, between jobs, once its resident memory exceeds this;
+ *     0 for never
  * @param java the {@code java} executable workers run on
  * @param classpath the class path of workers
  * @param jvmOptions further JVM options for workers
@@ -27,6 +31,8 @@ public record PoolConfig(
     Duration cancelGrace,
     Duration healthInterval,
     Duration healthTimeout,
+    long maxJobsPerWorker,
+    long maxWorkerRssBytes,
     Path java,
     String classpath,
     List<String> jvmOptions) {
@@ -50,28 +56,96 @@ public record PoolConfig(
         Duration.ofSeconds(2),
         Duration.ofSeconds(2),
         Duration.ofSeconds(6),
+        0,
+        0,
         Path.of(System.getProperty("java.home"), "bin", "java"),
         System.getProperty("java.class.path"),
-        List.of());
+        ClassDataSharing.workerOptions());
   }
 
-  public PoolConfig withWorkers(int n) {
-    return new PoolConfig(n, workerHeap, testHandlers, startTimeout, cancelGrace, healthInterval, healthTimeout, java, classpath, jvmOptions);
+  public Builder toBuilder() {
+    return new Builder(this);
   }
 
-  public PoolConfig withWorkerHeap(String heap) {
-    return new PoolConfig(workers, heap, testHandlers, startTimeout, cancelGrace, healthInterval, healthTimeout, java, classpath, jvmOptions);
-  }
+  /** Changes some settings of a config and leaves the rest. */
+  public static final class Builder {
+    private int workers;
+    private String workerHeap;
+    private boolean testHandlers;
+    private Duration startTimeout;
+    private Duration cancelGrace;
+    private Duration healthInterval;
+    private Duration healthTimeout;
+    private long maxJobsPerWorker;
+    private long maxWorkerRssBytes;
+    private Path java;
+    private String classpath;
+    private List<String> jvmOptions;
 
-  public PoolConfig withTestHandlers(boolean enabled) {
-    return new PoolConfig(workers, workerHeap, enabled, startTimeout, cancelGrace, healthInterval, healthTimeout, java, classpath, jvmOptions);
-  }
+    private Builder(PoolConfig c) {
+      workers = c.workers;
+      workerHeap = c.workerHeap;
+      testHandlers = c.testHandlers;
+      startTimeout = c.startTimeout;
+      cancelGrace = c.cancelGrace;
+      healthInterval = c.healthInterval;
+      healthTimeout = c.healthTimeout;
+      maxJobsPerWorker = c.maxJobsPerWorker;
+      maxWorkerRssBytes = c.maxWorkerRssBytes;
+      java = c.java;
+      classpath = c.classpath;
+      jvmOptions = c.jvmOptions;
+    }
 
-  public PoolConfig withCancelGrace(Duration grace) {
-    return new PoolConfig(workers, workerHeap, testHandlers, startTimeout, grace, healthInterval, healthTimeout, java, classpath, jvmOptions);
-  }
+    public Builder workers(int n) {
+      workers = n;
+      return this;
+    }
 
-  public PoolConfig withHealthChecks(Duration interval, Duration timeout) {
-    return new PoolConfig(workers, workerHeap, testHandlers, startTimeout, cancelGrace, interval, timeout, java, classpath, jvmOptions);
+    public Builder workerHeap(String heap) {
+      workerHeap = heap;
+      return this;
+    }
+
+    public Builder testHandlers(boolean enabled) {
+      testHandlers = enabled;
+      return this;
+    }
+
+    public Builder startTimeout(Duration timeout) {
+      startTimeout = timeout;
+      return this;
+    }
+
+    public Builder cancelGrace(Duration grace) {
+      cancelGrace = grace;
+      return this;
+    }
+
+    public Builder healthChecks(Duration interval, Duration timeout) {
+      healthInterval = interval;
+      healthTimeout = timeout;
+      return this;
+    }
+
+    public Builder maxJobsPerWorker(long n) {
+      maxJobsPerWorker = n;
+      return this;
+    }
+
+    public Builder maxWorkerRssBytes(long bytes) {
+      maxWorkerRssBytes = bytes;
+      return this;
+    }
+
+    public Builder jvmOptions(List<String> options) {
+      jvmOptions = options;
+      return this;
+    }
+
+    public PoolConfig build() {
+      return new PoolConfig(workers, workerHeap, testHandlers, startTimeout, cancelGrace, healthInterval,
+          healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, java, classpath, jvmOptions);
+    }
   }
 }

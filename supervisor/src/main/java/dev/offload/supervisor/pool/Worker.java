@@ -59,6 +59,9 @@ public final class Worker {
   private final AtomicBoolean lost = new AtomicBoolean();
   private final CompletableFuture<Void> gone = new CompletableFuture<>();
   private volatile long lastPongNanos = System.nanoTime();
+  private volatile long rssBytes;
+  private final AtomicBoolean retirementRequested = new AtomicBoolean();
+  private volatile boolean retired;
   private volatile String killReason;
   private StreamObserver<SupervisorMessage> downstream;
 
@@ -142,8 +145,40 @@ public final class Worker {
     return Duration.ofNanos(System.nanoTime() - lastPongNanos);
   }
 
+  /** The resident memory of the process when it was last sampled; 0 before the first sample. */
+  public long rssBytes() {
+    return rssBytes;
+  }
+
+  /** Reads the process's resident memory now (from /proc; a small file read). */
+  void sampleMemory() {
+    ProcessMemory.rssBytes(pid()).ifPresent(bytes -> rssBytes = bytes);
+  }
+
+  /** True the first time it is called: the caller then starts this worker's replacement. */
+  boolean requestRetirement() {
+    return retirementRequested.compareAndSet(false, true);
+  }
+
+  /**
+   * Whether this worker's replacement is ready, so it must take no more jobs: the dispatcher
+   * hands it to {@link WorkerPool#closeRetired} instead of to a job.
+   */
+  public boolean isRetired() {
+    return retired;
+  }
+
+  void markRetired() {
+    retired = true;
+  }
+
+  /**
+   * False once the process has ended or its end has begun to be announced; from then on the
+   * worker must get no job. Read it under the dispatcher's lock to agree with {@link
+   * Listener#onLost}, which is announced after this turns false.
+   */
   public boolean isAlive() {
-    return process.process().isAlive() && !lost.get();
+    return !lost.get() && process.process().isAlive();
   }
 
   /**

@@ -69,6 +69,9 @@ public class WorkerLauncher {
       command.add("-Xmx" + config.workerHeap());
     }
     command.add("-XX:+ExitOnOutOfMemoryError");
+    // The VM says why it exits (out of memory, for one) on stdout unless told otherwise, and a
+    // worker's stdout is the handshake pipe; stderr is its log, where the cause must be.
+    command.add("-XX:+DisplayVMOutputToStderr");
     command.add("--enable-native-access=ALL-UNNAMED");
     command.addAll(config.jvmOptions());
     command.add("-Doffload.worker.socket=" + socket);

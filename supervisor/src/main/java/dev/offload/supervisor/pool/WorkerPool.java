@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +33,12 @@ public final class WorkerPool implements AutoCloseable {
   public interface Listener extends Worker.Listener {
     /** A worker (a first one or a replacement) is ready for jobs. */
     void onReady(Worker worker);
+
+    /**
+     * A retiring worker's replacement is ready: {@code retired} must get no more jobs. The listener
+     * hands it to {@link #closeRetired} once it is idle (now, or when its job ends).
+     */
+    void onRetired(Worker retired);
   }
 
   /** What stats show of one slot. {@code worker} is null while its process is being started. */
@@ -190,12 +197,65 @@ public final class WorkerPool implements AutoCloseable {
     listener.onReady(worker);
   }
 
+  /**
+   * Why a worker should be retired now that it has finished a job (it has run its share of jobs,
+   * or its memory has grown past the limit), or empty if it should not.
+   */
+  public Optional<String> retirementReason(Worker worker) {
+    if (config.maxJobsPerWorker() > 0 && worker.jobsDone() >= config.maxJobsPerWorker()) {
+      return Optional.of("it ran " + worker.jobsDone() + " jobs (--max-jobs-per-worker " + config.maxJobsPerWorker() + ")");
+    }
+    if (config.maxWorkerRssBytes() > 0 && worker.rssBytes() > config.maxWorkerRssBytes()) {
+      return Optional.of("its resident memory, " + worker.rssBytes() / (1024 * 1024) + " MiB, exceeded --max-worker-rss "
+          + config.maxWorkerRssBytes() / (1024 * 1024) + " MiB");
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Replaces a worker that is healthy but due for retirement, without losing capacity: the old
+   * worker goes on serving while its replacement starts, and the listener hears {@link
+   * Listener#onRetired} once the new one is ready. Only the first request per worker counts.
+   */
+  public void retire(Worker worker, String reason) {
+    if (!worker.requestRetirement()) {
+      return;
+    }
+    Slot slot;
+    synchronized (this) {
+      slot = slots.get(worker.slot() - 1);
+      if (closed || slot.worker != worker) {
+        return;
+      }
+      slot.restarts++;
+      slot.lastRestartReason = "pid " + worker.pid() + " retired: " + reason;
+    }
+    Thread.ofVirtual().name("offload-retire-" + slot.number).start(() -> {
+      try {
+        startIn(slot);
+      } catch (WorkerStartException e) {
+        LOG.log(System.Logger.Level.WARNING, "could not start the replacement of retiring " + worker + "; it serves on: " + e.getMessage());
+        return;
+      } catch (InterruptedException e) {
+        return;
+      }
+      worker.markRetired();
+      listener.onRetired(worker);
+    });
+  }
+
+  /** Ends a retired worker that is idle; see {@link Listener#onRetired}. */
+  public void closeRetired(Worker worker) {
+    worker.close("retired after its replacement was ready");
+  }
+
   private void checkHealth() {
     for (SlotStatus status : status()) {
       Worker worker = status.worker();
       if (worker == null || !worker.isAlive()) {
         continue;
       }
+      worker.sampleMemory();
       Duration silent = worker.silentFor();
       if (silent.compareTo(config.healthTimeout()) > 0) {
         worker.kill("it answered no health check for " + silent.toSeconds() + " s: stopped or wedged");
@@ -223,17 +283,22 @@ public final class WorkerPool implements AutoCloseable {
     if (healthChecks != null) {
       healthChecks.cancel(false);
     }
-    workers.forEach(w -> w.close("the pool is closing"));
-    awaitExit(workers, CLOSE_WAIT);
-    workers.stream().filter(w -> !w.gone().isDone()).forEach(w -> w.kill("it did not exit when the pool closed"));
-    awaitExit(workers, CLOSE_WAIT);
-    workers.forEach(Worker::releaseChannel);
-    group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-    deleteRunDir();
     try {
-      Runtime.getRuntime().removeShutdownHook(killOnExit);
-    } catch (IllegalStateException | IllegalArgumentException alreadyExitingOrNeverAdded) {
-      // The JVM is exiting (the hook runs anyway) or start() never ran.
+      workers.forEach(w -> w.close("the pool is closing"));
+      awaitExit(workers, CLOSE_WAIT);
+      workers.stream().filter(w -> !w.gone().isDone()).forEach(w -> w.kill("it did not exit when the pool closed"));
+      awaitExit(workers, CLOSE_WAIT);
+    } finally {
+      // Whatever happened above, nothing of the pool may outlive it.
+      workers.forEach(w -> w.process().destroyForcibly());
+      workers.forEach(Worker::releaseChannel);
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+      deleteRunDir();
+      try {
+        Runtime.getRuntime().removeShutdownHook(killOnExit);
+      } catch (IllegalStateException | IllegalArgumentException alreadyExitingOrNeverAdded) {
+        // The JVM is exiting (the hook runs anyway) or start() never ran.
+      }
     }
   }
 
@@ -267,7 +332,7 @@ public final class WorkerPool implements AutoCloseable {
   private void deleteRunDir() {
     try (Stream<Path> paths = Files.walk(runDir)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       LOG.log(System.Logger.Level.WARNING, "could not remove " + runDir + ": " + e.getMessage());
     }
   }

@@ -124,8 +124,20 @@ public final class Supervisor {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    } catch (RuntimeException | Error e) {
+      LOG.log(System.Logger.Level.ERROR, "shutdown went wrong; ending the workers anyway", e);
     } finally {
+      closeEverything();
+    }
+  }
+
+  /** Ends the workers and the timers and says so, whatever fails on the way: shutdown must end. */
+  private void closeEverything() {
+    try {
       pool.close();
+    } catch (RuntimeException | Error e) {
+      LOG.log(System.Logger.Level.ERROR, "closing the worker pool went wrong", e);
+    } finally {
       scheduler.shutdownNow();
       terminated.complete(null);
     }

@@ -27,12 +27,16 @@ public final class RunningService implements AutoCloseable {
 
   /** Test handlers on, a 1 s cancel grace, quick health checks. */
   public static SupervisorConfig config(int workers) {
-    PoolConfig pool = PoolConfig.defaults()
-        .withWorkers(workers)
-        .withTestHandlers(true)
-        .withCancelGrace(Duration.ofSeconds(1))
-        .withHealthChecks(Duration.ofMillis(500), Duration.ofSeconds(3));
-    return SupervisorConfig.defaults().withPool(pool);
+    return SupervisorConfig.defaults().withPool(pool(workers).build());
+  }
+
+  /** The pool of {@link #config}, to change further. */
+  public static PoolConfig.Builder pool(int workers) {
+    return PoolConfig.defaults().toBuilder()
+        .workers(workers)
+        .testHandlers(true)
+        .cancelGrace(Duration.ofSeconds(1))
+        .healthChecks(Duration.ofMillis(500), Duration.ofSeconds(3));
   }
 
   public static RunningService start(SupervisorConfig config, Path dir) throws Exception {

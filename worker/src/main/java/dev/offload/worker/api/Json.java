@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.cfg.JsonNodeFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
@@ -19,18 +19,23 @@ public final class Json {
       JsonMapper.builder()
           .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+          .disable(JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES)
           .build();
 
   private Json() {}
 
   /** Parses JSON text, or throws {@link IllegalArgumentException} that says what is wrong. */
   public static JsonNode parse(String json) {
+    JsonNode node;
     try {
-      return MAPPER.readTree(json);
+      node = MAPPER.readTree(json);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("input is not valid JSON: " + e.getOriginalMessage(), e);
     }
+    if (node == null || node.isMissingNode()) {
+      throw new IllegalArgumentException("input is not valid JSON: there is no value, only blank text");
+    }
+    return node;
   }
 
   /** A new, empty JSON object. */

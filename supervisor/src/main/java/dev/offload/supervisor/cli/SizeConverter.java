@@ -1,0 +1,27 @@
+package dev.offload.supervisor.cli;
+
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+
+/** Memory sizes as the JVM writes them: {@code 512m}, {@code 2g}, {@code 65536k}, bytes. */
+final class SizeConverter implements CommandLine.ITypeConverter<Long> {
+
+  static final Pattern FORM = Pattern.compile("(\\d+)([kKmMgG]?)");
+
+  @Override
+  public Long convert(String text) {
+    Matcher m = FORM.matcher(text.trim());
+    if (!m.matches()) {
+      throw new CommandLine.TypeConversionException("'" + text + "' is not a size; write a whole number with k, m or g, for example 512m or 2g");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2).toLowerCase(Locale.ROOT)) {
+      case "k" -> n * 1024;
+      case "m" -> n * 1024 * 1024;
+      case "g" -> n * 1024 * 1024 * 1024;
+      default -> n;
+    };
+  }
+}

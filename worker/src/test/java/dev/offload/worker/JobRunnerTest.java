@@ -1,0 +1,330 @@
+package dev.offload.worker;
+
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.JobProgress;
+import dev.offload.proto.v1.JobResult;
+import dev.offload.worker.TestHandlers.FailingHandler;
+import dev.offload.worker.TestHandlers.HoldHandler;
+import dev.offload.worker.TestHandlers.NotJsonHandler;
+import dev.offload.worker.TestHandlers.NullOutputHandler;
+import dev.offload.worker.TestHandlers.ProgressHandler;
+import dev.offload.worker.TestHandlers.RawOutputHandler;
+import dev.offload.worker.TestHandlers.SelfInterruptHandler;
+import dev.offload.worker.api.Json;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobRunnerTest {
+
+  /** Far longer than any job here should take; a result that misses it is a failure, not a wait. */
+  private static final long TIMEOUT_SECONDS = 10;
+
+  private record Progress(String jobId, JobProgress progress) {}
+
+  private final BlockingQueue<JobResult> results = new LinkedBlockingQueue<>();
+  private final BlockingQueue<Progress> progress = new LinkedBlockingQueue<>();
+  /** Whether the job thread was interrupted while it delivered each result, in order. */
+  private final BlockingQueue<Boolean> interruptedAtFinish = new LinkedBlockingQueue<>();
+  private final JobRunner.Events events =
+      new JobRunner.Events() {
+        @Override
+        public void progress(String jobId, JobProgress p) {
+          progress.add(new Progress(jobId, p));
+        }
+
+        @Override
+        public void finished(JobResult result) {
+          interruptedAtFinish.add(Thread.currentThread().isInterrupted());
+          results.add(result);
+        }
+      };
+
+  @TempDir Path dir;
+  private JobRunner runner;
+
+  @BeforeEach
+  void startRunner() throws Exception {
+    HandlerRegistry registry =
+        TestRegistry.load(
+            dir,
+            false,
+            FailingHandler.class,
+            NotJsonHandler.class,
+            RawOutputHandler.class,
+            NullOutputHandler.class,
+            HoldHandler.class,
+            ProgressHandler.class,
+            SelfInterruptHandler.class);
+    runner = new JobRunner(registry, events);
+    runner.start();
+  }
+
+  @Test
+  void offer_echoJob_resultCarriesInputAsOutput() throws Exception {
+    String input = "{\"big\":18446744073709551617,\"price\":1.10,\"text\":\"h\\u00e9\"}";
+
+    JobResult result = run("job-1", "echo", input);
+
+    assertEquals("job-1", result.getJobId());
+    assertEquals(JobResult.OutcomeCase.OUTPUT_JSON, result.getOutcomeCase());
+    assertEquals(input, result.getOutputJson());
+    assertTrue(result.getRunNanos() > 0);
+  }
+
+  @Test
+  void offer_emptyInput_handlerSeesNull() throws Exception {
+    JobResult result = run("job-1", "echo", "");
+
+    assertEquals("null", result.getOutputJson());
+  }
+
+  @Test
+  void offer_builtInIsPrime_resultIsItsOutput() throws Exception {
+    JobResult result = run("job-1", "is_prime", "{\"n\": 97}");
+
+    assertEquals("{\"n\":97,\"prime\":true}", result.getOutputJson());
+  }
+
+  @Test
+  void offer_unknownHandler_failsWithHandlerError() throws Exception {
+    JobResult result = run("job-1", "no_such_handler", "1");
+
+    assertEquals("job-1", result.getJobId());
+    assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
+    assertEquals("HANDLER_ERROR", result.getError().getCode());
+    assertEquals("this worker has no handler 'no_such_handler'", result.getError().getMessage());
+  }
+
+  @Test
+  void offer_handlerThrows_failsWithItsMessageAndRunsNextJob() throws Exception {
+    JobResult failed = run("job-1", "fail", "\"state\"");
+
+    assertEquals(JobResult.OutcomeCase.ERROR, failed.getOutcomeCase());
+    assertEquals("HANDLER_ERROR", failed.getError().getCode());
+    assertEquals("IllegalStateException: boom", failed.getError().getMessage());
+
+    JobResult next = run("job-2", "echo", "2");
+
+    assertEquals("job-2", next.getJobId());
+    assertEquals("2", next.getOutputJson());
+  }
+
+  @Test
+  void offer_handlerRejectsInput_failsWithBareMessage() throws Exception {
+    JobResult result = run("job-1", "fail", "\"argument\"");
+
+    assertEquals("HANDLER_ERROR", result.getError().getCode());
+    assertEquals("fail takes nothing it likes", result.getError().getMessage());
+  }
+
+  @Test
+  void offer_handlerThrowsWithoutMessage_failsWithExceptionType() throws Exception {
+    JobResult result = run("job-1", "fail", "\"silent\"");
+
+    assertEquals("IllegalStateException", result.getError().getMessage());
+  }
+
+  @Test
+  void offer_builtInRejectsInput_failsWithItsMessage() throws Exception {
+    JobResult result = run("job-1", "is_prime", "\"seven\"");
+
+    assertEquals("HANDLER_ERROR", result.getError().getCode());
+    assertTrue(result.getError().getMessage().startsWith("is_prime takes"), result.getError().getMessage());
+  }
+
+  @Test
+  void offer_handlerReturnsNonJson_failsNamingHandler() throws Exception {
+    JobResult result = run("job-1", "not_json", "null");
+
+    assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
+    assertEquals("HANDLER_ERROR", result.getError().getCode());
+    assertTrue(
+        result.getError().getMessage().contains("'not_json' returned output that is not JSON"),
+        result.getError().getMessage());
+  }
+
+  @Test
+  void offer_handlerReturnsTwoValues_fails() throws Exception {
+    JobResult result = run("job-1", "raw_output", "{\"text\": \"1 2\"}");
+
+    assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
+  }
+
+  @Test
+  void offer_handlerReturnsBlankText_fails() throws Exception {
+    JobResult result = run("job-1", "raw_output", "{\"text\": \" \"}");
+
+    assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
+  }
+
+  @Test
+  void offer_handlerReturnsNullString_outputIsJsonNull() throws Exception {
+    JobResult result = run("job-1", "null_output", "null");
+
+    assertEquals(JobResult.OutcomeCase.OUTPUT_JSON, result.getOutcomeCase());
+    assertEquals("null", result.getOutputJson());
+  }
+
+  @Test
+  void offer_whileJobRuns_returnsFalse() throws Exception {
+    assertTrue(runner.offer(job("job-1", "hold", "{\"ms\": 60000}")));
+    awaitStarted("job-1");
+
+    assertFalse(runner.offer(job("job-2", "echo", "2")));
+
+    runner.cancel("job-1");
+    assertTrue(awaitResult().getCancelled());
+    assertEquals("2", run("job-3", "echo", "2").getOutputJson());
+    assertNull(results.poll(), "job-2 was refused, so it must never report");
+  }
+
+  @Test
+  void offer_whileJobWaitsForThread_returnsFalse() throws Exception {
+    JobRunner idle = new JobRunner(TestRegistry.load(dir.resolve("idle"), false), events);
+    // Never started: the first job waits in the inbox, and the inbox holds one.
+
+    assertTrue(idle.offer(job("job-1", "echo", "1")));
+    assertFalse(idle.offer(job("job-2", "echo", "2")));
+  }
+
+  @Test
+  void cancel_runningSleep_resultIsCancelledPromptly() throws Exception {
+    assertTrue(runner.offer(job("job-1", "sleep", "{\"ms\": 60000}")));
+
+    // The built-in sleep gives no sign that it started, and a cancel that arrives before the job
+    // thread has taken the job is dropped (see the report), so cancel until the result comes.
+    long start = System.nanoTime();
+    JobResult result = null;
+    while (result == null && System.nanoTime() - start < SECONDS.toNanos(TIMEOUT_SECONDS)) {
+      runner.cancel("job-1");
+      result = results.poll(50, MILLISECONDS);
+    }
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+    assertNotNull(result, "no result within " + TIMEOUT_SECONDS + " s of cancelling");
+    assertEquals("job-1", result.getJobId());
+    assertEquals(JobResult.OutcomeCase.CANCELLED, result.getOutcomeCase());
+    assertTrue(result.getCancelled());
+    assertTrue(took.compareTo(Duration.ofSeconds(5)) < 0, "cancel took " + took);
+  }
+
+  @Test
+  void cancel_runningJob_resultIsCancelledAndNextJobIsUntouched() throws Exception {
+    assertTrue(runner.offer(job("job-1", "hold", "{\"ms\": 60000}")));
+    awaitStarted("job-1");
+
+    runner.cancel("job-1");
+    JobResult cancelled = awaitResult();
+
+    assertEquals("job-1", cancelled.getJobId());
+    assertTrue(cancelled.getCancelled());
+
+    // A second, late cancel for job-1 must not reach job-2.
+    runner.cancel("job-1");
+    JobResult next = run("job-2", "hold", "{\"ms\": 50}");
+    assertEquals("{\"slept_ms\":50}", next.getOutputJson());
+  }
+
+  @Test
+  void cancel_otherJobId_isIgnoredAndJobCompletes() throws Exception {
+    assertTrue(runner.offer(job("job-2", "hold", "{\"ms\": 300}")));
+    awaitStarted("job-2");
+
+    runner.cancel("job-1");
+    runner.cancel("job-3");
+    runner.cancel("");
+    JobResult result = awaitResult();
+
+    assertEquals("job-2", result.getJobId());
+    assertEquals(JobResult.OutcomeCase.OUTPUT_JSON, result.getOutcomeCase());
+    assertEquals("{\"slept_ms\":300}", result.getOutputJson());
+  }
+
+  @Test
+  void offer_handlerLeavesThreadInterrupted_interruptDoesNotLeakPastTheJob() throws Exception {
+    assertEquals("true", run("job-1", "self_interrupt", "null").getOutputJson());
+    JobResult next = run("job-2", "hold", "{\"ms\": 50}");
+
+    assertEquals("{\"slept_ms\":50}", next.getOutputJson());
+    assertEquals(false, interruptedAtFinish.poll(), "job-1's result was sent from an interrupted thread");
+    assertEquals(false, interruptedAtFinish.poll(), "job-2's result was sent from an interrupted thread");
+  }
+
+  @Test
+  void cancel_noJobRunning_isIgnored() throws Exception {
+    runner.cancel("job-1");
+
+    assertEquals("1", run("job-1", "echo", "1").getOutputJson());
+  }
+
+  @Test
+  void cancel_jobOfferedButNotYetTaken_resultIsCancelled() throws Exception {
+    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), events);
+    assertTrue(late.offer(job("job-1", "hold", "{\"ms\": 60000}")));
+
+    late.cancel("job-1");
+    late.start();
+
+    assertTrue(awaitResult().getCancelled());
+  }
+
+  @Test
+  void reportProgress_burstOfReports_firstAndCompletionDeliveredClamped() throws Exception {
+    JobResult result = run("job-1", "progress", "null");
+    long gapNanos = Json.parse(result.getOutputJson()).path("gap_nanos").asLong();
+
+    Progress first = progress.poll();
+    assertNotNull(first);
+    assertEquals("job-1", first.jobId());
+    assertEquals(0.25, first.progress().getFraction());
+    assertEquals("a quarter", first.progress().getMessage());
+
+    // Only when the second report came within the merge interval is it certain to be dropped.
+    assumeTrue(gapNanos < MILLISECONDS.toNanos(50), "reports too far apart: " + gapNanos + " ns");
+    Progress last = progress.poll();
+    assertNotNull(last);
+    assertEquals(1.0, last.progress().getFraction());
+    assertEquals("", last.progress().getMessage());
+    assertNull(progress.poll());
+  }
+
+  private static ExecuteJob job(String id, String handler, String input) {
+    return ExecuteJob.newBuilder().setJobId(id).setHandler(handler).setInputJson(input).build();
+  }
+
+  /** Offers a job to the idle runner and waits for its result. */
+  private JobResult run(String id, String handler, String input) throws InterruptedException {
+    assertTrue(runner.offer(job(id, handler, input)), "the runner refused " + id);
+    JobResult result = awaitResult();
+    assertEquals(id, result.getJobId());
+    return result;
+  }
+
+  private JobResult awaitResult() throws InterruptedException {
+    JobResult result = results.poll(TIMEOUT_SECONDS, SECONDS);
+    assertNotNull(result, "no result within " + TIMEOUT_SECONDS + " s");
+    return result;
+  }
+
+  /** Waits for the hold handler's "started" report: from then on the job is running, not queued. */
+  private void awaitStarted(String jobId) throws InterruptedException {
+    Progress started = progress.poll(TIMEOUT_SECONDS, SECONDS);
+    assertNotNull(started, jobId + " did not start within " + TIMEOUT_SECONDS + " s");
+    assertEquals(jobId, started.jobId());
+    assertEquals("started", started.progress().getMessage());
+  }
+}

@@ -1,5 +1,11 @@
 package dev.offload.worker;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.JobResult;
+import dev.offload.proto.v1.SupervisorMessage;
+import dev.offload.proto.v1.WorkerMessage;
+import dev.offload.worker.api.Json;
 import io.grpc.Server;
 import io.netty.channel.EventLoopGroup;
 import java.io.FileDescriptor;
@@ -67,9 +73,30 @@ public final class WorkerMain {
     }
 
     watchSupervisor(socket);
+    warmUp();
     handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
     handshake.close();
     server.awaitTermination();
+  }
+
+  /**
+   * Initializes, before this worker says it is ready, what every job touches: the JSON codec
+   * (Jackson's first use costs a few hundred milliseconds) and the protocol's messages. A pool
+   * sends work only to ready workers, so a fresh worker's first job is then as fast as its
+   * second — which matters most when workers are replaced often.
+   */
+  private static void warmUp() {
+    Json.write(Json.parse("{\"warm\": [1, 2.5, \"up\", true, null, {\"n\": 9999999999999917}]}"));
+    try {
+      SupervisorMessage.parseFrom(SupervisorMessage.newBuilder()
+          .setExecute(ExecuteJob.newBuilder().setJobId("warm-up").setHandler("echo").setInputJson("1"))
+          .build().toByteArray());
+      WorkerMessage.parseFrom(WorkerMessage.newBuilder()
+          .setResult(JobResult.newBuilder().setJobId("warm-up").setOutputJson("1"))
+          .build().toByteArray());
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("the worker protocol's own messages do not parse", e);
+    }
   }
 
   /** Exits as soon as the supervisor's end of the stdin pipe closes, or the parent process ends. */

@@ -76,6 +76,9 @@ class ChaosIT {
             ProcessHandle.of(live.get(random.nextInt(live.size()))).ifPresent(ProcessHandle::destroyForcibly);
             kills++;
           }
+          if (kills % 25 == 0) {
+            System.out.printf("chaos: %d kills, %d of %d jobs ended%n", kills, ends.size(), JOBS);
+          }
           TimeUnit.MILLISECONDS.sleep(200); // the chaos cadence the test is about, not a wait for an outcome
         }
       }

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       ServeCommand.class,
       RunCommand.class,
+      BatchCommand.class,
       SubmitCommand.class,
       StatusCommand.class,
       ResultCommand.class,

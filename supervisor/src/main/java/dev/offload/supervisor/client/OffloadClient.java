@@ -47,12 +47,14 @@ public final class OffloadClient implements AutoCloseable {
   private final ManagedChannel channel;
   private final EventLoopGroup group;
   private final OffloadGrpc.OffloadBlockingStub stub;
+  private final OffloadGrpc.OffloadStub asyncStub;
 
   private OffloadClient(ServerTarget target, ManagedChannel channel, EventLoopGroup group) {
     this.target = target;
     this.channel = channel;
     this.group = group;
     this.stub = OffloadGrpc.newBlockingStub(channel);
+    this.asyncStub = OffloadGrpc.newStub(channel);
   }
 
   /** Connects to a service; the connection is made on the first call. */
@@ -65,7 +67,9 @@ public final class OffloadClient implements AutoCloseable {
       case ServerTarget.Tcp tcp ->
           new OffloadClient(target, NettyChannelBuilder.forAddress(tcp.host(), tcp.port()).usePlaintext().build(), null);
       case ServerTarget.InProcess inProcess ->
-          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).directExecutor().build(), null);
+          // Not a direct executor: a caller's result handling (writing files, say) must not run on
+          // the threads of the embedded pool, which are I/O threads.
+          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).build(), null);
     };
   }
 
@@ -109,6 +113,14 @@ public final class OffloadClient implements AutoCloseable {
   /** Waits for a job's end, passing every event to {@code onEvent}; returns the terminal job. */
   public Job watch(String jobId, Consumer<JobEvent> onEvent) {
     return lastJob(stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build()), onEvent);
+  }
+
+  /**
+   * Opens a batch stream: many jobs over one call, at most {@code maxInFlight} outstanding. Results
+   * go to {@code onResult} on a gRPC thread as jobs end.
+   */
+  public BatchCall batch(int maxInFlight, Consumer<dev.offload.proto.v1.BatchResult> onResult) {
+    return new BatchCall(asyncStub, maxInFlight, onResult);
   }
 
   public Job get(String jobId) {

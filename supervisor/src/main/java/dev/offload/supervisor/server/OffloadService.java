@@ -72,6 +72,12 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   @Override
+  public StreamObserver<dev.offload.proto.v1.BatchRequest> runBatch(StreamObserver<dev.offload.proto.v1.BatchResult> results) {
+    return new BatchSession(this::accept, supervisor.dispatcher(),
+        (ServerCallStreamObserver<dev.offload.proto.v1.BatchResult>) results);
+  }
+
+  @Override
   public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
     Job job;
     try {

@@ -1,0 +1,275 @@
+package dev.offload.supervisor.cli;
+
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.JobState;
+import dev.offload.supervisor.client.BatchCall;
+import dev.offload.supervisor.client.OffloadClient;
+import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.server.EmbeddedService;
+import dev.offload.supervisor.server.ServerTarget;
+import dev.offload.supervisor.server.SupervisorConfig;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code offload batch}: every line of a JSON Lines file is a job; every job gets one result line.
+ * The file is read as it goes and the jobs travel over one stream with a bounded window, so a file
+ * of any length runs in bounded memory on both sides.
+ */
+@Command(name = "batch", description = "Run a JSON Lines file of jobs and write one result line per input line.")
+final class BatchCommand implements Callable<Integer> {
+
+  /** When to draw the progress bar on stderr. */
+  enum ProgressMode { auto, always, never }
+
+  @Spec CommandSpec spec;
+  @Mixin ServerOptions server;
+
+  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"retries\"}; - reads stdin.")
+  String input;
+
+  @Option(names = "--output", paramLabel = "FILE", description = "Write results to FILE instead of stdout.")
+  Path output;
+
+  @Option(names = "--ordered", description = "Write results in input order (a bounded reorder window) instead of as jobs end.")
+  boolean ordered;
+
+  @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "256", description = "Jobs outstanding at most (default: ${DEFAULT-VALUE}).")
+  int maxInFlight;
+
+  @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
+  boolean failFast;
+
+  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE and append the new results.")
+  boolean resume;
+
+  @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
+  ProgressMode progressMode;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
+  Integer workers;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    validate();
+    Set<String> done = resumedIds();
+    ServerTarget target = server.target();
+    try (BufferedReader lines = open(); PrintWriter out = results()) {
+      if (OffloadClient.answers(target)) {
+        try (OffloadClient client = OffloadClient.connect(target)) {
+          return run(client, lines, out, done);
+        }
+      }
+      var err = spec.commandLine().getErr();
+      err.println("offload: no service at " + target + "; running on a private pool (start 'offload serve' to keep a pool warm)");
+      err.flush();
+      PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
+      if (workers != null) {
+        pool.workers(workers);
+      }
+      try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(pool.build()));
+          OffloadClient client = OffloadClient.connect(embedded.target())) {
+        return run(client, lines, out, done);
+      } catch (WorkerStartException e) {
+        throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
+      }
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.FAILED, e.getMessage());
+    }
+  }
+
+  private int run(OffloadClient client, BufferedReader lines, PrintWriter out, Set<String> done)
+      throws InterruptedException, IOException {
+    AtomicReference<BatchCall> call = new AtomicReference<>();
+    BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
+    Map<String, String> idsByKey = new ConcurrentHashMap<>();
+    AtomicBoolean stopped = new AtomicBoolean();
+    AtomicBoolean interrupted = new AtomicBoolean();
+    Thread reader = Thread.currentThread();
+    try (BatchProgress progress = progress()) {
+      call.set(client.batch(maxInFlight, result -> {
+        boolean success = record(result, idsByKey, results);
+        progress.step(results.unsuccessful());
+        if (!success && failFast && stopped.compareAndSet(false, true)) {
+          call.get().cancel("--fail-fast: a job did not succeed");
+          reader.interrupt();
+        }
+      }));
+      Signals.handle(
+          () -> {
+            interrupted.set(true);
+            stopped.set(true);
+            call.get().cancel("interrupted");
+            reader.interrupt();
+          },
+          () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
+          "INT");
+
+      sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
+      try {
+        call.get().await();
+      } catch (StatusRuntimeException e) {
+        if (!stopped.get() || e.getStatus().getCode() != Status.Code.CANCELLED) {
+          throw e;
+        }
+      } catch (InterruptedException e) {
+        // Stopped while waiting for the last results: what arrived is written.
+      }
+    }
+    var err = spec.commandLine().getErr();
+    err.printf("offload: batch %s: %d succeeded, %d did not%n", interrupted.get() ? "interrupted" : "done",
+        results.succeeded(), results.unsuccessful());
+    err.flush();
+    if (interrupted.get()) {
+      return ExitCodes.INTERRUPTED;
+    }
+    return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
+  }
+
+  /** Reads line after line, each taking a window slot; stops early when the batch is stopped. */
+  private void sendAll(BufferedReader lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
+      Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException {
+    long number = 0;
+    String text;
+    try {
+      while (!stopped.get() && (text = lines.readLine()) != null) {
+        number++;
+        call.acquire();
+        if (text.isBlank()) {
+          results.skip(number);
+          continue;
+        }
+        BatchLine line = BatchLine.parse(number, text);
+        if (line.invalid() != null) {
+          results.notRun(number, line.id(), BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT.name(), line.invalid());
+          progress.step(results.unsuccessful());
+          if (failFast) {
+            stopped.set(true);
+            call.cancel("--fail-fast: line " + number + " is invalid");
+          }
+          continue;
+        }
+        if (done.contains(line.id())) {
+          results.skip(number);
+          continue;
+        }
+        String key = Long.toString(number);
+        idsByKey.put(key, line.id());
+        call.send(key, line.request());
+      }
+      if (!stopped.get()) {
+        call.finish();
+      }
+    } catch (InterruptedException e) {
+      // Stopped (Ctrl-C or --fail-fast) while waiting for a slot; the call is cancelled.
+    }
+  }
+
+  /** Writes one result; true if its job succeeded. */
+  private static boolean record(BatchResult result, Map<String, String> idsByKey, BatchOutput results) {
+    long line = Long.parseLong(result.getKey());
+    String id = idsByKey.remove(result.getKey());
+    if (result.hasJob()) {
+      results.job(line, id, result.getJob());
+      return result.getJob().getState() == JobState.SUCCEEDED;
+    }
+    String code = result.getRejected().getCode();
+    String state = code.equals(Status.Code.INVALID_ARGUMENT.name()) ? BatchOutput.INVALID : BatchOutput.REJECTED;
+    results.notRun(line, id, state, code, "line " + line + ": " + result.getRejected().getMessage());
+    return false;
+  }
+
+  private void validate() {
+    if (resume && output == null) {
+      throw new ParameterException(spec.commandLine(), "--resume needs --output FILE: it reads what the earlier run wrote there");
+    }
+    if (maxInFlight < 1) {
+      throw new ParameterException(spec.commandLine(), "--max-in-flight must be 1 or more, got " + maxInFlight);
+    }
+    if (workers != null && workers < 1) {
+      throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
+    }
+  }
+
+  private Set<String> resumedIds() {
+    if (!resume) {
+      return Set.of();
+    }
+    try {
+      Set<String> ids = ResumeLog.succeededIds(output);
+      ResumeLog.prepareForAppend(output);
+      return ids;
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot read " + output + " to resume: " + e.getMessage());
+    }
+  }
+
+  private BufferedReader open() {
+    if (input.equals("-")) {
+      return new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+    }
+    try {
+      return Files.newBufferedReader(Path.of(input));
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot read the batch file " + input + ": " + e);
+    }
+  }
+
+  private PrintWriter results() {
+    if (output == null) {
+      return spec.commandLine().getOut();
+    }
+    try {
+      var options = resume
+          ? new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.APPEND}
+          : new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE};
+      return new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8, options));
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot write " + output + ": " + e);
+    }
+  }
+
+  private BatchProgress progress() {
+    boolean show = switch (progressMode) {
+      case always -> true;
+      case never -> false;
+      case auto -> Boolean.getBoolean("offload.stderr.tty");
+    };
+    if (!show) {
+      return BatchProgress.none();
+    }
+    long total = -1;
+    if (!input.equals("-")) {
+      try (Stream<String> all = Files.lines(Path.of(input))) {
+        total = all.count();
+      } catch (IOException | UncheckedIOException e) {
+        total = -1;
+      }
+    }
+    return BatchProgress.bar(System.err, total);
+  }
+}

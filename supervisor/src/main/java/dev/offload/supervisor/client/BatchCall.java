@@ -1,0 +1,109 @@
+package dev.offload.supervisor.client;
+
+import dev.offload.proto.v1.BatchRequest;
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.proto.v1.SubmitJobRequest;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
+
+/**
+ * One {@code RunBatch} stream from the client's side: many jobs over one call, with a window of
+ * at most {@code maxInFlight} jobs outstanding. {@link #send} blocks while the window is full; the
+ * caller gives a slot back with {@link #release} once it is done with a result (so a caller that
+ * must hold results back, to write them in order, keeps its memory bounded by the window).
+ *
+ * <p>Results are handed to the consumer on a gRPC thread, one at a time.
+ */
+public final class BatchCall {
+
+  private final Semaphore window;
+  private final CompletableFuture<Void> done = new CompletableFuture<>();
+  private final ClientCallStreamObserver<BatchRequest> requests;
+
+  BatchCall(OffloadGrpc.OffloadStub stub, int maxInFlight, Consumer<BatchResult> onResult) {
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("a batch needs room for at least 1 job in flight, got " + maxInFlight);
+    }
+    this.window = new Semaphore(maxInFlight);
+    RequestsHolder holder = new RequestsHolder();
+    stub.runBatch(new ClientResponseObserver<BatchRequest, BatchResult>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<BatchRequest> stream) {
+        holder.stream = stream;
+      }
+
+      @Override
+      public void onNext(BatchResult result) {
+        onResult.accept(result);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        done.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        done.complete(null);
+      }
+    });
+    this.requests = holder.stream;
+  }
+
+  /** Takes a slot of the window, waiting while it is full; every slot taken is released once. */
+  public void acquire() throws InterruptedException {
+    window.acquire();
+  }
+
+  /** Sends a job; the caller has taken a slot for it with {@link #acquire}. */
+  public void send(String key, SubmitJobRequest job) {
+    synchronized (requests) {
+      requests.onNext(BatchRequest.newBuilder().setKey(key).setJob(job).build());
+    }
+  }
+
+  /** Gives a slot back. */
+  public void release() {
+    window.release();
+  }
+
+  /** No more jobs: the stream ends once every result has come. */
+  public void finish() {
+    synchronized (requests) {
+      requests.onCompleted();
+    }
+  }
+
+  /** Cancels the call; the service cancels every job of the batch that has not ended. */
+  public void cancel(String why) {
+    requests.cancel(why, null);
+  }
+
+  /**
+   * Waits until the last result has come.
+   *
+   * @throws StatusRuntimeException if the call failed or was cancelled
+   */
+  public void await() throws InterruptedException {
+    try {
+      done.get();
+    } catch (ExecutionException e) {
+      throw Status.fromThrowable(e.getCause()).asRuntimeException();
+    }
+  }
+
+  public boolean isDone() {
+    return done.isDone();
+  }
+
+  private static final class RequestsHolder {
+    ClientCallStreamObserver<BatchRequest> stream;
+  }
+}

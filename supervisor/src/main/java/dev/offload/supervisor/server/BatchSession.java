@@ -1,0 +1,104 @@
+package dev.offload.supervisor.server;
+
+import dev.offload.proto.v1.BatchRequest;
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.JobError;
+import dev.offload.proto.v1.JobEvent;
+import dev.offload.supervisor.job.Dispatcher;
+import dev.offload.supervisor.job.Job;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * One {@code RunBatch} stream: jobs come in, and exactly one result per job goes out as each job
+ * ends. Nothing here blocks: requests are accepted on the call's thread and results are written
+ * by the jobs' listeners. If the client goes away, every job of the batch still outstanding is
+ * cancelled.
+ */
+final class BatchSession implements StreamObserver<BatchRequest> {
+
+  private final Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept;
+  private final Dispatcher dispatcher;
+  private final ServerCallStreamObserver<BatchResult> results;
+  /** The jobs of this batch that have not ended, by job id. */
+  private final Map<String, Job> outstanding = new ConcurrentHashMap<>();
+  private boolean inputDone;
+  private boolean finished;
+
+  BatchSession(Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept, Dispatcher dispatcher,
+      ServerCallStreamObserver<BatchResult> results) {
+    this.accept = accept;
+    this.dispatcher = dispatcher;
+    this.results = results;
+    results.setOnCancelHandler(this::clientGone);
+  }
+
+  @Override
+  public void onNext(BatchRequest request) {
+    Job job;
+    try {
+      job = accept.apply(request.getJob());
+    } catch (StatusRuntimeException e) {
+      send(BatchResult.newBuilder().setKey(request.getKey())
+          .setRejected(JobError.newBuilder()
+              .setCode(e.getStatus().getCode().name())
+              .setMessage(String.valueOf(e.getStatus().getDescription())))
+          .build());
+      return;
+    }
+    outstanding.put(job.id(), job);
+    job.subscribe(new Consumer<>() {
+      @Override
+      public void accept(JobEvent event) {
+        if (event.hasJob() && Job.isTerminal(event.getJob().getState()) && outstanding.remove(job.id()) != null) {
+          send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
+          finishIfDone();
+        }
+      }
+    });
+  }
+
+  @Override
+  public void onError(Throwable t) {
+    clientGone();
+  }
+
+  @Override
+  public void onCompleted() {
+    synchronized (this) {
+      inputDone = true;
+    }
+    finishIfDone();
+  }
+
+  private void clientGone() {
+    synchronized (this) {
+      finished = true;
+    }
+    outstanding.values().forEach(dispatcher::cancel);
+  }
+
+  private void finishIfDone() {
+    synchronized (this) {
+      if (finished || !inputDone || !outstanding.isEmpty()) {
+        return;
+      }
+      finished = true;
+      results.onCompleted();
+    }
+  }
+
+  private void send(BatchResult result) {
+    // Results come from many jobs' threads; a stream takes one writer at a time.
+    synchronized (this) {
+      if (!finished && !results.isCancelled()) {
+        results.onNext(result);
+      }
+    }
+  }
+}

@@ -39,7 +39,7 @@ import java.util.function.Consumer;
  * thread) and throw {@link io.grpc.StatusRuntimeException} with the service's status and message
  * on failure. Thread-safe; close it to free its connection.
  */
-public final class OffloadClient implements AutoCloseable {
+public final class OffloadClient implements Offloader {
 
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
 
@@ -96,6 +96,23 @@ public final class OffloadClient implements AutoCloseable {
     return target;
   }
 
+  @Override
+  public CompletableFuture<String> submit(String handler, String inputJson) {
+    JobFuture future = new JobFuture(id -> asyncStub.cancelJob(
+        CancelJobRequest.newBuilder().setJobId(id).build(), new io.grpc.stub.StreamObserver<>() {
+          @Override
+          public void onNext(dev.offload.proto.v1.CancelJobResponse value) {}
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        }));
+    asyncStub.runJob(SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(inputJson).build(), future);
+    return future;
+  }
+
   /** Queues a job and returns it as accepted. */
   public Job submit(SubmitJobRequest request) {
     return stub.submitJob(request).getJob();
@@ -111,6 +128,7 @@ public final class OffloadClient implements AutoCloseable {
   }
 
   /** Waits for a job's end, passing every event to {@code onEvent}; returns the terminal job. */
+  @Override
   public Job watch(String jobId, Consumer<JobEvent> onEvent) {
     return lastJob(stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build()), onEvent);
   }
@@ -137,6 +155,7 @@ public final class OffloadClient implements AutoCloseable {
   }
 
   /** Cancels a job and returns its record after the request (see the CancelJob rpc). */
+  @Override
   public Job cancel(String jobId) {
     return stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()).getJob();
   }

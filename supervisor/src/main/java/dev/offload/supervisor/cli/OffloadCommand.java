@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       HandlersCommand.class,
       StatsCommand.class,
       ShutdownCommand.class,
+      CompletionCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

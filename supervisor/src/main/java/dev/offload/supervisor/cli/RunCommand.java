@@ -68,11 +68,17 @@ final class RunCommand implements Callable<Integer> {
         },
         () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
         "INT");
-    Job end = client.run(request, event -> {
-      if (event.hasJob()) {
-        jobId.compareAndSet(null, event.getJob().getId());
-      }
-    });
+    Job end;
+    try (JobProgressBar progress = new JobProgressBar(System.err)) {
+      boolean showProgress = Boolean.getBoolean("offload.stderr.tty") && !json;
+      end = client.run(request, event -> {
+        if (event.hasJob()) {
+          jobId.compareAndSet(null, event.getJob().getId());
+        } else if (showProgress) {
+          progress.accept(event);
+        }
+      });
+    }
     int code = JobPrinter.printEnded(end, json, spec.commandLine().getOut(), spec.commandLine().getErr());
     return interrupted.get() ? ExitCodes.INTERRUPTED : code;
   }

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       ServeCommand.class,
       RunCommand.class,
       BatchCommand.class,
+      BenchCommand.class,
       SubmitCommand.class,
       StatusCommand.class,
       ResultCommand.class,

@@ -1,0 +1,169 @@
+package dev.offload.supervisor.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.JobState;
+import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.supervisor.client.BatchCall;
+import dev.offload.supervisor.client.OffloadClient;
+import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.server.EmbeddedService;
+import dev.offload.supervisor.server.ServerTarget;
+import dev.offload.supervisor.server.SupervisorConfig;
+import dev.offload.worker.api.Json;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code offload bench}: throughput and latency of jobs through a service (or a private pool), at
+ * several in-flight levels, like {@code redis-benchmark}. Jobs go over one batch stream, so the
+ * figures are what {@code offload batch} and the client API get. Latency is from send to result,
+ * seen by this client.
+ */
+@Command(name = "bench", description = "Measure jobs/s and latency percentiles at several in-flight levels.")
+final class BenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin ServerOptions server;
+
+  @Option(names = "--handler", defaultValue = "echo", description = "The job to run (default: ${DEFAULT-VALUE}, a no-op).")
+  String handler;
+
+  @Option(names = "--input", defaultValue = "1", description = "Its input JSON (default: ${DEFAULT-VALUE}).")
+  String input;
+
+  @Option(names = "--jobs", defaultValue = "5000", description = "Jobs per in-flight level (default: ${DEFAULT-VALUE}).")
+  int jobs;
+
+  @Option(names = "--in-flight", split = ",", defaultValue = "1,8,64,256", paramLabel = "LIST",
+      description = "In-flight levels to measure (default: ${DEFAULT-VALUE}).")
+  int[] inFlight;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
+  Integer workers;
+
+  @Option(names = "--json", description = "Print the figures as JSON.")
+  boolean json;
+
+  /** One measured level. */
+  record Figure(int inFlight, int jobs, double seconds, long p50Micros, long p90Micros, long p99Micros) {
+    double jobsPerSecond() {
+      return jobs / seconds;
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (jobs < 1 || Arrays.stream(inFlight).anyMatch(n -> n < 1)) {
+      throw new ParameterException(spec.commandLine(), "--jobs and every --in-flight level must be 1 or more");
+    }
+    ServerTarget target = server.target();
+    if (OffloadClient.answers(target)) {
+      try (OffloadClient client = OffloadClient.connect(target)) {
+        return report(target.toString(), client.poolStatus().getWorkersCount(), measure(client));
+      }
+    }
+    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
+    if (workers != null) {
+      pool.workers(workers);
+    }
+    PoolConfig config = pool.build();
+    spec.commandLine().getErr().println("offload: no service at " + target + "; measuring a private pool of " + config.workers() + " workers");
+    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(config));
+        OffloadClient client = OffloadClient.connect(embedded.target())) {
+      return report("private pool (in-process)", config.workers(), measure(client));
+    } catch (WorkerStartException e) {
+      throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
+    }
+  }
+
+  private List<Figure> measure(OffloadClient client) throws InterruptedException {
+    SubmitJobRequest request = SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build();
+    run(client, request, 64, Math.min(jobs, 2000)); // warm-up: JIT, connections; not reported
+    List<Figure> figures = new ArrayList<>();
+    for (int level : inFlight) {
+      figures.add(run(client, request, level, jobs));
+    }
+    return figures;
+  }
+
+  private Figure run(OffloadClient client, SubmitJobRequest request, int level, int count) throws InterruptedException {
+    long[] sentAt = new long[count];
+    long[] latency = new long[count];
+    AtomicInteger failures = new AtomicInteger();
+    AtomicReference<String> firstFailure = new AtomicReference<>();
+    AtomicReference<BatchCall> call = new AtomicReference<>();
+    call.set(client.batch(level, (BatchResult result) -> {
+      int i = Integer.parseInt(result.getKey());
+      latency[i] = System.nanoTime() - sentAt[i];
+      if (!result.hasJob() || result.getJob().getState() != JobState.SUCCEEDED) {
+        failures.incrementAndGet();
+        firstFailure.compareAndSet(null, result.toString());
+      }
+      call.get().release();
+    }));
+    long start = System.nanoTime();
+    for (int i = 0; i < count; i++) {
+      call.get().acquire();
+      sentAt[i] = System.nanoTime();
+      call.get().send(Integer.toString(i), request);
+    }
+    call.get().finish();
+    call.get().await();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (failures.get() > 0) {
+      throw new CliException(ExitCodes.FAILED, failures.get() + " of " + count + " jobs did not succeed; the first: " + firstFailure.get());
+    }
+    Arrays.sort(latency);
+    return new Figure(level, count, seconds, percentile(latency, 50), percentile(latency, 90), percentile(latency, 99));
+  }
+
+  private static long percentile(long[] sortedNanos, int p) {
+    int index = (int) Math.ceil(p / 100.0 * sortedNanos.length) - 1;
+    return sortedNanos[Math.max(0, index)] / 1000;
+  }
+
+  private int report(String target, int workerCount, List<Figure> figures) {
+    var out = spec.commandLine().getOut();
+    if (json) {
+      ObjectNode root = Json.object();
+      root.put("target", target);
+      root.put("workers", workerCount);
+      ArrayNode results = root.putArray("results");
+      for (Figure f : figures) {
+        results.addObject()
+            .put("handler", handler)
+            .put("in_flight", f.inFlight())
+            .put("jobs", f.jobs())
+            .put("seconds", f.seconds())
+            .put("jobs_per_s", f.jobsPerSecond())
+            .put("p50_us", f.p50Micros())
+            .put("p90_us", f.p90Micros())
+            .put("p99_us", f.p99Micros());
+      }
+      out.println(JobJson.pretty(root));
+    } else {
+      out.printf("%s jobs on %s, %d workers%n", handler, target, workerCount);
+      Table table = new Table("IN-FLIGHT", "JOBS", "JOBS/S", "P50", "P90", "P99");
+      for (Figure f : figures) {
+        table.row(f.inFlight(), f.jobs(), String.format("%.0f", f.jobsPerSecond()),
+            f.p50Micros() + "µs", f.p90Micros() + "µs", f.p99Micros() + "µs");
+      }
+      table.print(out);
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+}

@@ -10,7 +10,9 @@ import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.SupervisorConfig;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -23,6 +25,9 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "run", description = "Run a job and wait for it; prints its output JSON. Starts a private pool if no service is running.")
 final class RunCommand implements Callable<Integer> {
+
+  /** How long Ctrl-C waits for the job's id (its first event) before giving up on cancelling. */
+  private static final Duration ID_WAIT = Duration.ofSeconds(10);
 
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
@@ -55,16 +60,22 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int run(OffloadClient client, SubmitJobRequest request) {
-    AtomicReference<String> jobId = new AtomicReference<>();
+    CompletableFuture<String> jobId = new CompletableFuture<>();
     AtomicBoolean interrupted = new AtomicBoolean();
     Signals.handle(
         () -> {
           interrupted.set(true);
-          String id = jobId.get();
-          if (detach || id == null) {
+          if (detach) {
             Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
           }
-          Thread.ofVirtual().start(() -> client.cancel(id));
+          // The job's id comes with its first event, which may still be on its way.
+          Thread.ofVirtual().start(() -> {
+            try {
+              client.cancel(jobId.get(ID_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+            } catch (Exception noJobToCancel) {
+              Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
+            }
+          });
         },
         () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
         "INT");
@@ -73,7 +84,7 @@ final class RunCommand implements Callable<Integer> {
       boolean showProgress = Boolean.getBoolean("offload.stderr.tty") && !json;
       end = client.run(request, event -> {
         if (event.hasJob()) {
-          jobId.compareAndSet(null, event.getJob().getId());
+          jobId.complete(event.getJob().getId());
         } else if (showProgress) {
           progress.accept(event);
         }

@@ -175,7 +175,12 @@ public final class WorkerPool implements AutoCloseable {
     Worker worker;
     try {
       WorkerProcess process = launcher.launch(slot.number, incarnation);
-      worker = Worker.connect(process, group, listener, config.startTimeout());
+      try {
+        worker = Worker.connect(process, group, listener, config.startTimeout());
+      } catch (WorkerStartException | RuntimeException e) {
+        process.process().destroyForcibly(); // ready but unreachable: of no use, and not to be left behind
+        throw e;
+      }
     } catch (WorkerStartException e) {
       synchronized (this) {
         slot.consecutiveFailures++;

@@ -5,10 +5,6 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
-import dev.offload.supervisor.pool.WorkerStartException;
-import dev.offload.supervisor.server.EmbeddedService;
-import dev.offload.supervisor.server.ServerTarget;
-import dev.offload.supervisor.server.SupervisorConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.BufferedReader;
@@ -77,26 +73,14 @@ final class BatchCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     validate();
     Set<String> done = resumedIds();
-    ServerTarget target = server.target();
-    try (BufferedReader lines = open(); PrintWriter out = results()) {
-      if (OffloadClient.answers(target)) {
-        try (OffloadClient client = OffloadClient.connect(target)) {
-          return run(client, lines, out, done);
-        }
-      }
-      var err = spec.commandLine().getErr();
-      err.println("offload: no service at " + target + "; running on a private pool (start 'offload serve' to keep a pool warm)");
-      err.flush();
-      PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
-      if (workers != null) {
-        pool.workers(workers);
-      }
-      try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(pool.build()));
-          OffloadClient client = OffloadClient.connect(embedded.target())) {
-        return run(client, lines, out, done);
-      } catch (WorkerStartException e) {
-        throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
-      }
+    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
+    if (workers != null) {
+      pool.workers(workers);
+    }
+    try (BufferedReader lines = open();
+        PrintWriter out = results();
+        ServiceConnection connection = ServiceConnection.open(server.target(), pool.build(), spec.commandLine().getErr())) {
+      return run(connection.client(), lines, out, done);
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }

@@ -8,10 +8,6 @@ import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
-import dev.offload.supervisor.pool.WorkerStartException;
-import dev.offload.supervisor.server.EmbeddedService;
-import dev.offload.supervisor.server.ServerTarget;
-import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.worker.api.Json;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -69,23 +65,13 @@ final class BenchCommand implements Callable<Integer> {
     if (jobs < 1 || Arrays.stream(inFlight).anyMatch(n -> n < 1)) {
       throw new ParameterException(spec.commandLine(), "--jobs and every --in-flight level must be 1 or more");
     }
-    ServerTarget target = server.target();
-    if (OffloadClient.answers(target)) {
-      try (OffloadClient client = OffloadClient.connect(target)) {
-        return report(target.toString(), client.poolStatus().getWorkersCount(), measure(client));
-      }
-    }
     PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
     if (workers != null) {
       pool.workers(workers);
     }
-    PoolConfig config = pool.build();
-    spec.commandLine().getErr().println("offload: no service at " + target + "; measuring a private pool of " + config.workers() + " workers");
-    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(config));
-        OffloadClient client = OffloadClient.connect(embedded.target())) {
-      return report("private pool (in-process)", config.workers(), measure(client));
-    } catch (WorkerStartException e) {
-      throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
+    try (ServiceConnection connection = ServiceConnection.open(server.target(), pool.build(), spec.commandLine().getErr())) {
+      OffloadClient client = connection.client();
+      return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client));
     }
   }
 

@@ -4,10 +4,6 @@ import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
-import dev.offload.supervisor.pool.WorkerStartException;
-import dev.offload.supervisor.server.EmbeddedService;
-import dev.offload.supervisor.server.ServerTarget;
-import dev.offload.supervisor.server.SupervisorConfig;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.time.Duration;
@@ -42,20 +38,9 @@ final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     SubmitJobRequest request = job.toRequest(System.in);
-    ServerTarget target = server.target();
-    if (OffloadClient.answers(target)) {
-      try (OffloadClient client = OffloadClient.connect(target)) {
-        return run(client, request);
-      }
-    }
-    var err = spec.commandLine().getErr();
-    err.println("offload: no service at " + target + "; running on a private pool of 1 worker (start 'offload serve' to keep a pool warm)");
-    err.flush();
-    try (EmbeddedService embedded = EmbeddedService.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().toBuilder().workers(1).build()));
-        OffloadClient client = OffloadClient.connect(embedded.target())) {
-      return run(client, request);
-    } catch (WorkerStartException e) {
-      throw new CliException(ExitCodes.FAILED, "the private pool did not start: " + e.getMessage());
+    PoolConfig privatePool = PoolConfig.defaults().toBuilder().workers(1).build();
+    try (ServiceConnection connection = ServiceConnection.open(server.target(), privatePool, spec.commandLine().getErr())) {
+      return run(connection.client(), request);
     }
   }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.Signals;
 import dev.offload.worker.api.Json;
@@ -159,10 +160,8 @@ class BatchIT {
     }
     Files.write(jobs, lines);
     Path out = dir.resolve("resume.out");
-    Process first = new ProcessBuilder(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-        "-cp", Path.of("target", "lib").toAbsolutePath() + "/*", Main.class.getName(),
-        "batch", jobs.toString(), "--output", out.toString(), "--server", service.target(), "--progress", "never")
+    Process first = new ProcessBuilder(OffloadProcess.command(List.of(),
+        "batch", jobs.toString(), "--output", out.toString(), "--server", service.target(), "--progress", "never"))
         .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     Await.until("some results written", Duration.ofSeconds(30),
         () -> Files.exists(out) && lineCount(out) >= 10);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.OffloadProcess;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.InputStreamReader;
@@ -34,12 +35,7 @@ class BatchMemoryIT {
   @TempDir Path dir;
 
   private static List<String> java(String heap, String... args) {
-    var command = new java.util.ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-        "-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError",
-        "-cp", Path.of("target", "lib").toAbsolutePath() + "/*", Main.class.getName()));
-    command.addAll(List.of(args));
-    return command;
+    return OffloadProcess.command(List.of("-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError"), args);
   }
 
   @Test

@@ -7,6 +7,7 @@ import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.Signals;
 import java.nio.file.Path;
@@ -24,11 +25,9 @@ class RunInterruptIT {
   @TempDir Path dir;
 
   private Process startRun(RunningService service, String... extra) throws Exception {
-    List<String> command = new java.util.ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
-        "-cp", Path.of("target", "lib").toAbsolutePath() + "/*", Main.class.getName(),
-        "run", "sleep", "{\"ms\": 60000}", "--server", service.target()));
-    command.addAll(List.of(extra));
+    List<String> args = new java.util.ArrayList<>(List.of("run", "sleep", "{\"ms\": 60000}", "--server", service.target()));
+    args.addAll(List.of(extra));
+    List<String> command = OffloadProcess.command(List.of(), args.toArray(String[]::new));
     return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
   }
 

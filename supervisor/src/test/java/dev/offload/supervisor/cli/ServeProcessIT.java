@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.worker.api.Json;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -49,11 +50,10 @@ class ServeProcessIT {
   /** Starts {@code offload serve} and waits (bounded) for its "serving on" line. */
   private void startServe(String... extra) throws Exception {
     assertTrue(Files.isDirectory(LIB), "the runnable lib/ folder is built in the package phase: " + LIB.toAbsolutePath());
-    List<String> command = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "--enable-native-access=ALL-UNNAMED", "-cp", LIB.toAbsolutePath() + "/*", Main.class.getName(),
+    List<String> args = new ArrayList<>(List.of(
         "serve", "--listen", target(), "--workers", "2", "--enable-test-handlers", "--cancel-grace", "1s"));
-    command.addAll(List.of(extra));
+    args.addAll(List.of(extra));
+    List<String> command = OffloadProcess.command(List.of(), args.toArray(String[]::new));
     serve = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
     CompletableFuture<Boolean> serving = CompletableFuture.supplyAsync(() -> {
       try (BufferedReader err = new BufferedReader(new InputStreamReader(serve.getErrorStream(), StandardCharsets.UTF_8))) {

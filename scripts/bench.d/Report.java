@@ -1,0 +1,431 @@
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+
+/**
+ * Puts together what {@code scripts/bench} measured (the raw files in RAW_DIR) into
+ * OUT_DIR/results.json, OUT_DIR/results.md and the chart's data and gnuplot script
+ * (RAW_DIR/chart.dat, RAW_DIR/chart.gp). Run with offload's class path, for Jackson:
+ * {@code java -cp 'supervisor/target/lib/*' scripts/bench.d/Report.java RAW_DIR OUT_DIR}.
+ *
+ * <p>Every figure it reports was measured by the same bench run; nothing is carried over from an
+ * earlier one. A peer that was not measured (python3 missing) leaves its rows "not measured".
+ */
+public final class Report {
+
+  private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+
+  private final Path raw;
+  private final Properties values = new Properties();
+  private final ArrayNode targets = NODES.arrayNode();
+  private final List<String> notes = new ArrayList<>();
+
+  private Report(Path raw) throws IOException {
+    this.raw = raw;
+    try (Reader in = Files.newBufferedReader(raw.resolve("values.properties"))) {
+      values.load(in);
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 2) {
+      System.err.println("usage: java -cp 'supervisor/target/lib/*' Report.java RAW_DIR OUT_DIR");
+      System.exit(2);
+    }
+    Path out = Path.of(args[1]);
+    Files.createDirectories(out);
+    new Report(Path.of(args[0])).write(out);
+  }
+
+  private void write(Path out) throws IOException {
+    int workers = Integer.parseInt(value("workers"));
+    JsonNode unixEcho = json("unix_echo.json");
+    JsonNode unixPrime = json("unix_is_prime.json");
+    JsonNode tcpEcho = json("tcp_echo.json");
+    JsonNode threads = json("threads.json");
+    JsonNode python = json("python.json");
+    JsonNode startup = json("startup.json");
+
+    ObjectNode root = NODES.objectNode();
+    root.put("date", value("date"));
+    root.set("machine", machine());
+    root.set("config", config());
+
+    ObjectNode offload = root.putObject("offload");
+    ObjectNode unix = offload.putObject("unix");
+    unix.put("target", value("unix_target"));
+    unix.put("ready_s", number("unix_ready_s"));
+    unix.set("bench_echo", unixEcho);
+    unix.set("bench_is_prime", unixPrime);
+    ObjectNode tcp = offload.putObject("tcp");
+    tcp.put("target", value("tcp_target"));
+    tcp.put("ready_s", number("tcp_ready_s"));
+    tcp.set("bench_echo", tcpEcho);
+    ObjectNode batch = offload.putObject("batch_seed_primes");
+    batch.put("description", "the seed's 20 numbers x" + value("prime_rounds") + " as is_prime jobs through `offload batch` on the Unix-socket service");
+    batch.put("checks", (int) number("batch_checks"));
+    batch.put("primes", (int) number("batch_primes"));
+    batch.put("wall_s", number("batch_wall_s"));
+    batch.set("wall_s_runs", list("batch_walls_s"));
+    batch.put("one_job_batch_wall_s", number("batch_one_wall_s"));
+    batch.set("one_job_batch_wall_s_runs", list("batch_one_walls_s"));
+    batch.put("net_s", number("batch_wall_s") - number("batch_one_wall_s"));
+    batch.put("net_note", "wall_s (the better of two runs) less the wall time of a batch of one echo job (the CLI JVM's start and connection; median of three), measured in the same run");
+
+    ObjectNode baselines = root.putObject("baselines");
+    ObjectNode threadsNode = baselines.putObject("one_jvm_n_threads");
+    threadsNode.set("in_process", threads);
+    threadsNode.set("in_process_s_runs", list("threads_inproc_s"));
+    threadsNode.put("wall_s", number("threads_wall_s"));
+    threadsNode.set("wall_s_runs", list("threads_walls_s"));
+    threadsNode.put("wall_note", "the whole `java ThreadsBaseline` process (precompiled), JVM start included");
+    ObjectNode perJob = baselines.putObject("one_jvm_per_job");
+    perJob.put("parallelism", workers);
+    perJob.put("prime_checks", (int) number("perjob_prime_checks"));
+    perJob.put("prime_primes", (int) number("perjob_prime_primes"));
+    perJob.put("prime_wall_s", number("perjob_prime_wall_s"));
+    perJob.put("noop_jvms", (int) number("perjob_noop_jvms"));
+    perJob.put("noop_wall_s", number("perjob_noop_wall_s"));
+    perJob.put("noop_jvms_per_s", number("perjob_noop_jvms") / number("perjob_noop_wall_s"));
+    perJob.put("command", value("perjob_command"));
+    baselines.set("python_process_pool", python == null ? NODES.textNode("not measured: " + value("python_missing")) : python);
+
+    ObjectNode start = root.putObject("startup");
+    start.put("pool_ready_unix_s", number("unix_ready_s"));
+    start.put("pool_ready_tcp_s", number("tcp_ready_s"));
+    ArrayNode workerStarts = list("worker_ready_s");
+    start.set("one_worker_jvm_ready_s", workerStarts);
+    start.put("one_worker_jvm_ready_median_s", median(workerStarts));
+    start.put("one_worker_jvm_command", value("worker_command"));
+    start.put("timing_tool", value("timing_tool"));
+    start.set("commands", startup.path("results"));
+    ObjectNode lines = start.putObject("command_lines");
+    for (String key : List.of("java -version", "java -version (worker flags + archive)", "offload run echo 1")) {
+      lines.put(key, value("command." + key.replace(' ', '_')));
+    }
+
+    addTargets(workers, unixEcho, tcpEcho, threads, python, startup, workerStarts);
+    root.set("targets", targets);
+    notes.addAll(List.of(value("notes").split("\\|")).stream().filter(s -> !s.isBlank()).toList());
+    ArrayNode notesNode = root.putArray("notes");
+    notes.forEach(notesNode::add);
+
+    Files.writeString(out.resolve("results.json"), JSON.writeValueAsString(root) + "\n");
+    Files.writeString(out.resolve("results.md"), markdown(root, unixEcho, tcpEcho, python));
+    writeChart(unixEcho, tcpEcho, python, workers);
+  }
+
+  private void addTargets(int n, JsonNode unixEcho, JsonNode tcpEcho, JsonNode threads, JsonNode python,
+      JsonNode startup, ArrayNode workerStarts) {
+    JsonNode unixBest = best(unixEcho);
+    JsonNode tcpBest = best(tcpEcho);
+    double pySubmit = python == null ? Double.NaN : python.path("submit").path("tasks_per_s").asDouble();
+    double pyAsync = python == null ? Double.NaN : python.path("run_in_executor").path("tasks_per_s").asDouble();
+    double pyP50 = python == null ? Double.NaN : python.path("round_trip").path("p50_us").asDouble();
+
+    String level = " (in-flight " + unixBest.path("in_flight").asInt() + ")";
+    higher("no-op jobs/s, Unix socket" + level + " vs ProcessPoolExecutor submit(), N=" + n,
+        unixBest.path("jobs_per_s").asDouble(), "jobs/s", pySubmit, 3.0, "ratio");
+    higher("no-op jobs/s, TCP (in-flight " + tcpBest.path("in_flight").asInt() + ") vs ProcessPoolExecutor submit(), N=" + n,
+        tcpBest.path("jobs_per_s").asDouble(), "jobs/s", pySubmit, 3.0, "ratio");
+    higher("no-op jobs/s, Unix socket" + level + " vs loop.run_in_executor(ProcessPoolExecutor), N=" + n,
+        unixBest.path("jobs_per_s").asDouble(), "jobs/s", pyAsync, 3.0, "ratio");
+    JsonNode sequential = level(unixEcho, 1);
+    lower("sequential round trip p50 (Java client, Unix socket) vs submit().result() p50",
+        sequential == null ? Double.NaN : sequential.path("p50_us").asDouble(), "µs", pyP50, 0.5);
+
+    double threadsS = threads.path("seconds").asDouble();
+    double netS = number("batch_wall_s") - number("batch_one_wall_s");
+    int checks = (int) number("batch_checks");
+    higher(checks + " seed primality checks on N=" + n + " workers (`offload batch`, less its CLI start) vs one JVM with N threads (in-process time)",
+        checks / netS, "checks/s", threads.path("checks_per_s").asDouble(), 0.97, "percent");
+    higher(checks + " seed primality checks, end to end from the shell (`offload batch` vs `java ThreadsBaseline`, each one JVM start)",
+        checks / number("batch_wall_s"), "checks/s", threads.path("checks").asInt() / number("threads_wall_s"), 0.97, "percent");
+
+    higher("small (no-op) jobs/s, Unix socket" + level + " vs one JVM per job (`xargs -P " + n + "`, no-op JVMs)",
+        unixBest.path("jobs_per_s").asDouble(), "jobs/s", number("perjob_noop_jvms") / number("perjob_noop_wall_s"), 100.0, "ratio");
+    higher(checks + " seed primality checks: `offload batch` vs one JVM per check (`xargs -P " + n + "`)",
+        checks / number("batch_wall_s"), "checks/s", number("perjob_prime_checks") / number("perjob_prime_wall_s"), Double.NaN, "ratio");
+
+    double pool = number("unix_ready_s");
+    lower("pool of N=" + n + " ready (`offload serve` spawn to \"serving on\") vs one worker JVM spawn to ready, same archive",
+        pool * 1000, "ms", median(workerStarts) * 1000, 2.0);
+    JsonNode javaWorkerFlags = command(startup, "java -version (worker flags + archive)");
+    lower("pool of N=" + n + " ready vs `java -version` with the workers' flags and archive",
+        pool * 1000, "ms", javaWorkerFlags == null ? Double.NaN : javaWorkerFlags.path("median").asDouble() * 1000, 2.0);
+    JsonNode run = command(startup, "offload run echo 1");
+    JsonNode javaVersion = command(startup, "java -version");
+    lower("`offload run echo 1` against the running service vs `java -version` (median of " + value("startup_runs") + ")",
+        run == null ? Double.NaN : run.path("median").asDouble() * 1000, "ms",
+        javaVersion == null ? Double.NaN : javaVersion.path("median").asDouble() * 1000, Double.NaN);
+  }
+
+  /** A figure where more is better: met when offload/peer >= target. */
+  private void higher(String figure, double offload, String unit, double peer, double target, String style) {
+    ObjectNode row = row(figure, offload, unit, peer, offload / peer);
+    if ("percent".equals(style)) {
+      row.put("target", Double.isNaN(target) ? "—" : "≥ " + plain(target * 100) + "%");
+      row.put("ratio_text", Double.isNaN(peer) ? "—" : fmt(offload / peer * 100) + "%");
+    } else {
+      row.put("target", Double.isNaN(target) ? "—" : "≥ " + plain(target) + "×");
+      row.put("ratio_text", Double.isNaN(peer) ? "—" : fmt(offload / peer) + "×");
+    }
+    met(row, Double.isNaN(target) ? null : offload / peer >= target, peer);
+  }
+
+  /** A figure where less is better: met when offload/peer <= target. */
+  private void lower(String figure, double offload, String unit, double peer, double target) {
+    ObjectNode row = row(figure, offload, unit, peer, offload / peer);
+    row.put("target", Double.isNaN(target) ? "—" : "≤ " + plain(target) + "×");
+    row.put("ratio_text", Double.isNaN(peer) ? "—" : fmt(offload / peer) + "×");
+    met(row, Double.isNaN(target) ? null : offload / peer <= target, peer);
+  }
+
+  private ObjectNode row(String figure, double offload, String unit, double peer, double ratio) {
+    ObjectNode row = targets.addObject();
+    row.put("figure", figure);
+    row.put("unit", unit);
+    row.put("offload", offload);
+    if (Double.isNaN(peer)) {
+      row.putNull("peer");
+      row.putNull("ratio");
+    } else {
+      row.put("peer", peer);
+      row.put("ratio", ratio);
+    }
+    return row;
+  }
+
+  private static void met(ObjectNode row, Boolean met, double peer) {
+    if (Double.isNaN(peer)) {
+      row.put("met", "not measured");
+    } else if (met == null) {
+      row.put("met", "info");
+    } else {
+      row.put("met", met ? "yes" : "no");
+    }
+  }
+
+  private String markdown(JsonNode root, JsonNode unixEcho, JsonNode tcpEcho, JsonNode python) {
+    StringBuilder md = new StringBuilder();
+    JsonNode m = root.path("machine");
+    md.append("# offload benchmark\n\n");
+    md.append(String.format(Locale.ROOT, "Run %s by `scripts/bench` with N=%s workers on %s (%s cores, %s MiB memory), %s; %s.%s%n%n",
+        root.path("date").asText(), value("workers"), m.path("cpu_model").asText(), m.path("nproc").asText(),
+        m.path("memory_mib").asText(), m.path("jdk").asText(),
+        python == null ? "no Python" : "Python " + python.path("python").asText(),
+        m.path("load_average_before").isMissingNode() ? "" : " Load average before/after: " + m.path("load_average_before").asText()
+            + " / " + m.path("load_average_after").asText() + "."));
+    md.append("Every figure below was measured in this one run. `offload` is the Unix-socket service unless a row says TCP.\n\n");
+    md.append("| figure | offload | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
+    for (JsonNode t : targets) {
+      String unit = t.path("unit").asText();
+      md.append("| ").append(t.path("figure").asText())
+          .append(" | ").append(fmt(t.path("offload").asDouble())).append(' ').append(unit)
+          .append(" | ").append(t.path("peer").isNull() ? "not measured" : fmt(t.path("peer").asDouble()) + " " + unit)
+          .append(" | ").append(t.path("ratio_text").asText())
+          .append(" | ").append(t.path("target").asText())
+          .append(" | ").append(t.path("met").asText()).append(" |\n");
+    }
+    md.append("\n## Throughput and latency by in-flight level (no-op `echo` jobs)\n\n");
+    md.append("| transport | in-flight | jobs | jobs/s | p50 µs | p90 µs | p99 µs |\n|---|---|---|---|---|---|---|\n");
+    for (var entry : List.of(new Object[] {"Unix socket", unixEcho}, new Object[] {"TCP loopback", tcpEcho})) {
+      for (JsonNode r : ((JsonNode) entry[1]).path("results")) {
+        md.append(String.format(Locale.ROOT, "| %s | %d | %d | %s | %d | %d | %d |%n", entry[0], r.path("in_flight").asInt(),
+            r.path("jobs").asInt(), fmt(r.path("jobs_per_s").asDouble()), r.path("p50_us").asLong(),
+            r.path("p90_us").asLong(), r.path("p99_us").asLong()));
+      }
+    }
+    if (python != null) {
+      md.append(String.format(Locale.ROOT, "| Python ProcessPoolExecutor submit() (%s) | all | %d | %s | | | |%n",
+          python.path("start_method").asText(), python.path("submit").path("tasks").asInt(),
+          fmt(python.path("submit").path("tasks_per_s").asDouble())));
+      md.append(String.format(Locale.ROOT, "| Python loop.run_in_executor | all | %d | %s | | | |%n",
+          python.path("run_in_executor").path("tasks").asInt(), fmt(python.path("run_in_executor").path("tasks_per_s").asDouble())));
+      JsonNode rt = python.path("round_trip");
+      md.append(String.format(Locale.ROOT, "| Python submit().result() | 1 | %d | | %s | %s | %s |%n", rt.path("round_trips").asInt(),
+          fmt(rt.path("p50_us").asDouble()), fmt(rt.path("p90_us").asDouble()), fmt(rt.path("p99_us").asDouble())));
+    }
+    md.append("\n## CPU-bound work: the seed's primality checks\n\n| how | checks | seconds | checks/s |\n|---|---|---|---|\n");
+    JsonNode b = root.path("offload").path("batch_seed_primes");
+    cpu(md, "`offload batch` on the service, wall time (better of 2 runs)", b.path("checks").asInt(), b.path("wall_s").asDouble());
+    cpu(md, "... less a batch of one echo job (" + fmt(b.path("one_job_batch_wall_s").asDouble()) + " s: the CLI's start)",
+        b.path("checks").asInt(), b.path("net_s").asDouble());
+    JsonNode th = root.path("baselines").path("one_jvm_n_threads");
+    cpu(md, "one JVM, " + value("workers") + " platform threads, in-process time (better of 2 runs)", th.path("in_process").path("checks").asInt(),
+        th.path("in_process").path("seconds").asDouble());
+    cpu(md, "... the whole process (JVM start included)", th.path("in_process").path("checks").asInt(), th.path("wall_s").asDouble());
+    JsonNode pj = root.path("baselines").path("one_jvm_per_job");
+    cpu(md, "one JVM per check, `xargs -P " + value("workers") + "`", pj.path("prime_checks").asInt(), pj.path("prime_wall_s").asDouble());
+    if (python != null && python.has("primes")) {
+      JsonNode p = python.path("primes");
+      cpu(md, "Python ProcessPoolExecutor.map (" + p.path("rounds").asInt() + " round" + (p.path("rounds").asInt() == 1 ? "" : "s")
+          + " of the 20 numbers)", p.path("checks").asInt(), p.path("seconds").asDouble());
+    }
+    md.append(String.format(Locale.ROOT, "%nOne JVM per job, no-op: %d JVMs in %s s with `xargs -P %s` (%s JVMs/s).%n",
+        pj.path("noop_jvms").asInt(), fmt(pj.path("noop_wall_s").asDouble()), value("workers"), fmt(pj.path("noop_jvms_per_s").asDouble())));
+    md.append("\n## Start-up (" + value("timing_tool") + ")\n\n| what | median ms |\n|---|---|\n");
+    md.append(String.format(Locale.ROOT, "| `offload serve --workers %s` spawn to \"serving on\", Unix socket | %s |%n", value("workers"),
+        fmt(number("unix_ready_s") * 1000)));
+    md.append(String.format(Locale.ROOT, "| the same, TCP | %s |%n", fmt(number("tcp_ready_s") * 1000)));
+    md.append(String.format(Locale.ROOT, "| one worker JVM spawn to ready line, same flags and archive | %s |%n",
+        fmt(root.path("startup").path("one_worker_jvm_ready_median_s").asDouble() * 1000)));
+    for (JsonNode c : root.path("startup").path("commands")) {
+      md.append(String.format(Locale.ROOT, "| `%s` | %s |%n", c.path("command").asText(), fmt(c.path("median").asDouble() * 1000)));
+    }
+    md.append("\n## Notes\n\n");
+    for (String note : notes) {
+      md.append("- ").append(note).append('\n');
+    }
+    md.append("\nAll numbers: `results.json` beside this file. Chart: `results.png` (when gnuplot was available).\n");
+    return md.toString();
+  }
+
+  private static void cpu(StringBuilder md, String how, int checks, double seconds) {
+    md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s |%n", how, checks, fmt(seconds), fmt(checks / seconds)));
+  }
+
+  private void writeChart(JsonNode unixEcho, JsonNode tcpEcho, JsonNode python, int workers) throws IOException {
+    StringBuilder dat = new StringBuilder("# in_flight unix_jobs_per_s tcp_jobs_per_s\n");
+    for (JsonNode r : unixEcho.path("results")) {
+      JsonNode t = level(tcpEcho, r.path("in_flight").asInt());
+      dat.append(r.path("in_flight").asInt()).append(' ').append(r.path("jobs_per_s").asDouble()).append(' ')
+          .append(t == null ? "NaN" : t.path("jobs_per_s").asDouble()).append('\n');
+    }
+    Files.writeString(raw.resolve("chart.dat"), dat.toString());
+    StringBuilder gp = new StringBuilder();
+    gp.append("set terminal pngcairo size 1000,620 enhanced font 'sans,11'\n");
+    gp.append("set output '").append(raw.resolve("results.png")).append("'\n");
+    gp.append("set title \"offload: no-op (echo) jobs/s by in-flight level, N=").append(workers).append(" workers\"\n");
+    gp.append("set xlabel 'jobs in flight (log scale)'\nset ylabel 'jobs/s'\nset logscale x 2\nset grid\n");
+    gp.append("set key below\nset yrange [0:*]\nset xrange [0.8:*]\n");
+    gp.append("plot '").append(raw.resolve("chart.dat")).append("' using 1:2 with linespoints lw 2 pt 7 title 'offload, Unix socket', \\\n");
+    gp.append("     '' using 1:3 with linespoints lw 2 pt 5 title 'offload, TCP loopback'");
+    if (python != null) {
+      gp.append(String.format(Locale.ROOT, ", \\%n     %f with lines lw 2 dt 2 lc rgb '#cc0000' title 'Python ProcessPoolExecutor submit()'",
+          python.path("submit").path("tasks_per_s").asDouble()));
+      gp.append(String.format(Locale.ROOT, ", \\%n     %f with lines lw 2 dt 3 lc rgb '#cc6600' title 'Python loop.run\\_in\\_executor'",
+          python.path("run_in_executor").path("tasks_per_s").asDouble()));
+    }
+    gp.append('\n');
+    Files.writeString(raw.resolve("chart.gp"), gp.toString());
+  }
+
+  private ObjectNode machine() {
+    ObjectNode m = NODES.objectNode();
+    m.put("nproc", Integer.parseInt(value("nproc")));
+    m.put("memory_mib", Long.parseLong(value("memory_kib")) / 1024);
+    m.put("cpu_model", value("cpu_model"));
+    m.put("kernel", value("kernel"));
+    m.put("jdk", value("jdk"));
+    m.put("java", value("java"));
+    m.put("load_average_before", value("load_before"));
+    m.put("load_average_after", value("load_after"));
+    m.put("offload_commit", value("commit"));
+    return m;
+  }
+
+  private ObjectNode config() {
+    ObjectNode c = NODES.objectNode();
+    for (String key : List.of("workers", "echo_jobs", "cpu_jobs", "py_tasks", "py_round_trips", "prime_rounds", "py_prime_rounds",
+        "noop_jvms", "startup_runs")) {
+      c.put(key, Integer.parseInt(value(key)));
+    }
+    return c;
+  }
+
+  private String value(String key) {
+    String v = values.getProperty(key);
+    if (v == null) {
+      throw new IllegalStateException("the bench did not record " + key);
+    }
+    return v;
+  }
+
+  /** A recorded list of numbers, written space-separated. */
+  private ArrayNode list(String key) {
+    ArrayNode list = NODES.arrayNode();
+    for (String s : value(key).trim().split("\\s+")) {
+      list.add(Double.parseDouble(s));
+    }
+    return list;
+  }
+
+  private double number(String key) {
+    return Double.parseDouble(value(key));
+  }
+
+  private JsonNode json(String name) throws IOException {
+    Path file = raw.resolve(name);
+    return Files.exists(file) ? JSON.readTree(file.toFile()) : null;
+  }
+
+  /** The bench row with the most jobs/s. */
+  private static JsonNode best(JsonNode bench) {
+    JsonNode best = null;
+    for (JsonNode r : bench.path("results")) {
+      if (best == null || r.path("jobs_per_s").asDouble() > best.path("jobs_per_s").asDouble()) {
+        best = r;
+      }
+    }
+    return best;
+  }
+
+  private static JsonNode level(JsonNode bench, int inFlight) {
+    for (JsonNode r : bench.path("results")) {
+      if (r.path("in_flight").asInt() == inFlight) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private static JsonNode command(JsonNode startup, String name) {
+    for (JsonNode c : startup.path("results")) {
+      if (c.path("command").asText().equals(name)) {
+        return c;
+      }
+    }
+    return null;
+  }
+
+  private static double median(ArrayNode values) {
+    double[] v = new double[values.size()];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = values.get(i).asDouble();
+    }
+    Arrays.sort(v);
+    return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  }
+
+  /** A target as written: 3, 0.5, 97. */
+  private static String plain(double v) {
+    return java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
+  }
+
+  /** Three significant digits or so, without scientific notation. */
+  private static String fmt(double v) {
+    if (Double.isNaN(v)) {
+      return "—";
+    }
+    double a = Math.abs(v);
+    String s = a >= 100 ? String.format(Locale.ROOT, "%,.0f", v)
+        : a >= 10 ? String.format(Locale.ROOT, "%.1f", v)
+        : a >= 1 ? String.format(Locale.ROOT, "%.2f", v)
+        : String.format(Locale.ROOT, "%.3f", v);
+    return s;
+  }
+}

@@ -16,6 +16,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -25,13 +26,16 @@ import java.util.Optional;
  *   <li>{@code -Doffload.worker.socket=PATH}: the Unix socket to serve on, in a directory only
  *       the supervisor's user can enter;
  *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
+ *   <li>{@code -Doffload.worker.handlers=JAR:JAR...}: plugin jars whose handlers it offers as well
+ *       (see {@link PluginJars});
  *   <li>the environment variable {@value Handshake#NONCE_ENV}: the nonce of its ready line;
  *   <li>standard input: a pipe the supervisor holds open. Its end of file means the supervisor is
  *       gone, however it died (even SIGKILL), and the worker then exits at once.
  * </ul>
  *
- * <p>Standard error is the worker's log. Exit status 2 means it could not start (the reason is
- * the last lines of its log).
+ * <p>Standard error is the worker's log. Exit status {@value #EXIT_CANNOT_START} means it refused
+ * to start, and the last line of its log that begins with {@value #REFUSAL} says why: a plugin jar
+ * that cannot be read or fails to load, two handlers with one name, a socket it cannot serve on.
  */
 public final class WorkerMain {
 
@@ -41,6 +45,11 @@ public final class WorkerMain {
    * so that a worker's log holds what matters. Held here because JUL holds loggers weakly.
    */
   private static final java.util.logging.Logger NETTY_BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap");
+
+  /** The exit status of a worker that refused to start. */
+  public static final int EXIT_CANNOT_START = 2;
+  /** How the log line that says why a worker refused to start begins. */
+  public static final String REFUSAL = "offload worker: ";
 
   private WorkerMain() {}
 
@@ -54,10 +63,13 @@ public final class WorkerMain {
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
     HandlerRegistry registry;
     try {
-      registry = HandlerRegistry.load(WorkerMain.class.getClassLoader(), Boolean.getBoolean("offload.worker.testHandlers"));
-    } catch (IllegalStateException e) {
-      System.err.println("offload worker: " + e.getMessage());
-      System.exit(2);
+      ClassLoader handlers = handlerClassLoader();
+      // The job thread, started later from this one, inherits it as its context class loader, which
+      // libraries that look up classes or services of their own (as plugins may bring) rely on.
+      Thread.currentThread().setContextClassLoader(handlers);
+      registry = HandlerRegistry.load(handlers, Boolean.getBoolean("offload.worker.testHandlers"));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      refuse(e.getMessage());
       return;
     }
 
@@ -67,8 +79,7 @@ public final class WorkerMain {
     try {
       server.start();
     } catch (IOException e) {
-      System.err.println("offload worker: cannot serve on " + socket + ": " + e.getMessage());
-      System.exit(2);
+      refuse("cannot serve on " + socket + ": " + e.getMessage());
       return;
     }
 
@@ -77,6 +88,13 @@ public final class WorkerMain {
     handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
     handshake.close();
     server.awaitTermination();
+  }
+
+  /** The class loader of the built-in handlers, with the plugin jars' on top if there are any. */
+  private static ClassLoader handlerClassLoader() {
+    ClassLoader own = WorkerMain.class.getClassLoader();
+    List<Path> jars = PluginJars.expand(PluginJars.parse(System.getProperty(PluginJars.PROPERTY)));
+    return jars.isEmpty() ? own : PluginJars.classLoader(jars, own);
   }
 
   /**
@@ -134,11 +152,16 @@ public final class WorkerMain {
     Runtime.getRuntime().halt(0);
   }
 
+  /** Says why in the log and exits with {@link #EXIT_CANNOT_START}; the supervisor quotes it. */
+  private static void refuse(String reason) {
+    System.err.println(REFUSAL + reason);
+    System.exit(EXIT_CANNOT_START);
+  }
+
   private static String required(String property) {
     String value = System.getProperty(property);
     if (value == null || value.isBlank()) {
-      System.err.println("offload worker: -D" + property + " is required; workers are started by a supervisor");
-      System.exit(2);
+      refuse("-D" + property + " is required; workers are started by a supervisor");
     }
     return value;
   }

@@ -169,6 +169,90 @@ class HandlerRegistryTest {
     assertTrue(e.getMessage().contains("dev.offload.worker.NoSuchHandler"), e.getMessage());
   }
 
+  @Test
+  void load_pluginJar_offersItsHandlerWithTheJarAsOrigin() throws Exception {
+    Path jar = TestJars.jar(dir.resolve("echo2.jar"),
+        Map.of("plugin.Echo2", TestJars.echoHandler("Echo2", "echo2")), List.of("plugin.Echo2"));
+
+    HandlerRegistry registry = loadPlugins(jar);
+
+    assertEquals(jar.toString(), originsByName(registry).get("echo2"));
+    assertEquals("built-in", originsByName(registry).get("echo"));
+    assertEquals("[1]", registry.find("echo2").orElseThrow().run("[1]", null));
+  }
+
+  @Test
+  void load_twoJarsWithOneHandlerName_throwsNamingBothJars() throws Exception {
+    Path first = TestJars.jar(dir.resolve("first.jar"),
+        Map.of("plugin.First", TestJars.echoHandler("First", "twin")), List.of("plugin.First"));
+    Path second = TestJars.jar(dir.resolve("second.jar"),
+        Map.of("plugin.Second", TestJars.echoHandler("Second", "twin")), List.of("plugin.Second"));
+
+    var e = assertThrows(IllegalStateException.class, () -> loadPlugins(first, second));
+
+    assertTrue(e.getMessage().contains("two handlers are named 'twin'"), e.getMessage());
+    assertTrue(e.getMessage().contains("plugin.First from " + first), e.getMessage());
+    assertTrue(e.getMessage().contains("plugin.Second from " + second), e.getMessage());
+  }
+
+  @Test
+  void load_jarListingAMissingClass_throwsNamingTheClassAndTheJar() throws Exception {
+    Path jar = TestJars.servicesOnly(dir.resolve("typo.jar"), List.of("plugin.Mispeled"));
+
+    var e = assertThrows(IllegalStateException.class, () -> loadPlugins(jar));
+
+    assertTrue(e.getMessage().contains("plugin.Mispeled not found"), e.getMessage());
+    assertTrue(e.getMessage().endsWith("; it is listed in " + jar), e.getMessage());
+  }
+
+  @Test
+  void load_pluginWhoseConstructorThrows_throwsNamingTheJarAndTheCause() throws Exception {
+    String source = """
+        package plugin;
+        public final class Fussy implements dev.offload.worker.api.JobHandler {
+          public Fussy() { throw new IllegalStateException("no config file"); }
+          public String name() { return "fussy"; }
+          public String description() { return "Test plugin"; }
+          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+        }
+        """;
+    Path jar = TestJars.jar(dir.resolve("fussy.jar"), Map.of("plugin.Fussy", source), List.of("plugin.Fussy"));
+
+    var e = assertThrows(IllegalStateException.class, () -> loadPlugins(jar));
+
+    assertEquals("handler plugin.Fussy from " + jar + " could not be created: IllegalStateException: no config file", e.getMessage());
+  }
+
+  @Test
+  void load_pluginMissingALibraryClass_throwsNamingTheJarAndTheClassWithAHint() throws Exception {
+    String handler = """
+        package plugin;
+        public final class Needy implements dev.offload.worker.api.JobHandler {
+          private final Object helper = new plugin.lib.Helper();
+          public String name() { return "needy"; }
+          public String description() { return "Test plugin"; }
+          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+        }
+        """;
+    Path jar = TestJars.jar(dir.resolve("needy.jar"),
+        Map.of("plugin.Needy", handler, "plugin.lib.Helper", "package plugin.lib; public class Helper {}"),
+        List.of("plugin.Needy"), "plugin.lib.Helper");
+
+    var e = assertThrows(IllegalStateException.class, () -> loadPlugins(jar));
+
+    assertTrue(e.getMessage().contains("plugin.Needy"), e.getMessage());
+    assertTrue(e.getMessage().contains(jar.toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("it needs the class plugin.lib.Helper, which is missing"), e.getMessage());
+  }
+
+  /** Loads the built-ins and the handlers of plugin jars, as a worker given those jars does. */
+  private static HandlerRegistry loadPlugins(Path... jars) throws Exception {
+    // load() creates every handler before it returns, so the loader may close then.
+    try (var loader = PluginJars.classLoader(List.of(jars), MODULE_LOADER)) {
+      return HandlerRegistry.load(loader, false);
+    }
+  }
+
   private static Map<String, String> originsByName(HandlerRegistry registry) {
     return registry.entries().stream()
         .collect(Collectors.toMap(e -> e.handler().name(), HandlerRegistry.Entry::origin));

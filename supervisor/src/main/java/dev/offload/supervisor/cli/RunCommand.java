@@ -4,6 +4,9 @@ import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.time.Duration;
@@ -35,10 +38,19 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--detach", description = "On Ctrl-C, leave the job running on the service instead of cancelling it.")
   boolean detach;
 
+  @Option(names = "--handlers", paramLabel = "PATH", converter = HandlerJarConverter.class,
+      description = "A plugin jar of handlers for the private pool, or a directory whose *.jar files are all taken; repeatable. "
+          + "Not with a running service: its handlers are fixed by 'offload serve --handlers'.")
+  List<Path> handlerJars = new ArrayList<>();
+
   @Override
   public Integer call() throws InterruptedException {
     SubmitJobRequest request = job.toRequest(System.in);
-    PoolConfig privatePool = PoolConfig.defaults().toBuilder().workers(1).build();
+    if (!handlerJars.isEmpty() && OffloadClient.answers(server.target())) {
+      throw new CliException(ExitCodes.USAGE, "--handlers is for a private pool, but a service answers at " + server.target()
+          + "; its handlers were fixed when it started: give --handlers to 'offload serve' instead");
+    }
+    PoolConfig privatePool = PoolConfig.defaults().toBuilder().workers(1).handlerJars(handlerJars).build();
     try (ServiceConnection connection = ServiceConnection.open(server.target(), privatePool, spec.commandLine().getErr())) {
       return run(connection.client(), request);
     }

@@ -7,7 +7,10 @@ import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -59,6 +62,10 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--enable-test-handlers", description = "Offer the test-only handlers (crash).")
   boolean testHandlers;
 
+  @Option(names = "--handlers", paramLabel = "PATH", converter = HandlerJarConverter.class,
+      description = "A plugin jar of handlers for every worker, or a directory whose *.jar files are all taken; repeatable.")
+  List<Path> handlerJars = new ArrayList<>();
+
   @Override
   public Integer call() throws InterruptedException {
     validate();
@@ -102,6 +109,7 @@ final class ServeCommand implements Callable<Integer> {
   private SupervisorConfig config() {
     PoolConfig.Builder pool = PoolConfig.defaults().toBuilder()
         .testHandlers(testHandlers)
+        .handlerJars(handlerJars)
         .cancelGrace(cancelGrace)
         .workerHeap(workerHeap)
         .maxJobsPerWorker(maxJobsPerWorker)

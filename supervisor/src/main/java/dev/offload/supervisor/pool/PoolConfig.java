@@ -12,6 +12,9 @@ import java.util.Objects;
  * @param workers how many worker processes the pool keeps (one job each at a time)
  * @param workerHeap the {@code -Xmx} of each worker, such as {@code 512m}; null for the JVM default
  * @param testHandlers whether workers offer the test-only handlers (crash)
+ * @param handlerJars plugin jars whose handlers workers offer besides the built-in ones, or
+ *     directories whose {@code *.jar} files are all taken; expanded once, when the pool starts,
+ *     so that every worker (replacements too) loads the same jars
  * @param startTimeout how long a worker may take from spawn to its ready line
  * @param cancelGrace how long a cancelled job may take to stop before its worker is killed
  * @param healthInterval how often each worker is pinged (and its memory sampled)
@@ -27,6 +30,7 @@ public record PoolConfig(
     int workers,
     String workerHeap,
     boolean testHandlers,
+    List<Path> handlerJars,
     Duration startTimeout,
     Duration cancelGrace,
     Duration healthInterval,
@@ -43,6 +47,7 @@ public record PoolConfig(
     }
     Objects.requireNonNull(java, "java");
     Objects.requireNonNull(classpath, "classpath");
+    handlerJars = List.copyOf(handlerJars);
     jvmOptions = List.copyOf(jvmOptions);
   }
 
@@ -52,6 +57,7 @@ public record PoolConfig(
         Runtime.getRuntime().availableProcessors(),
         null,
         false,
+        List.of(),
         Duration.ofSeconds(30),
         Duration.ofSeconds(2),
         Duration.ofSeconds(2),
@@ -72,6 +78,7 @@ public record PoolConfig(
     private int workers;
     private String workerHeap;
     private boolean testHandlers;
+    private List<Path> handlerJars;
     private Duration startTimeout;
     private Duration cancelGrace;
     private Duration healthInterval;
@@ -86,6 +93,7 @@ public record PoolConfig(
       workers = c.workers;
       workerHeap = c.workerHeap;
       testHandlers = c.testHandlers;
+      handlerJars = c.handlerJars;
       startTimeout = c.startTimeout;
       cancelGrace = c.cancelGrace;
       healthInterval = c.healthInterval;
@@ -109,6 +117,12 @@ public record PoolConfig(
 
     public Builder testHandlers(boolean enabled) {
       testHandlers = enabled;
+      return this;
+    }
+
+    /** Plugin jars, or directories of them, whose handlers workers offer; none by default. */
+    public Builder handlerJars(List<Path> paths) {
+      handlerJars = paths;
       return this;
     }
 
@@ -144,7 +158,7 @@ public record PoolConfig(
     }
 
     public PoolConfig build() {
-      return new PoolConfig(workers, workerHeap, testHandlers, startTimeout, cancelGrace, healthInterval,
+      return new PoolConfig(workers, workerHeap, testHandlers, handlerJars, startTimeout, cancelGrace, healthInterval,
           healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, java, classpath, jvmOptions);
     }
   }

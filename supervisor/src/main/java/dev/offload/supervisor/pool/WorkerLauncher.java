@@ -1,6 +1,7 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.worker.Handshake;
+import dev.offload.worker.PluginJars;
 import dev.offload.worker.WorkerMain;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -28,6 +29,8 @@ public class WorkerLauncher {
 
   private final PoolConfig config;
   private final Path runDir;
+  /** The plugin jars, directories expanded; null until the first launch. Guarded by this. */
+  private List<Path> handlerJars;
 
   /**
    * @param runDir a private (0700) directory for worker sockets and logs
@@ -44,7 +47,7 @@ public class WorkerLauncher {
     WorkerLog log = new WorkerLog(runDir.resolve(name + ".log"));
     String nonce = HexFormat.of().formatHex(RANDOM.generateSeed(16));
 
-    ProcessBuilder builder = new ProcessBuilder(command(socket));
+    ProcessBuilder builder = new ProcessBuilder(command(socket, handlerJars()));
     builder.environment().put(Handshake.NONCE_ENV, nonce);
     builder.redirectError(log.path().toFile());
     Process process;
@@ -62,7 +65,7 @@ public class WorkerLauncher {
     }
   }
 
-  List<String> command(Path socket) {
+  List<String> command(Path socket, List<Path> jars) {
     List<String> command = new ArrayList<>();
     command.add(config.java().toString());
     if (config.workerHeap() != null) {
@@ -76,10 +79,30 @@ public class WorkerLauncher {
     command.addAll(config.jvmOptions());
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
+    if (!jars.isEmpty()) {
+      command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
+    }
     command.add("-cp");
     command.add(config.classpath());
     command.add(WorkerMain.class.getName());
     return command;
+  }
+
+  /**
+   * The plugin jars workers load, checked and expanded at the first launch, before any worker is
+   * spawned, and kept: a jar added to a directory later does not reach a replacement, so that every
+   * worker of the pool offers the same handlers. The first launches of a pool, in parallel, all
+   * need the list, so they wait here for the one that reads the disk; later ones only read it.
+   */
+  private synchronized List<Path> handlerJars() throws WorkerStartException {
+    if (handlerJars == null) {
+      try {
+        handlerJars = PluginJars.expand(config.handlerJars());
+      } catch (IllegalArgumentException e) {
+        throw new WorkerStartException("plugin jars: " + e.getMessage());
+      }
+    }
+    return handlerJars;
   }
 
   private void awaitReady(Process process, String nonce, WorkerLog log)
@@ -97,9 +120,27 @@ public class WorkerLauncher {
     }
     if (pid.isEmpty()) {
       int status = process.waitFor();
+      Optional<String> refusal = status == WorkerMain.EXIT_CANNOT_START ? refusal(log) : Optional.empty();
+      if (refusal.isPresent()) {
+        // The worker said why, in full; the rest of its log (gone with the pool) adds nothing.
+        throw new WorkerStartException("worker pid " + process.pid() + " refused to start: " + refusal.get());
+      }
       throw new WorkerStartException(
           "worker pid " + process.pid() + " " + ExitCause.describe(status, log) + " before it was ready" + log.quote(10));
     }
+  }
+
+  /** Why a worker refused to start: its log from the last line that says so (a reason may span lines). */
+  private static Optional<String> refusal(WorkerLog log) {
+    List<String> tail = log.tail(20);
+    for (int i = tail.size() - 1; i >= 0; i--) {
+      if (tail.get(i).startsWith(WorkerMain.REFUSAL)) {
+        List<String> reason = new ArrayList<>(tail.subList(i, tail.size()));
+        reason.set(0, reason.getFirst().substring(WorkerMain.REFUSAL.length()));
+        return Optional.of(String.join("\n  ", reason));
+      }
+    }
+    return Optional.empty();
   }
 
   /** Reads the worker's stdout until its ready line; empty if it ends first. */

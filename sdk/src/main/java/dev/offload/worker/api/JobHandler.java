@@ -5,8 +5,9 @@ package dev.offload.worker.api;
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader}: list the class in
  * {@code META-INF/services/dev.offload.worker.api.JobHandler} of a built-in or plugin jar. A
- * handler needs a public no-argument constructor, and it uses JDK types only, so a plugin can be
- * compiled against this interface alone.
+ * handler needs a public no-argument constructor. Its contract in full (threading, failure,
+ * cancellation, progress, JSON, packaging) is in the {@linkplain dev.offload.worker.api package
+ * documentation}; in short:
  *
  * <p><b>Threading.</b> A worker runs one job at a time, so {@link #run} is never called
  * concurrently within one worker; a handler instance lives as long as its worker process and may
@@ -24,27 +25,32 @@ package dev.offload.worker.api;
  */
 public interface JobHandler {
 
-  /** The name jobs use to ask for this handler: lower case, digits and {@code _}, unique in a pool. */
+  /**
+   * {@return the name jobs use to ask for this handler} It is lower case letters, digits and
+   * {@code _}, starts with a letter, and is unique in a pool; it never changes.
+   */
   String name();
 
-  /** One line that says what the handler does and what input it takes. */
+  /** {@return one line that says what the handler does and what input it takes} */
   String description();
 
   /**
-   * Whether this handler exists only for testing offload itself (for example one that crashes its
-   * worker). Such handlers are offered only when the service starts with test handlers enabled.
+   * {@return whether this handler exists only for testing offload itself} Such a handler (for
+   * example one that crashes its worker) is offered only when the service starts with test
+   * handlers enabled. Plugins have no reason to override this.
    */
   default boolean testOnly() {
     return false;
   }
 
   /**
-   * Runs one job.
+   * Runs one job, on the worker's job thread.
    *
    * @param inputJson the job's input as JSON text ({@code null} input arrives as {@code "null"})
    * @param context the job's id, its cancellation state and a way to report progress
-   * @return the output as JSON text
-   * @throws Exception any failure, which fails this job only
+   * @return the output as JSON text; {@code null} stands for JSON null
+   * @throws Exception any failure, which fails this job only; {@link IllegalArgumentException}
+   *     for input the handler cannot use, with a message that says what is wrong
    */
   String run(String inputJson, JobContext context) throws Exception;
 }

@@ -11,7 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * The JSON codec of offload, for handlers that want one: Jackson, configured so that numbers stay
  * exact (integers of any size stay integers, decimals stay {@link java.math.BigDecimal}; nothing
- * passes through a double) and text after the one JSON value is an error.
+ * passes through a double) and text after the one JSON value is an error. It is thread-safe.
  */
 public final class Json {
 
@@ -24,7 +24,14 @@ public final class Json {
 
   private Json() {}
 
-  /** Parses JSON text, or throws {@link IllegalArgumentException} that says what is wrong. */
+  /**
+   * Parses JSON text: exactly one JSON value, with blank space around it allowed.
+   *
+   * @param json the text, such as a handler's input
+   * @return the value as a tree ({@link JsonNode#path} reads fields that may be missing)
+   * @throws IllegalArgumentException if the text is not one JSON value; the message says what is
+   *     wrong, so a handler can let it fail the job as it is
+   */
   public static JsonNode parse(String json) {
     JsonNode node;
     try {
@@ -38,12 +45,17 @@ public final class Json {
     return node;
   }
 
-  /** A new, empty JSON object. */
+  /** {@return a new, empty JSON object, to fill and {@linkplain #write write}} */
   public static ObjectNode object() {
     return MAPPER.createObjectNode();
   }
 
-  /** Writes a JSON tree as compact text. */
+  /**
+   * Writes a JSON tree as compact text, numbers exactly as they are held.
+   *
+   * @param node the tree, such as an object from {@link #object()}
+   * @return the JSON text, such as a handler's output
+   */
   public static String write(JsonNode node) {
     try {
       return MAPPER.writeValueAsString(node);
@@ -52,7 +64,10 @@ public final class Json {
     }
   }
 
-  /** The mapper itself, for code that binds JSON to its own types. */
+  /**
+   * {@return the mapper itself, for code that binds JSON to its own types} It is shared: use it as
+   * it is, or {@link ObjectMapper#copy()} it before changing its configuration.
+   */
   public static ObjectMapper mapper() {
     return MAPPER;
   }

@@ -227,8 +227,9 @@ public final class Report {
         root.path("date").asText(), value("workers"), m.path("cpu_model").asText(), m.path("nproc").asText(),
         m.path("memory_mib").asText(), m.path("jdk").asText(),
         python == null ? "no Python" : "Python " + python.path("python").asText(),
-        m.path("load_average_before").isMissingNode() ? "" : " Load average before/after: " + m.path("load_average_before").asText()
-            + " / " + m.path("load_average_after").asText() + "."));
+        String.format(Locale.ROOT, " Load average before/after: %s / %s; other processes used %s%% of the machine's CPU during the run.",
+            m.path("load_average_before").asText(), m.path("load_average_after").asText(),
+            fmt(m.path("cpu_during_run").path("other_processes_share").asDouble() * 100))));
     md.append("Every figure below was measured in this one run. `offload` is the Unix-socket service unless a row says TCP.\n\n");
     md.append("| figure | offload | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
     for (JsonNode t : targets) {
@@ -335,6 +336,13 @@ public final class Report {
     m.put("load_average_before", value("load_before"));
     m.put("load_average_after", value("load_after"));
     m.put("offload_commit", value("commit"));
+    ObjectNode cpu = m.putObject("cpu_during_run");
+    cpu.put("wall_s", number("run_wall_s"));
+    cpu.put("machine_busy_s", number("cpu_machine_s"));
+    cpu.put("bench_processes_s", number("cpu_bench_s"));
+    cpu.put("other_processes_s", number("cpu_others_s"));
+    cpu.put("other_processes_share", number("cpu_others_share"));
+    cpu.put("note", "busy CPU time of the machine (/proc/stat) over the run, less what the bench's own processes used (bash `times`): what other work on the machine took");
     return m;
   }
 

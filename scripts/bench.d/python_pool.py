@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import json
 import math
+import multiprocessing
 import os
 import platform
 import sys
@@ -107,7 +108,8 @@ def main():
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.workers) as pool:
         # Start every worker process and warm the queues before anything is timed.
         list(pool.map(noop, range(1000)))
-        result["start_method"] = pool._mp_context.get_start_method()
+        context = getattr(pool, "_mp_context", None)  # private, so looked at with care
+        result["start_method"] = context.get_start_method() if context else multiprocessing.get_start_method()
         result["submit"] = measure_submit(pool, args.tasks)
         result["run_in_executor"] = measure_run_in_executor(pool, args.tasks)
         result["round_trip"] = measure_round_trip(pool, args.round_trips)

@@ -227,9 +227,9 @@ public final class Report {
         root.path("date").asText(), value("workers"), m.path("cpu_model").asText(), m.path("nproc").asText(),
         m.path("memory_mib").asText(), m.path("jdk").asText(),
         python == null ? "no Python" : "Python " + python.path("python").asText(),
-        String.format(Locale.ROOT, " Load average before/after: %s / %s; other processes used %s%% of the machine's CPU during the run.",
-            m.path("load_average_before").asText(), m.path("load_average_after").asText(),
-            fmt(m.path("cpu_during_run").path("other_processes_share").asDouble() * 100))));
+        String.format(Locale.ROOT, " Other processes used %.0f%% of the machine's CPU during the run (%s CPU seconds; `machine.cpu_during_run` in results.json).",
+            m.path("cpu_during_run").path("other_processes_share").asDouble() * 100,
+            fmt(m.path("cpu_during_run").path("other_processes_s").asDouble()))));
     md.append("Every figure below was measured in this one run. `offload` is the Unix-socket service unless a row says TCP.\n\n");
     md.append("| figure | offload | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
     for (JsonNode t : targets) {

@@ -48,6 +48,8 @@ public final class OffloadCommand implements Runnable {
   /** A command line with offload's error handling: short messages, exit codes from {@link ExitCodes}. */
   public static CommandLine newCommandLine() {
     CommandLine cli = new CommandLine(new OffloadCommand());
+    // --help and --version on every subcommand, not only on the root.
+    cli.getSubcommands().values().forEach(sub -> sub.getCommandSpec().mixinStandardHelpOptions(true));
     cli.setExecutionExceptionHandler(OffloadCommand::handle);
     return cli;
   }

@@ -7,17 +7,25 @@ import dev.offload.proto.v1.JobResult;
 import dev.offload.worker.api.JobContext;
 import dev.offload.worker.api.Json;
 import dev.offload.worker.api.JobHandler;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Runs a worker's jobs, one at a time, on the single job thread it starts once. Jobs arrive through
- * {@link #offer} from the I/O thread; progress and the one result of each job leave through {@link
- * Events}. A handler's exception becomes a failed result; it never ends the thread.
+ * Runs a worker's jobs, one at a time and in the order given, on the single job thread it starts
+ * once. Jobs arrive through {@link #offer} from the I/O thread, possibly several ahead of the one
+ * running; progress and the one result of each job leave through {@link Events}. A handler's
+ * exception becomes a failed result; it never ends the thread.
  */
 final class JobRunner {
 
-  /** Where a job's progress and result go. Called on the job thread; must not block for long. */
+  /**
+   * Where a job's progress and result go. Called on the job thread, or on the caller of {@link
+   * #cancel} for a job cancelled before it started; must not block for long.
+   */
   interface Events {
     void progress(String jobId, JobProgress progress);
 
@@ -31,17 +39,16 @@ final class JobRunner {
 
   private final HandlerRegistry registry;
   private final Events events;
-  /** Holds the one job accepted and not yet taken by the job thread. */
-  private final BlockingQueue<Accepted> inbox = new ArrayBlockingQueue<>(1);
-  private final Object lock = new Object();
-  /**
-   * The job accepted and not yet finished, from {@link #offer} until its result is made (so a
-   * cancel that comes before the job thread takes it is not lost); guarded by {@link #lock}.
-   */
+  private final Thread thread;
+  /** Guards {@link #waiting} and {@link #current}: a cancel must see a job in exactly one of them. */
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition jobArrived = lock.newCondition();
+  /** Jobs accepted and not yet taken by the job thread, in order. */
+  private final Deque<Accepted> waiting = new ArrayDeque<>();
+  /** The job on the job thread now, from when it is taken until its result is made; else null. */
   private RunningJob current;
 
   private record Accepted(ExecuteJob job, RunningJob context) {}
-  private final Thread thread;
 
   JobRunner(HandlerRegistry registry, Events events) {
     this.registry = registry;
@@ -53,38 +60,60 @@ final class JobRunner {
     thread.start();
   }
 
-  /**
-   * Hands a job to the job thread.
-   *
-   * @return false if a job is already running or waiting, which the protocol forbids
-   */
-  boolean offer(ExecuteJob job) {
-    synchronized (lock) {
-      if (current != null) {
-        return false;
+  /** Queues jobs behind any already accepted; they run in this order. */
+  void offer(List<ExecuteJob> jobs) {
+    lock.lock();
+    try {
+      for (ExecuteJob job : jobs) {
+        waiting.addLast(new Accepted(job, new RunningJob(job.getJobId())));
       }
-      current = new RunningJob(job.getJobId());
-      return inbox.offer(new Accepted(job, current));
+      jobArrived.signal();
+    } finally {
+      lock.unlock();
     }
   }
 
-  /** Cancels the job with this id if it is the one running; a stale id is ignored. */
+  /**
+   * Cancels the job with this id: the running one is told and interrupted; a waiting one is
+   * dropped and its cancelled result sent now, so it never waits for the jobs ahead of it. An id
+   * this runner does not hold is ignored.
+   */
   void cancel(String jobId) {
-    synchronized (lock) {
+    JobResult dropped = null;
+    lock.lock();
+    try {
       if (current != null && current.jobId().equals(jobId)) {
         current.cancelled = true;
         thread.interrupt();
+        return;
       }
+      for (Iterator<Accepted> it = waiting.iterator(); it.hasNext(); ) {
+        if (it.next().job().getJobId().equals(jobId)) {
+          it.remove();
+          dropped = JobResult.newBuilder().setJobId(jobId).setCancelled(true).build();
+          break;
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (dropped != null) {
+      events.finished(dropped);
     }
   }
 
   private void loop() {
     while (true) {
       Accepted accepted;
+      lock.lock();
       try {
-        accepted = inbox.take();
-      } catch (InterruptedException e) {
-        continue; // a cancel that came before the job was taken; the context has it
+        while (waiting.isEmpty()) {
+          jobArrived.awaitUninterruptibly();
+        }
+        accepted = waiting.pollFirst();
+        current = accepted.context();
+      } finally {
+        lock.unlock();
       }
       JobResult result = run(accepted.job(), accepted.context());
       try {
@@ -101,7 +130,7 @@ final class JobRunner {
     JobResult.Builder result = JobResult.newBuilder().setJobId(job.getJobId());
     try {
       if (context.cancelled) {
-        return result.setCancelled(true).build();
+        return result.setCancelled(true).build(); // cancelled as the job thread took it
       }
       String output = handler(job.getHandler()).run(inputOf(job), context);
       if (context.cancelled) {
@@ -118,9 +147,12 @@ final class JobRunner {
             JobError.newBuilder().setCode("HANDLER_ERROR").setMessage(describe(failure)).build());
       }
     } finally {
-      synchronized (lock) {
+      lock.lock();
+      try {
         current = null;
         Thread.interrupted(); // a cancel that came as the job ended must not hit the next one
+      } finally {
+        lock.unlock();
       }
     }
     return result.setRunNanos(System.nanoTime() - start).build();

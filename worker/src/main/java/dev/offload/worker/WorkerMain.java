@@ -2,7 +2,9 @@ package dev.offload.worker;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.ExecuteJobs;
 import dev.offload.proto.v1.JobResult;
+import dev.offload.proto.v1.JobResults;
 import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.worker.api.Json;
@@ -74,7 +76,7 @@ public final class WorkerMain {
     }
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
-    WorkerService service = new WorkerService(registry, () -> exit(socket, "its supervisor closed the stream"));
+    WorkerService service = new WorkerService(registry, group.next(), () -> exit(socket, "its supervisor closed the stream"));
     Server server = UnixSockets.serverBuilder(socket, group).directExecutor().addService(service).build();
     try {
       server.start();
@@ -107,10 +109,12 @@ public final class WorkerMain {
     Json.write(Json.parse("{\"warm\": [1, 2.5, \"up\", true, null, {\"n\": 9999999999999917}]}"));
     try {
       SupervisorMessage.parseFrom(SupervisorMessage.newBuilder()
-          .setExecute(ExecuteJob.newBuilder().setJobId("warm-up").setHandler("echo").setInputJson("1"))
+          .setExecute(ExecuteJobs.newBuilder()
+              .addJobs(ExecuteJob.newBuilder().setJobId("warm-up").setHandler("echo").setInputJson("1")))
           .build().toByteArray());
       WorkerMessage.parseFrom(WorkerMessage.newBuilder()
-          .setResult(JobResult.newBuilder().setJobId("warm-up").setOutputJson("1"))
+          .setResults(JobResults.newBuilder()
+              .addResults(JobResult.newBuilder().setJobId("warm-up").setOutputJson("1")))
           .build().toByteArray());
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException("the worker protocol's own messages do not parse", e);

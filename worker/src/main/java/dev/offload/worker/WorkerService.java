@@ -2,9 +2,9 @@ package dev.offload.worker;
 
 import dev.offload.proto.v1.DescribeWorkerRequest;
 import dev.offload.proto.v1.DescribeWorkerResponse;
-import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobResult;
+import dev.offload.proto.v1.JobResults;
 import dev.offload.proto.v1.Pong;
 import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerGrpc;
@@ -12,6 +12,9 @@ import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.proto.v1.WorkerProgress;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -19,18 +22,30 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * executor): it only hands jobs to the {@link JobRunner}, flags cancels and answers pings, so it
  * never blocks. The supervisor holds exactly one {@code Connect} stream; when that stream ends,
  * the supervisor is gone and so is the point of this process.
+ *
+ * <p>Results go up in batches without waiting for one: the job thread only queues a result and,
+ * if none was queued, asks the I/O thread to send what is queued. While the I/O thread wakes, a
+ * job thread running short jobs finishes more, and they all travel in one message — one write
+ * and one wake-up of the supervisor for many jobs, which is most of a short job's cost.
  */
 final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner.Events {
 
   private final HandlerRegistry registry;
   private final JobRunner runner;
   private final Runnable onSupervisorGone;
+  private final Executor ioThread;
   private final AtomicBoolean connected = new AtomicBoolean();
+  private final Queue<JobResult> unsentResults = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean resultsSendScheduled = new AtomicBoolean();
   /** The stream up to the supervisor; writes are serialized on it. */
   private volatile StreamObserver<WorkerMessage> upstream;
 
-  WorkerService(HandlerRegistry registry, Runnable onSupervisorGone) {
+  /**
+   * @param ioThread the server's single I/O thread, where results are written
+   */
+  WorkerService(HandlerRegistry registry, Executor ioThread, Runnable onSupervisorGone) {
     this.registry = registry;
+    this.ioThread = ioThread;
     this.runner = new JobRunner(registry, this);
     this.onSupervisorGone = onSupervisorGone;
     runner.start();
@@ -61,11 +76,7 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
       @Override
       public void onNext(SupervisorMessage message) {
         switch (message.getMessageCase()) {
-          case EXECUTE -> {
-            if (!runner.offer(message.getExecute())) {
-              finished(busy(message.getExecute().getJobId()));
-            }
-          }
+          case EXECUTE -> runner.offer(message.getExecute().getJobsList());
           case CANCEL -> runner.cancel(message.getCancel().getJobId());
           case PING ->
               send(
@@ -100,7 +111,23 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
 
   @Override
   public void finished(JobResult result) {
-    send(WorkerMessage.newBuilder().setResult(result).build());
+    unsentResults.add(result);
+    if (resultsSendScheduled.compareAndSet(false, true)) {
+      ioThread.execute(this::sendResults);
+    }
+  }
+
+  /** On the I/O thread: sends every queued result in one message. */
+  private void sendResults() {
+    // Cleared first: a result queued from here on schedules another send, so none is stranded.
+    resultsSendScheduled.set(false);
+    JobResults.Builder batch = JobResults.newBuilder();
+    for (JobResult result = unsentResults.poll(); result != null; result = unsentResults.poll()) {
+      batch.addResults(result);
+    }
+    if (batch.getResultsCount() > 0) {
+      send(WorkerMessage.newBuilder().setResults(batch).build());
+    }
   }
 
   private void send(WorkerMessage message) {
@@ -108,20 +135,14 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
     if (stream == null) {
       return;
     }
-    // The job thread and the I/O thread (pongs) both write; a stream takes one writer at a time.
+    // The job thread (progress) and the I/O thread both write; a stream takes one writer at a time.
     synchronized (this) {
-      stream.onNext(message);
+      try {
+        stream.onNext(message);
+      } catch (IllegalStateException streamOver) {
+        // The supervisor's stream has ended; onSupervisorGone ends this process.
+      }
     }
-  }
-
-  private static JobResult busy(String jobId) {
-    return JobResult.newBuilder()
-        .setJobId(jobId)
-        .setError(
-            JobError.newBuilder()
-                .setCode("WORKER_BUSY")
-                .setMessage("the worker was sent a job while another was running"))
-        .build();
   }
 
   private static final class DiscardingObserver implements StreamObserver<SupervisorMessage> {

@@ -3,7 +3,6 @@ package dev.offload.worker;
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +21,7 @@ import dev.offload.worker.TestHandlers.SelfInterruptHandler;
 import dev.offload.worker.api.Json;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.junit.jupiter.api.BeforeEach;
@@ -180,42 +180,45 @@ class JobRunnerTest {
   }
 
   @Test
-  void offer_whileJobRuns_returnsFalse() throws Exception {
-    assertTrue(runner.offer(job("job-1", "hold", "{\"ms\": 60000}")));
-    awaitStarted("job-1");
+  void offer_severalJobs_runInOrderEachWithOneResult() throws Exception {
+    runner.offer(List.of(job("job-1", "echo", "1"), job("job-2", "echo", "2")));
+    runner.offer(List.of(job("job-3", "echo", "3")));
 
-    assertFalse(runner.offer(job("job-2", "echo", "2")));
-
-    runner.cancel("job-1");
-    assertTrue(awaitResult().getCancelled());
-    assertEquals("2", run("job-3", "echo", "2").getOutputJson());
-    assertNull(results.poll(), "job-2 was refused, so it must never report");
+    assertEquals("job-1", awaitResult().getJobId());
+    assertEquals("job-2", awaitResult().getJobId());
+    assertEquals("job-3", awaitResult().getJobId());
+    assertNull(results.poll(50, MILLISECONDS), "a job reported twice");
   }
 
   @Test
-  void offer_whileJobWaitsForThread_returnsFalse() throws Exception {
-    JobRunner idle = new JobRunner(TestRegistry.load(dir.resolve("idle"), false), events);
-    // Never started: the first job waits in the inbox, and the inbox holds one.
+  void cancel_jobWaitingBehindRunningOne_answeredAtOnceAndNeverRuns() throws Exception {
+    runner.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}"), job("job-2", "hold", "{\"ms\": 60000}")));
+    awaitStarted("job-1");
 
-    assertTrue(idle.offer(job("job-1", "echo", "1")));
-    assertFalse(idle.offer(job("job-2", "echo", "2")));
+    runner.cancel("job-2");
+    JobResult dropped = awaitResult();
+
+    assertEquals("job-2", dropped.getJobId());
+    assertTrue(dropped.getCancelled());
+    runner.cancel("job-1");
+    JobResult first = awaitResult();
+    assertEquals("job-1", first.getJobId());
+    assertTrue(first.getCancelled());
+    assertEquals("3", run("job-3", "echo", "3").getOutputJson());
+    assertNull(progress.poll(), "job-2 was dropped, so it must never start");
   }
 
   @Test
   void cancel_runningSleep_resultIsCancelledPromptly() throws Exception {
-    assertTrue(runner.offer(job("job-1", "sleep", "{\"ms\": 60000}")));
+    runner.offer(List.of(job("job-1", "sleep", "{\"ms\": 60000}")));
 
-    // The built-in sleep gives no sign that it started, and a cancel that arrives before the job
-    // thread has taken the job is dropped (see the report), so cancel until the result comes.
+    // The built-in sleep gives no sign that it started. Either way one cancel must end it: a job
+    // is always either waiting (then dropped) or running (then interrupted).
     long start = System.nanoTime();
-    JobResult result = null;
-    while (result == null && System.nanoTime() - start < SECONDS.toNanos(TIMEOUT_SECONDS)) {
-      runner.cancel("job-1");
-      result = results.poll(50, MILLISECONDS);
-    }
+    runner.cancel("job-1");
+    JobResult result = awaitResult();
     Duration took = Duration.ofNanos(System.nanoTime() - start);
 
-    assertNotNull(result, "no result within " + TIMEOUT_SECONDS + " s of cancelling");
     assertEquals("job-1", result.getJobId());
     assertEquals(JobResult.OutcomeCase.CANCELLED, result.getOutcomeCase());
     assertTrue(result.getCancelled());
@@ -224,7 +227,7 @@ class JobRunnerTest {
 
   @Test
   void cancel_runningJob_resultIsCancelledAndNextJobIsUntouched() throws Exception {
-    assertTrue(runner.offer(job("job-1", "hold", "{\"ms\": 60000}")));
+    runner.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}")));
     awaitStarted("job-1");
 
     runner.cancel("job-1");
@@ -241,7 +244,7 @@ class JobRunnerTest {
 
   @Test
   void cancel_otherJobId_isIgnoredAndJobCompletes() throws Exception {
-    assertTrue(runner.offer(job("job-2", "hold", "{\"ms\": 300}")));
+    runner.offer(List.of(job("job-2", "hold", "{\"ms\": 300}")));
     awaitStarted("job-2");
 
     runner.cancel("job-1");
@@ -274,7 +277,7 @@ class JobRunnerTest {
   @Test
   void cancel_jobOfferedButNotYetTaken_resultIsCancelled() throws Exception {
     JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), events);
-    assertTrue(late.offer(job("job-1", "hold", "{\"ms\": 60000}")));
+    late.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}")));
 
     late.cancel("job-1");
     late.start();
@@ -308,7 +311,7 @@ class JobRunnerTest {
 
   /** Offers a job to the idle runner and waits for its result. */
   private JobResult run(String id, String handler, String input) throws InterruptedException {
-    assertTrue(runner.offer(job(id, handler, input)), "the runner refused " + id);
+    runner.offer(List.of(job(id, handler, input)));
     JobResult result = awaitResult();
     assertEquals(id, result.getJobId());
     return result;

@@ -80,7 +80,7 @@ final class ServeCommand implements Callable<Integer> {
     }
     OffloadServer server;
     try {
-      server = OffloadServer.start(target, supervisor.service());
+      server = OffloadServer.start(target, supervisor);
     } catch (IOException e) {
       supervisor.shutdown(Duration.ZERO).join();
       throw new CliException(ExitCodes.FAILED, e.getMessage());

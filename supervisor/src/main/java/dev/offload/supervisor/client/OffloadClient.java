@@ -135,10 +135,17 @@ public final class OffloadClient implements Offloader {
 
   /**
    * Opens a batch stream: many jobs over one call, at most {@code maxInFlight} outstanding. Results
-   * go to {@code onResult} on a gRPC thread as jobs end.
+   * go to {@code onResult} as jobs end, one at a time.
+   *
+   * <p>Against a socket, {@code onResult} runs on the connection's own I/O thread: a hand-off to
+   * another thread per result cost more than the rest of the client's work per job. It must not
+   * wait for anything but its own output; a slow writer just slows the batch down. Against an
+   * embedded pool it runs on a gRPC thread, since the I/O thread there is the pool's.
    */
   public BatchCall batch(int maxInFlight, Consumer<dev.offload.proto.v1.BatchResult> onResult) {
-    return new BatchCall(asyncStub, maxInFlight, onResult);
+    OffloadGrpc.OffloadStub batchStub =
+        target instanceof ServerTarget.InProcess ? asyncStub : asyncStub.withExecutor(Runnable::run);
+    return new BatchCall(batchStub, maxInFlight, onResult);
   }
 
   public Job get(String jobId) {

@@ -1,6 +1,6 @@
 package dev.offload.supervisor.job;
 
-import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.ExecuteJobs;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobResult;
 import dev.offload.proto.v1.JobState;
@@ -8,8 +8,10 @@ import dev.offload.supervisor.pool.Worker;
 import dev.offload.supervisor.pool.WorkerPool;
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,32 +23,48 @@ import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Pairs queued jobs with idle workers, and sees each job through to its one terminal state.
+ * Pairs queued jobs with workers, and sees each job through to its one terminal state.
  *
  * <p>There is no dispatch thread. A job is sent on the thread that made the pairing possible: the
- * submitting thread when a worker is idle, or the worker's I/O thread when its previous result
- * arrives and a job is waiting. Idle workers are reused most recently idle first (their JIT is
- * hottest); waiting jobs go first in, first out.
+ * submitting thread when a worker has room, or the worker's I/O thread when results arrive and
+ * jobs are waiting. Idle workers are reused most recently idle first (their JIT is hottest);
+ * waiting jobs go first in, first out.
+ *
+ * <p>A worker runs one job at a time, but it may be sent more: while the jobs it holds are
+ * expected (by {@link RunTimeEstimates}) to finish within {@link #SEND_AHEAD_BUDGET_NANOS}, it is
+ * sent the next one too, up to {@link #MAX_JOBS_PER_WORKER}. Short jobs then never leave a worker
+ * waiting a round trip for its next one, and jobs and results travel many to a message; long jobs
+ * (and the first job of a handler) go one at a time, so no job waits behind a long one while
+ * another worker is free. A job counts as RUNNING from when it is sent to its worker.
  *
  * <p>Stopping a running job (cancel, deadline, shutdown) escalates: the worker is told, and if the
  * job is still on that same worker after the cancel grace, that worker process is killed and the
  * pool replaces it. The kill is tied to the job and the worker object (one process), so a late
  * timer can never hit the next job.
  *
- * <p>The lock guards the queue, the idle workers and the running map only; sending to a worker,
+ * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.
  */
 public final class Dispatcher implements WorkerPool.Listener {
 
   private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
 
+  /** How much expected work a worker may hold before it is sent no more: what a job sent ahead may wait. */
+  static final long SEND_AHEAD_BUDGET_NANOS = 1_000_000;
+
+  /** The most jobs one worker holds at a time, however short they are. */
+  static final int MAX_JOBS_PER_WORKER = 32;
+
   private final JobQueue queue;
   private final ScheduledExecutorService scheduler;
   private final Duration cancelGrace;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition runningShrank = lock.newCondition();
+  /** Workers holding no job. */
   private final Deque<Worker> idle = new ArrayDeque<>();
-  private final Map<Worker, Job> running = new HashMap<>();
+  /** The jobs sent to each worker that holds any, in the order sent: the first is running. */
+  private final Map<Worker, Deque<Job>> sent = new HashMap<>();
+  private final RunTimeEstimates runTimes = new RunTimeEstimates();
   private final Map<Job, ScheduledFuture<?>> deadlines = new ConcurrentHashMap<>();
   private boolean intakeOpen = true;
   private WorkerPool pool;
@@ -76,6 +94,9 @@ public final class Dispatcher implements WorkerPool.Listener {
             "the service is shutting down and takes no new jobs");
       }
       worker = idle.pollFirst();
+      if (worker == null && queue.size() == 0) {
+        worker = busyWorkerWithRoomFor(job);
+      }
       if (worker == null) {
         if (!queue.offer(job)) {
           throw new JobRejectedException(JobRejectedException.Reason.QUEUE_FULL,
@@ -87,7 +108,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    send(worker, job);
+    send(worker, List.of(job));
   }
 
   /**
@@ -115,7 +136,8 @@ public final class Dispatcher implements WorkerPool.Listener {
   public Optional<Job> jobOn(Worker worker) {
     lock.lock();
     try {
-      return Optional.ofNullable(running.get(worker));
+      Deque<Job> jobs = sent.get(worker);
+      return jobs == null ? Optional.empty() : Optional.of(jobs.peekFirst());
     } finally {
       lock.unlock();
     }
@@ -140,10 +162,11 @@ public final class Dispatcher implements WorkerPool.Listener {
     return dropped.size();
   }
 
+  /** Jobs sent to workers and not yet ended. */
   public int runningCount() {
     lock.lock();
     try {
-      return running.size();
+      return runningNow();
     } finally {
       lock.unlock();
     }
@@ -154,10 +177,10 @@ public final class Dispatcher implements WorkerPool.Listener {
     long remaining = limit.toNanos();
     lock.lock();
     try {
-      while (!running.isEmpty() && remaining > 0) {
+      while (!sent.isEmpty() && remaining > 0) {
         remaining = runningShrank.awaitNanos(remaining);
       }
-      return running.isEmpty();
+      return sent.isEmpty();
     } finally {
       lock.unlock();
     }
@@ -168,7 +191,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     List<Job> jobs;
     lock.lock();
     try {
-      jobs = List.copyOf(running.values());
+      jobs = sent.values().stream().flatMap(Deque::stream).toList();
     } finally {
       lock.unlock();
     }
@@ -196,30 +219,62 @@ public final class Dispatcher implements WorkerPool.Listener {
 
   @Override
   public void onProgress(Worker worker, String jobId, JobProgress progress) {
-    Job job = jobOn(worker).orElse(null);
-    if (job != null && job.id().equals(jobId)) {
+    Job job;
+    lock.lock();
+    try {
+      job = find(sent.get(worker), jobId);
+    } finally {
+      lock.unlock();
+    }
+    if (job != null) {
       job.progress(progress);
     }
   }
 
   @Override
-  public void onResult(Worker worker, JobResult result) {
-    Job job;
+  public void onResults(Worker worker, List<JobResult> results) {
+    List<Job> ended = new ArrayList<>(results.size());
+    List<JobResult> outcomes = new ArrayList<>(results.size());
+    List<Job> next;
     lock.lock();
     try {
-      job = running.get(worker);
-      if (job == null || !job.id().equals(result.getJobId())) {
-        LOG.log(System.Logger.Level.WARNING, worker + " sent a result for job " + result.getJobId() + ", which it was not running; ignored");
-        return;
+      Deque<Job> jobs = sent.get(worker);
+      for (JobResult result : results) {
+        Job job = find(jobs, result.getJobId());
+        if (job == null) {
+          LOG.log(System.Logger.Level.WARNING, worker + " sent a result for job " + result.getJobId() + ", which it was not sent; ignored");
+          continue;
+        }
+        jobs.remove(job);
+        runTimes.record(job.handler(), result.getRunNanos());
+        ended.add(job);
+        outcomes.add(result);
       }
-      running.remove(worker);
-      runningShrank.signalAll();
+      if (jobs != null && jobs.isEmpty()) {
+        sent.remove(worker);
+        runningShrank.signalAll();
+      }
+      next = refill(worker);
     } finally {
       lock.unlock();
     }
-    clearDeadline(job);
-    worker.countJobDone();
-    pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));
+    if (next != null && !next.isEmpty()) {
+      send(worker, next); // first, so the worker is busy again while the results are handed out
+    }
+    for (int k = 0; k < ended.size(); k++) {
+      clearDeadline(ended.get(k));
+      worker.countJobDone();
+      complete(ended.get(k), outcomes.get(k));
+    }
+    if (!ended.isEmpty()) {
+      pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));
+    }
+    if (next == null) {
+      pool.closeRetired(worker);
+    }
+  }
+
+  private static void complete(Job job, JobResult result) {
     switch (result.getOutcomeCase()) {
       case OUTPUT_JSON -> job.succeed(result.getOutputJson());
       case ERROR -> job.fail(JobState.FAILED, result.getError().getCode(), result.getError().getMessage());
@@ -232,24 +287,49 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
       case OUTCOME_NOT_SET -> job.fail(JobState.FAILED, "WORKER_ERROR", "the worker sent a result with no outcome");
     }
-    workerFree(worker);
   }
 
   @Override
   public void onLost(Worker worker, String cause, boolean deliberate) {
-    Job job;
+    Job wasRunning = null;
+    List<Job> notStarted = new ArrayList<>();
+    List<Job> requeued = new ArrayList<>();
     lock.lock();
     try {
       idle.remove(worker);
-      job = running.remove(worker);
+      Deque<Job> jobs = sent.remove(worker);
       runningShrank.signalAll();
+      if (jobs != null) {
+        wasRunning = jobs.pollFirst();
+        // The rest never started: unless stopped, they are owed a worker, back at the front of the
+        // queue in their order, with no attempt counted.
+        for (Iterator<Job> behind = jobs.descendingIterator(); behind.hasNext(); ) {
+          Job job = behind.next();
+          if (intakeOpen && !job.isStopping() && job.unstart()) {
+            queue.returnToFront(job);
+            requeued.add(job);
+          } else {
+            notStarted.add(job);
+          }
+        }
+      }
     } finally {
       lock.unlock();
     }
-    if (job != null) {
+    requeued.forEach(this::clearDeadline);
+    for (Job job : notStarted) {
       clearDeadline(job);
-      jobLostItsWorker(job, worker, deliberate ? cause : cause + worker.log().quote(5));
+      if (job.isStopping()) {
+        job.endStopped("");
+      } else {
+        job.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down before the job ran");
+      }
     }
+    if (wasRunning != null) {
+      clearDeadline(wasRunning);
+      jobLostItsWorker(wasRunning, worker, deliberate ? cause : cause + worker.log().quote(5));
+    }
+    dispatchWaiting();
     pool.replace(worker, cause);
   }
 
@@ -286,56 +366,135 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  /** Gives a waiting job to an idle worker, if both exist (after a requeue). */
+  /** Gives waiting jobs to idle workers while both exist (after jobs went back to the queue). */
   private void dispatchWaiting() {
-    Worker worker;
-    lock.lock();
-    try {
-      worker = idle.pollFirst();
-    } finally {
-      lock.unlock();
-    }
-    if (worker != null) {
-      workerFree(worker);
+    while (true) {
+      Worker worker;
+      lock.lock();
+      try {
+        if (queue.size() == 0) {
+          return;
+        }
+        worker = idle.pollFirst();
+      } finally {
+        lock.unlock();
+      }
+      if (worker == null) {
+        return;
+      }
+      workerFree(worker); // takes at least one job, or leaves the idle stack for good
     }
   }
 
-  /**
-   * A worker has nothing to do: give it the next job, or put it on the idle stack. A dead worker
-   * gets neither. A retired
-   * worker gets neither; it is closed (the flag is read under the lock, which is what makes this
-   * and {@link #onRetired} agree on who closes it).
-   */
+  /** A worker is ready, or was found idle: give it what is waiting, or put it on the idle stack. */
   private void workerFree(Worker worker) {
-    Job next = null;
+    List<Job> next;
     lock.lock();
     try {
-      if (!worker.isAlive()) {
-        // Its death was (or is about to be) announced: onLost owns it now, and a job given to it
-        // here could wait forever for a result that will never come.
-        return;
-      }
-      if (!worker.isRetired()) {
-        next = queue.poll();
-        if (next == null) {
-          idle.push(worker);
-          return;
-        }
-        assign(worker, next);
-      }
+      next = refill(worker);
     } finally {
       lock.unlock();
     }
     if (next == null) {
       pool.closeRetired(worker);
-      return;
+    } else if (!next.isEmpty()) {
+      send(worker, next);
     }
-    send(worker, next);
+  }
+
+  /**
+   * Under the lock, after a worker's jobs have ended: takes from the queue what the worker may
+   * hold now and assigns it. A worker left holding nothing goes on the idle stack. A dead worker
+   * gets nothing: onLost owns it now, and a job given to it here could wait forever for a result
+   * that will never come.
+   *
+   * @return the jobs to send it (perhaps none), or null if it is retired and holds nothing, so the
+   *     caller closes it (the flag is read under the lock, which is what makes this and {@link
+   *     #onRetired} agree on who closes it)
+   */
+  private List<Job> refill(Worker worker) {
+    if (!worker.isAlive()) {
+      return List.of();
+    }
+    Deque<Job> held = sent.get(worker);
+    if (worker.isRetired()) {
+      return held == null ? null : List.of();
+    }
+    List<Job> next = new ArrayList<>();
+    for (Job job = queue.peek(); job != null && hasRoom(held, job); job = queue.peek()) {
+      queue.poll();
+      assign(worker, job);
+      next.add(job);
+      held = sent.get(worker);
+    }
+    if (held == null) {
+      idle.push(worker);
+    }
+    return next;
+  }
+
+  /** Under the lock: the busy worker that can take this job ahead of the ones it holds, least loaded first. */
+  private Worker busyWorkerWithRoomFor(Job job) {
+    Worker best = null;
+    int fewest = Integer.MAX_VALUE;
+    for (Map.Entry<Worker, Deque<Job>> entry : sent.entrySet()) {
+      Worker worker = entry.getKey();
+      int held = entry.getValue().size();
+      if (held < fewest && !worker.isRetired() && worker.isAlive() && hasRoom(entry.getValue(), job)) {
+        best = worker;
+        fewest = held;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Under the lock: whether a worker holding these jobs (null: none) may be sent this one too —
+   * when the jobs it holds are expected to end within the budget, so this one waits no longer.
+   */
+  private boolean hasRoom(Deque<Job> held, Job job) {
+    if (held == null) {
+      return true;
+    }
+    if (held.size() >= MAX_JOBS_PER_WORKER) {
+      return false;
+    }
+    long expected = 0;
+    for (Job ahead : held) {
+      long nanos = runTimes.nanos(ahead.handler());
+      if (nanos == RunTimeEstimates.UNKNOWN) {
+        return false;
+      }
+      expected += nanos;
+      if (expected > SEND_AHEAD_BUDGET_NANOS) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private int runningNow() {
+    int count = 0;
+    for (Deque<Job> jobs : sent.values()) {
+      count += jobs.size();
+    }
+    return count;
+  }
+
+  private static Job find(Deque<Job> jobs, String id) {
+    if (jobs != null) {
+      for (Job job : jobs) {
+        if (job.id().equals(id)) {
+          return job;
+        }
+      }
+    }
+    return null;
   }
 
   /** Under the lock: records the pairing, marks the job RUNNING and starts its deadline. */
   private void assign(Worker worker, Job job) {
-    running.put(worker, job);
+    sent.computeIfAbsent(worker, w -> new ArrayDeque<>(4)).addLast(job);
     job.start(worker.pid());
     if (job.timeoutMillis() > 0) {
       deadlines.put(job, scheduler.schedule(
@@ -344,12 +503,12 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  private void send(Worker worker, Job job) {
-    worker.execute(ExecuteJob.newBuilder()
-        .setJobId(job.id())
-        .setHandler(job.handler())
-        .setInputJson(job.inputJson())
-        .build());
+  private static void send(Worker worker, List<Job> jobs) {
+    ExecuteJobs.Builder message = ExecuteJobs.newBuilder();
+    for (Job job : jobs) {
+      message.addJobsBuilder().setJobId(job.id()).setHandler(job.handler()).setInputJson(job.inputJson());
+    }
+    worker.execute(message.build());
   }
 
   private void stop(Job job, JobState terminal, String code, String message) {
@@ -360,8 +519,8 @@ public final class Dispatcher implements WorkerPool.Listener {
         job.fail(terminal, code, message + " while queued");
         return;
       }
-      for (Map.Entry<Worker, Job> entry : running.entrySet()) {
-        if (entry.getValue() == job) {
+      for (Map.Entry<Worker, Deque<Job>> entry : sent.entrySet()) {
+        if (entry.getValue().contains(job)) {
           worker = entry.getKey();
         }
       }
@@ -376,8 +535,20 @@ public final class Dispatcher implements WorkerPool.Listener {
     scheduler.schedule(() -> killIfStillRunning(target, job), cancelGrace.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * Kills the worker if the job is still on it: running and ignoring the cancel (a job waiting
+   * its turn is dropped by the worker at once, so it is never found here after the grace).
+   */
   private void killIfStillRunning(Worker worker, Job job) {
-    if (jobOn(worker).orElse(null) == job) {
+    boolean stillThere;
+    lock.lock();
+    try {
+      Deque<Job> jobs = sent.get(worker);
+      stillThere = jobs != null && jobs.contains(job);
+    } finally {
+      lock.unlock();
+    }
+    if (stillThere) {
       worker.kill("job " + job.id() + " did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms");
     }
   }

@@ -136,6 +136,21 @@ public final class Job {
     return true;
   }
 
+  /**
+   * RUNNING back to QUEUED as if it had never been sent, for a job that was sent to a worker ahead
+   * of its turn and lost that worker before it started: no attempt is counted.
+   */
+  public synchronized boolean unstart() {
+    if (state != JobState.RUNNING) {
+      return false;
+    }
+    state = JobState.QUEUED;
+    attempts--;
+    workerPid = 0;
+    announce();
+    return true;
+  }
+
   /** RUNNING back to QUEUED, for a retry after its worker was lost. */
   public synchronized boolean requeue() {
     if (state != JobState.RUNNING) {

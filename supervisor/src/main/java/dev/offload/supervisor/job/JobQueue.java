@@ -33,6 +33,11 @@ final class JobQueue {
     jobs.addFirst(job);
   }
 
+  /** The next job without taking it, or null. */
+  Job peek() {
+    return jobs.peekFirst();
+  }
+
   /** The next job, or null. */
   Job poll() {
     return jobs.pollFirst();

@@ -3,7 +3,7 @@ package dev.offload.supervisor.pool;
 import dev.offload.proto.v1.CancelJob;
 import dev.offload.proto.v1.DescribeWorkerRequest;
 import dev.offload.proto.v1.DescribeWorkerResponse;
-import dev.offload.proto.v1.ExecuteJob;
+import dev.offload.proto.v1.ExecuteJobs;
 import dev.offload.proto.v1.HandlerInfo;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobResult;
@@ -38,7 +38,8 @@ public final class Worker {
   public interface Listener {
     void onProgress(Worker worker, String jobId, JobProgress progress);
 
-    void onResult(Worker worker, JobResult result);
+    /** Results of jobs that ended, in the order they ended; often several at once. */
+    void onResults(Worker worker, List<JobResult> results);
 
     /**
      * The process has ended. {@code cause} says how in a few words ("exited with status 7", "was
@@ -120,9 +121,9 @@ public final class Worker {
     return process.log();
   }
 
-  /** Sends a job. The caller makes sure the worker is idle: one job at a time. */
-  public void execute(ExecuteJob job) {
-    send(SupervisorMessage.newBuilder().setExecute(job).build());
+  /** Sends jobs, to run in this order after those the worker holds already. */
+  public void execute(ExecuteJobs jobs) {
+    send(SupervisorMessage.newBuilder().setExecute(jobs).build());
   }
 
   /** Counts a finished job, for stats and recycling. */
@@ -266,7 +267,7 @@ public final class Worker {
     @Override
     public void onNext(WorkerMessage message) {
       switch (message.getMessageCase()) {
-        case RESULT -> listener.onResult(Worker.this, message.getResult());
+        case RESULTS -> listener.onResults(Worker.this, message.getResults().getResultsList());
         case PROGRESS ->
             listener.onProgress(Worker.this, message.getProgress().getJobId(), message.getProgress().getProgress());
         case PONG -> lastPongNanos = System.nanoTime();

@@ -1,7 +1,6 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.proto.v1.HandlerInfo;
-import dev.offload.worker.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -60,13 +59,17 @@ public final class WorkerPool implements AutoCloseable {
   private ScheduledFuture<?> healthChecks;
   private boolean closed;
 
-  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler) {
+  /**
+   * @param io the event loops of the workers' channels; the caller owns them and shuts them down
+   *     after this pool has closed
+   */
+  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, EventLoopGroup io) {
     this.config = config;
     this.listener = listener;
     this.scheduler = scheduler;
     this.runDir = createRunDir();
     this.launcher = new WorkerLauncher(config, runDir);
-    this.group = UnixSockets.newEventLoopGroup(Math.min(config.workers(), Runtime.getRuntime().availableProcessors()), "offload-pool-io");
+    this.group = io;
     for (int i = 1; i <= config.workers(); i++) {
       slots.add(new Slot(i));
     }
@@ -297,7 +300,6 @@ public final class WorkerPool implements AutoCloseable {
       // Whatever happened above, nothing of the pool may outlive it.
       workers.forEach(w -> w.process().destroyForcibly());
       workers.forEach(Worker::releaseChannel);
-      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
       deleteRunDir();
       try {
         Runtime.getRuntime().removeShutdownHook(killOnExit);

@@ -26,7 +26,7 @@ public final class EmbeddedService implements AutoCloseable {
   public static EmbeddedService start(SupervisorConfig config) throws WorkerStartException, InterruptedException {
     Supervisor supervisor = Supervisor.start(config);
     try {
-      return new EmbeddedService(supervisor, OffloadServer.start(new ServerTarget.InProcess("offload-" + UUID.randomUUID()), supervisor.service()));
+      return new EmbeddedService(supervisor, OffloadServer.start(new ServerTarget.InProcess("offload-" + UUID.randomUUID()), supervisor));
     } catch (IOException e) {
       supervisor.shutdown(Duration.ZERO).join();
       throw new IllegalStateException("cannot start an in-process server", e);

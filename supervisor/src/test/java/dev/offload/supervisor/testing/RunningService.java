@@ -41,7 +41,7 @@ public final class RunningService implements AutoCloseable {
 
   public static RunningService start(SupervisorConfig config, Path dir) throws Exception {
     Supervisor supervisor = Supervisor.start(config);
-    OffloadServer server = OffloadServer.start(new ServerTarget.Unix(dir.resolve("offload.sock")), supervisor.service());
+    OffloadServer server = OffloadServer.start(new ServerTarget.Unix(dir.resolve("offload.sock")), supervisor);
     return new RunningService(supervisor, server);
   }
 

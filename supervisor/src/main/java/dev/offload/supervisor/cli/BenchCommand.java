@@ -43,6 +43,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--jobs", defaultValue = "5000", description = "Jobs per in-flight level (default: ${DEFAULT-VALUE}).")
   int jobs;
 
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "20000",
+      description = "Jobs run first and not reported, so the figures are those of a warm service: JIT-compiled"
+          + " supervisor, workers and client (default: ${DEFAULT-VALUE}; 0 measures a cold one).")
+  int warmup;
+
   @Option(names = "--in-flight", split = ",", defaultValue = "1,8,64,256", paramLabel = "LIST",
       description = "In-flight levels to measure (default: ${DEFAULT-VALUE}).")
   int[] inFlight;
@@ -65,6 +70,9 @@ final class BenchCommand implements Callable<Integer> {
     if (jobs < 1 || Arrays.stream(inFlight).anyMatch(n -> n < 1)) {
       throw new ParameterException(spec.commandLine(), "--jobs and every --in-flight level must be 1 or more");
     }
+    if (warmup < 0) {
+      throw new ParameterException(spec.commandLine(), "--warmup must be 0 or more, got " + warmup);
+    }
     PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
     if (workers != null) {
       pool.workers(workers);
@@ -77,7 +85,9 @@ final class BenchCommand implements Callable<Integer> {
 
   private List<Figure> measure(OffloadClient client) throws InterruptedException {
     SubmitJobRequest request = SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build();
-    run(client, request, 64, Math.min(jobs, 2000)); // warm-up: JIT, connections; not reported
+    if (warmup > 0) {
+      run(client, request, 256, warmup);
+    }
     List<Figure> figures = new ArrayList<>();
     for (int level : inFlight) {
       figures.add(run(client, request, level, jobs));

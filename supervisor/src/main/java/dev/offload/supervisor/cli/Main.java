@@ -7,6 +7,6 @@ public final class Main {
 
   public static void main(String[] args) {
     Logging.configure();
-    System.exit(OffloadCommand.newCommandLine().execute(args));
+    System.exit(OffloadCommand.newCommandLine(args).execute(args));
   }
 }

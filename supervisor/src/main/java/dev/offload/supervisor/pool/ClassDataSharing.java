@@ -26,6 +26,17 @@ final class ClassDataSharing {
 
   private ClassDataSharing() {}
 
+  /**
+   * Whether workers write an archive when they exit (a training run): they need far longer than a
+   * normal exit to do so (seconds on a busy machine), and a worker killed while writing leaves the
+   * previous archive in place, which no longer matches the jars and is then ignored by every
+   * worker.
+   */
+  static boolean workersDumpAtExit() {
+    String dump = System.getProperty(DUMP_PROPERTY);
+    return dump != null && !dump.isBlank();
+  }
+
   static List<String> workerOptions() {
     String dump = System.getProperty(DUMP_PROPERTY);
     if (dump != null && !dump.isBlank()) {

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -46,13 +47,15 @@ public final class WorkerPool implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+  /** How long a closing worker may take when it writes a class-data-sharing archive as it exits. */
+  private static final Duration CLOSE_WAIT_WHILE_DUMPING = Duration.ofSeconds(60);
 
   private final PoolConfig config;
   private final Listener listener;
   private final ScheduledExecutorService scheduler;
   private final Path runDir;
   private final WorkerLauncher launcher;
-  private final EventLoopGroup group;
+  private final Supplier<EventLoopGroup> io;
   private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
   private final List<Slot> slots = new ArrayList<>();
   private volatile List<HandlerInfo> handlers = List.of();
@@ -60,16 +63,16 @@ public final class WorkerPool implements AutoCloseable {
   private boolean closed;
 
   /**
-   * @param io the event loops of the workers' channels; the caller owns them and shuts them down
-   *     after this pool has closed
+   * @param io gives the event loops of the workers' channels, made on first use; the caller owns
+   *     them and shuts them down after this pool has closed
    */
-  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, EventLoopGroup io) {
+  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, Supplier<EventLoopGroup> io) {
     this.config = config;
     this.listener = listener;
     this.scheduler = scheduler;
     this.runDir = createRunDir();
     this.launcher = new WorkerLauncher(config, runDir);
-    this.group = io;
+    this.io = io;
     for (int i = 1; i <= config.workers(); i++) {
       slots.add(new Slot(i));
     }
@@ -96,6 +99,9 @@ public final class WorkerPool implements AutoCloseable {
         }
       }));
     }
+    // Netty's first use in a JVM costs a few hundred milliseconds; spent here, it overlaps the
+    // workers' own start instead of delaying their spawn or their connection.
+    io.get();
     for (Thread starter : starters) {
       starter.join();
     }
@@ -179,7 +185,7 @@ public final class WorkerPool implements AutoCloseable {
     try {
       WorkerProcess process = launcher.launch(slot.number, incarnation);
       try {
-        worker = Worker.connect(process, group, listener, config.startTimeout());
+        worker = Worker.connect(process, io.get(), listener, config.startTimeout());
       } catch (WorkerStartException | RuntimeException e) {
         process.process().destroyForcibly(); // ready but unreachable: of no use, and not to be left behind
         throw e;
@@ -293,7 +299,7 @@ public final class WorkerPool implements AutoCloseable {
     }
     try {
       workers.forEach(w -> w.close("the pool is closing"));
-      awaitExit(workers, CLOSE_WAIT);
+      awaitExit(workers, ClassDataSharing.workersDumpAtExit() ? CLOSE_WAIT_WHILE_DUMPING : CLOSE_WAIT);
       workers.stream().filter(w -> !w.gone().isDone()).forEach(w -> w.kill("it did not exit when the pool closed"));
       awaitExit(workers, CLOSE_WAIT);
     } finally {

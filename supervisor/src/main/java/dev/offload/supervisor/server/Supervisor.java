@@ -33,9 +33,10 @@ public final class Supervisor {
    * The one I/O thread of the workers' channels and of the server's: a job crosses from a client's
    * stream to a worker's and back without waking another thread, which on two cores was a quarter
    * of the supervisor's CPU per job. One thread carries tens of thousands of jobs a second.
-   * Shut down by {@link OffloadServer#awaitTermination}, the last to use it.
+   * Made once the workers are spawning (see {@link WorkerPool#start}); shut down by {@link
+   * OffloadServer#awaitTermination}, the last to use it. Guarded by {@code this}.
    */
-  private final EventLoopGroup io = UnixSockets.newEventLoopGroup(1, "offload-io");
+  private EventLoopGroup io;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
   private final long startedAtMillis = System.currentTimeMillis();
   private boolean shuttingDown;
@@ -46,7 +47,7 @@ public final class Supervisor {
         Thread.ofPlatform().name("offload-timers").daemon(true).factory());
     this.jobs = new JobStore(config.keepFinished());
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
-    this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, io);
+    this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io);
     dispatcher.attach(pool);
     this.service = new OffloadService(this);
   }
@@ -65,13 +66,22 @@ public final class Supervisor {
   }
 
   /** The event loop its server must use, so that jobs stay on one thread. */
-  EventLoopGroup io() {
+  synchronized EventLoopGroup io() {
+    if (io == null) {
+      io = UnixSockets.newEventLoopGroup(1, "offload-io");
+    }
     return io;
   }
 
   /** Ends the I/O thread; for the server, once it has stopped, and after a failed start. */
   void closeIo() {
-    io.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+    EventLoopGroup made;
+    synchronized (this) {
+      made = io;
+    }
+    if (made != null) {
+      made.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+    }
   }
 
   /** The gRPC service to serve. */

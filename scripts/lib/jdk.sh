@@ -2,13 +2,16 @@
 # Looks at $JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*; the newest of the latter wins.
 
 offload_java_major() { # prints the major version of the java binary $1, or nothing
-  # Every JDK since 9 names its version in the release file beside bin/: reading it costs nothing,
-  # where asking the JVM costs a JVM start (≈ 0.2 s for each candidate, on every command).
-  local release
-  release="$(dirname "$(dirname "$1")")/release"
-  if [ -r "$release" ] && grep -q '^JAVA_VERSION="[0-9]' "$release"; then
-    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" | head -n 1
-    return
+  # Every JDK since 9 names its version in the release file beside bin/: read with shell builtins
+  # it costs nothing, where asking the JVM costs a JVM start (≈ 0.2 s per candidate, per command).
+  local release="${1%/bin/java}/release" line
+  if [ -r "$release" ]; then
+    while IFS= read -r line; do
+      if [[ $line =~ ^JAVA_VERSION=\"([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]}"
+        return
+      fi
+    done <"$release"
   fi
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
 }
@@ -18,7 +21,9 @@ offload_find_jdk() {
   local -a candidates=()
   [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
   if command -v java >/dev/null 2>&1; then
-    candidates+=("$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")")
+    local on_path
+    on_path=$(readlink -f "$(command -v java)")
+    candidates+=("${on_path%/bin/java}")
   fi
   for candidate in "${candidates[@]}"; do
     [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue

@@ -37,7 +37,11 @@ final class JobRunner {
   /** Progress reports closer together than this are dropped, except the one for completion. */
   private static final long PROGRESS_INTERVAL_NANOS = 50_000_000;
 
+  /** A progress message is for a terminal line; longer ones are cut to this many characters. */
+  static final int MAX_PROGRESS_MESSAGE_CHARS = 1_000;
+
   private final HandlerRegistry registry;
+  private final long maxOutputBytes;
   private final Events events;
   private final Thread thread;
   /** Guards {@link #waiting} and {@link #current}: a cancel must see a job in exactly one of them. */
@@ -50,8 +54,13 @@ final class JobRunner {
 
   private record Accepted(ExecuteJob job, RunningJob context) {}
 
-  JobRunner(HandlerRegistry registry, Events events) {
+  /**
+   * @param maxOutputBytes the most output, in UTF-8 bytes, a job may produce; more ends it FAILED
+   *     with OUTPUT_TOO_LARGE
+   */
+  JobRunner(HandlerRegistry registry, long maxOutputBytes, Events events) {
     this.registry = registry;
+    this.maxOutputBytes = maxOutputBytes;
     this.events = events;
     this.thread = Thread.ofPlatform().name("offload-job").daemon(true).unstarted(this::loop);
   }
@@ -133,8 +142,14 @@ final class JobRunner {
         return result.setCancelled(true).build(); // cancelled as the job thread took it
       }
       String output = handler(job.getHandler()).run(inputOf(job), context);
+      long outputBytes = output == null ? 0 : utf8Length(output);
       if (context.cancelled) {
         result.setCancelled(true);
+      } else if (outputBytes > maxOutputBytes) {
+        result.setError(JobError.newBuilder()
+            .setCode("OUTPUT_TOO_LARGE")
+            .setMessage("handler '" + job.getHandler() + "' produced " + outputBytes + " bytes of output; the service takes at most "
+                + maxOutputBytes + " (raise it with 'offload serve --max-output-size', or have the handler write large results to a file and return its path)"));
       } else {
         result.setOutputJson(checkedOutput(job.getHandler(), output));
       }
@@ -162,6 +177,25 @@ final class JobRunner {
     return registry
         .find(name)
         .orElseThrow(() -> new IllegalArgumentException("this worker has no handler '" + name + "'"));
+  }
+
+  /** The UTF-8 length of a string, without encoding it. */
+  static long utf8Length(String text) {
+    long bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   private static String inputOf(ExecuteJob job) {
@@ -221,7 +255,7 @@ final class JobRunner {
           jobId,
           JobProgress.newBuilder()
               .setFraction(Math.min(fraction, 1.0))
-              .setMessage(message == null ? "" : message)
+              .setMessage(message == null ? "" : message.substring(0, Math.min(message.length(), MAX_PROGRESS_MESSAGE_CHARS)))
               .build());
     }
 

@@ -53,6 +53,9 @@ public final class WorkerMain {
   /** How the log line that says why a worker refused to start begins. */
   public static final String REFUSAL = "offload worker: ";
 
+  /** The most output, in UTF-8 bytes, a job may produce (set by the supervisor). */
+  public static final String MAX_OUTPUT_PROPERTY = "offload.worker.maxOutputBytes";
+
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -76,8 +79,15 @@ public final class WorkerMain {
     }
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
-    WorkerService service = new WorkerService(registry, group.next(), () -> exit(socket, "its supervisor closed the stream"));
-    Server server = UnixSockets.serverBuilder(socket, group).directExecutor().addService(service).build();
+    long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
+    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), () -> exit(socket, "its supervisor closed the stream"));
+    // Only the supervisor that started this worker reaches its socket, and it enforces the input
+    // limit; a batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
+    Server server = UnixSockets.serverBuilder(socket, group)
+        .directExecutor()
+        .maxInboundMessageSize(Integer.MAX_VALUE)
+        .addService(service)
+        .build();
     try {
       server.start();
     } catch (IOException e) {

@@ -33,6 +33,9 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
   private final HandlerRegistry registry;
   private final JobRunner runner;
   private final Runnable onSupervisorGone;
+  /** Results are batched up to about this size, far below what the supervisor accepts. */
+  private static final int RESULTS_MESSAGE_BYTES = 1 << 20;
+
   private final Executor ioThread;
   private final AtomicBoolean connected = new AtomicBoolean();
   private final Queue<JobResult> unsentResults = new ConcurrentLinkedQueue<>();
@@ -43,10 +46,10 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
   /**
    * @param ioThread the server's single I/O thread, where results are written
    */
-  WorkerService(HandlerRegistry registry, Executor ioThread, Runnable onSupervisorGone) {
+  WorkerService(HandlerRegistry registry, long maxOutputBytes, Executor ioThread, Runnable onSupervisorGone) {
     this.registry = registry;
     this.ioThread = ioThread;
-    this.runner = new JobRunner(registry, this);
+    this.runner = new JobRunner(registry, maxOutputBytes, this);
     this.onSupervisorGone = onSupervisorGone;
     runner.start();
   }
@@ -117,13 +120,24 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
     }
   }
 
-  /** On the I/O thread: sends every queued result in one message. */
+  /**
+   * On the I/O thread: sends every queued result, as few messages as possible of at most about
+   * {@link #RESULTS_MESSAGE_BYTES} (one large result travels alone).
+   */
   private void sendResults() {
     // Cleared first: a result queued from here on schedules another send, so none is stranded.
     resultsSendScheduled.set(false);
     JobResults.Builder batch = JobResults.newBuilder();
+    long batchBytes = 0;
     for (JobResult result = unsentResults.poll(); result != null; result = unsentResults.poll()) {
+      int bytes = result.getSerializedSize();
+      if (batch.getResultsCount() > 0 && batchBytes + bytes > RESULTS_MESSAGE_BYTES) {
+        send(WorkerMessage.newBuilder().setResults(batch).build());
+        batch = JobResults.newBuilder();
+        batchBytes = 0;
+      }
       batch.addResults(result);
+      batchBytes += bytes;
     }
     if (batch.getResultsCount() > 0) {
       send(WorkerMessage.newBuilder().setResults(batch).build());

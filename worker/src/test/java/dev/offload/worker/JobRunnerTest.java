@@ -33,6 +33,8 @@ class JobRunnerTest {
   /** Far longer than any job here should take; a result that misses it is a failure, not a wait. */
   private static final long TIMEOUT_SECONDS = 10;
 
+  private static final long MAX_OUTPUT_BYTES = 64;
+
   private record Progress(String jobId, JobProgress progress) {}
 
   private final BlockingQueue<JobResult> results = new LinkedBlockingQueue<>();
@@ -69,7 +71,7 @@ class JobRunnerTest {
             HoldHandler.class,
             ProgressHandler.class,
             SelfInterruptHandler.class);
-    runner = new JobRunner(registry, events);
+    runner = new JobRunner(registry, MAX_OUTPUT_BYTES, events);
     runner.start();
   }
 
@@ -180,6 +182,30 @@ class JobRunnerTest {
   }
 
   @Test
+  void offer_outputOverTheLimit_failsOutputTooLargeNamingTheFlag() throws Exception {
+    String atLimit = "\"" + "a".repeat((int) MAX_OUTPUT_BYTES - 2) + "\"";
+    String overLimit = "\"" + "é".repeat(40) + "\""; // 82 bytes in UTF-8, 42 characters
+
+    assertEquals(atLimit, run("job-1", "echo", atLimit).getOutputJson());
+    JobResult over = run("job-2", "echo", overLimit);
+
+    assertEquals("OUTPUT_TOO_LARGE", over.getError().getCode());
+    assertTrue(over.getError().getMessage().contains("82 bytes"), over.getError().getMessage());
+    assertTrue(over.getError().getMessage().contains("--max-output-size"), over.getError().getMessage());
+    assertEquals("3", run("job-3", "echo", "3").getOutputJson(), "the runner goes on");
+  }
+
+  @Test
+  void utf8Length_countsBytesNotCharacters() {
+    assertEquals(0, JobRunner.utf8Length(""));
+    assertEquals(3, JobRunner.utf8Length("abc"));
+    assertEquals(2, JobRunner.utf8Length("é"));
+    assertEquals(3, JobRunner.utf8Length("€"));
+    assertEquals(4, JobRunner.utf8Length("\uD83D\uDE00"));
+    assertEquals("a€\uD83D\uDE00".getBytes(java.nio.charset.StandardCharsets.UTF_8).length, JobRunner.utf8Length("a€\uD83D\uDE00"));
+  }
+
+  @Test
   void offer_severalJobs_runInOrderEachWithOneResult() throws Exception {
     runner.offer(List.of(job("job-1", "echo", "1"), job("job-2", "echo", "2")));
     runner.offer(List.of(job("job-3", "echo", "3")));
@@ -276,7 +302,7 @@ class JobRunnerTest {
 
   @Test
   void cancel_jobOfferedButNotYetTaken_resultIsCancelled() throws Exception {
-    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), events);
+    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), MAX_OUTPUT_BYTES, events);
     late.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}")));
 
     late.cancel("job-1");

@@ -1,12 +1,15 @@
 package dev.offload.supervisor.cli;
 
+import dev.offload.supervisor.metrics.MetricsEndpoint;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.server.Limits;
 import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,6 +62,34 @@ final class ServeCommand implements Callable<Integer> {
       description = "On SIGTERM or SIGINT, how long running jobs may take to finish before they are cancelled (default: ${DEFAULT-VALUE}).")
   Duration shutdownGrace;
 
+  @Option(names = "--metrics", paramLabel = "HOST:PORT",
+      description = "Serve Prometheus metrics at http://HOST:PORT/metrics (a loopback address; port 0 picks a free one).")
+  String metricsAddress;
+
+  @Option(names = "--max-request-size", paramLabel = "SIZE", defaultValue = "5m", converter = SizeConverter.class,
+      description = "The largest message a client may send; larger ones are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+  long maxRequestSize;
+
+  @Option(names = "--max-input-size", paramLabel = "SIZE", defaultValue = "4m", converter = SizeConverter.class,
+      description = "The largest input JSON of a job; larger ones are refused as invalid (default: ${DEFAULT-VALUE}).")
+  long maxInputSize;
+
+  @Option(names = "--max-output-size", paramLabel = "SIZE", defaultValue = "16m", converter = SizeConverter.class,
+      description = "The most output JSON a job may produce; a job that produces more ends FAILED with OUTPUT_TOO_LARGE (default: ${DEFAULT-VALUE}).")
+  long maxOutputSize;
+
+  @Option(names = "--keep-finished", paramLabel = "N", defaultValue = "10000",
+      description = "Finished jobs kept for status and result; older ones expire, oldest first (default: ${DEFAULT-VALUE}).")
+  int keepFinished;
+
+  @Option(names = "--max-watchers-per-job", paramLabel = "N", defaultValue = "100",
+      description = "Streams that may follow one job at once (run, watch, batch); more are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+  int maxWatchersPerJob;
+
+  @Option(names = "--max-streams", paramLabel = "N", defaultValue = "1000",
+      description = "Streaming calls open at once across all clients; more are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
+  int maxStreams;
+
   @Option(names = "--enable-test-handlers", description = "Offer the test-only handlers (crash).")
   boolean testHandlers;
 
@@ -71,6 +102,7 @@ final class ServeCommand implements Callable<Integer> {
     validate();
     Logging.verbose();
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
+    InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     SupervisorConfig config = config();
     Supervisor supervisor;
     try {
@@ -79,8 +111,12 @@ final class ServeCommand implements Callable<Integer> {
       throw new CliException(ExitCodes.FAILED, "the worker pool did not start: " + e.getMessage());
     }
     OffloadServer server;
+    MetricsEndpoint metrics = null;
     try {
       server = OffloadServer.start(target, supervisor);
+      if (metricsAt != null) {
+        metrics = MetricsEndpoint.start(metricsAt, supervisor.metrics());
+      }
     } catch (IOException e) {
       supervisor.shutdown(Duration.ZERO).join();
       throw new CliException(ExitCodes.FAILED, e.getMessage());
@@ -96,9 +132,15 @@ final class ServeCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     err.printf("offload: serving on %s with %d workers (pids %s)%n", target, config.pool().workers(),
         supervisor.workerPids().stream().map(String::valueOf).collect(Collectors.joining(", ")));
+    if (metrics != null) {
+      err.printf("offload: metrics on http://%s:%d/metrics%n", metricsAt.getHostString(), metrics.port());
+    }
     err.flush();
 
     supervisor.terminated().join();
+    if (metrics != null) {
+      metrics.close();
+    }
     server.shutdown();
     server.awaitTermination(SERVER_STOP_LIMIT);
     err.println("offload: stopped");
@@ -113,7 +155,8 @@ final class ServeCommand implements Callable<Integer> {
         .cancelGrace(cancelGrace)
         .workerHeap(workerHeap)
         .maxJobsPerWorker(maxJobsPerWorker)
-        .maxWorkerRssBytes(maxWorkerRss == null ? 0 : maxWorkerRss);
+        .maxWorkerRssBytes(maxWorkerRss == null ? 0 : maxWorkerRss)
+        .maxOutputBytes(maxOutputSize);
     if (workers != null) {
       pool.workers(workers);
     }
@@ -121,10 +164,29 @@ final class ServeCommand implements Callable<Integer> {
         .withPool(pool.build())
         .withMaxQueue(maxQueue)
         .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout)
-        .withShutdownGrace(shutdownGrace);
+        .withShutdownGrace(shutdownGrace)
+        .withKeepFinished(keepFinished)
+        .withLimits(limits());
+  }
+
+  private Limits limits() {
+    try {
+      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), e.getMessage().replace("the request size limit", "--max-request-size")
+          .replace("the input size limit", "--max-input-size") + "; raise --max-request-size with --max-input-size");
+    }
   }
 
   private void validate() {
+    requireMessageSize("--max-request-size", maxRequestSize);
+    requireMessageSize("--max-input-size", maxInputSize);
+    if (maxOutputSize < 1) {
+      throw new ParameterException(spec.commandLine(), "--max-output-size must be at least 1 byte");
+    }
+    if (keepFinished < 0 || maxWatchersPerJob < 1 || maxStreams < 1) {
+      throw new ParameterException(spec.commandLine(), "--keep-finished must be 0 or more, and --max-watchers-per-job and --max-streams 1 or more");
+    }
     if (workers != null && workers < 1) {
       throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
     }
@@ -137,6 +199,32 @@ final class ServeCommand implements Callable<Integer> {
     if (workerHeap != null && !SizeConverter.FORM.matcher(workerHeap).matches()) {
       throw new ParameterException(spec.commandLine(), "--worker-heap takes a size such as 512m or 2g, got '" + workerHeap + "'");
     }
+  }
+
+  /** gRPC messages are at most 2 GiB less a byte. */
+  private void requireMessageSize(String option, long bytes) {
+    if (bytes < 1 || bytes > Integer.MAX_VALUE) {
+      throw new ParameterException(spec.commandLine(), option + " must be from 1 byte to 2g less a byte, got " + bytes + " bytes");
+    }
+  }
+
+  /** --metrics as an address; only loopback, as the metrics have no authentication. */
+  private InetSocketAddress metricsAddress() {
+    ServerTarget parsed;
+    try {
+      parsed = ServerTarget.parse(metricsAddress);
+    } catch (IllegalArgumentException e) {
+      parsed = null;
+    }
+    if (!(parsed instanceof ServerTarget.Tcp tcp)) {
+      throw new ParameterException(spec.commandLine(), "--metrics takes HOST:PORT, for example 127.0.0.1:9464; got '" + metricsAddress + "'");
+    }
+    InetSocketAddress address = new InetSocketAddress(tcp.host(), tcp.port());
+    if (address.isUnresolved() || !address.getAddress().isLoopbackAddress()) {
+      throw new ParameterException(spec.commandLine(), "--metrics must be a loopback address such as 127.0.0.1:9464 (the metrics"
+          + " have no authentication); got '" + metricsAddress + "'. Let Prometheus scrape through a proxy or an SSH tunnel");
+    }
+    return address;
   }
 
   private ServerTarget parse(String text) {

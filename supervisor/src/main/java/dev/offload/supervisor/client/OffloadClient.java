@@ -43,6 +43,13 @@ public final class OffloadClient implements Offloader {
 
   private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
 
+  /**
+   * What this client accepts in one answer: any. A job's record holds its input and output (4 and
+   * 16 MiB by default, more if the service allows) and a list holds many; gRPC's default of 4 MiB
+   * would refuse answers the service rightly gives. The service is the client's own choice.
+   */
+  private static final int MAX_RESPONSE_BYTES = Integer.MAX_VALUE;
+
   private final ServerTarget target;
   private final ManagedChannel channel;
   private final EventLoopGroup group;
@@ -62,14 +69,14 @@ public final class OffloadClient implements Offloader {
     return switch (target) {
       case ServerTarget.Unix unix -> {
         EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-client-io");
-        yield new OffloadClient(target, UnixSockets.channelBuilder(unix.socket(), group).build(), group);
+        yield new OffloadClient(target, UnixSockets.channelBuilder(unix.socket(), group).maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), group);
       }
       case ServerTarget.Tcp tcp ->
-          new OffloadClient(target, NettyChannelBuilder.forAddress(tcp.host(), tcp.port()).usePlaintext().build(), null);
+          new OffloadClient(target, NettyChannelBuilder.forAddress(tcp.host(), tcp.port()).usePlaintext().maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), null);
       case ServerTarget.InProcess inProcess ->
           // Not a direct executor: a caller's result handling (writing files, say) must not run on
           // the threads of the embedded pool, which are I/O threads.
-          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).build(), null);
+          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), null);
     };
   }
 

@@ -162,6 +162,17 @@ public final class Dispatcher implements WorkerPool.Listener {
     return dropped.size();
   }
 
+  /** Jobs sent to this worker and not yet ended: the running one and any sent ahead. */
+  public int jobsHeldBy(Worker worker) {
+    lock.lock();
+    try {
+      Deque<Job> jobs = sent.get(worker);
+      return jobs == null ? 0 : jobs.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /** Jobs sent to workers and not yet ended. */
   public int runningCount() {
     lock.lock();

@@ -39,9 +39,15 @@ public final class Job {
   /** Why it is being stopped, for its record. */
   private JobError stopReason;
   private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
+  /** Told once, after the terminal change: the job store's bookkeeping, not a watcher. */
+  private final Consumer<Job> onEnd;
 
-  public Job(long sequence, String handler, String inputJson, long timeoutMillis, int retries) {
+  /**
+   * @param onEnd called once with the job when it has ended, after its listeners; must not block
+   */
+  public Job(long sequence, String handler, String inputJson, long timeoutMillis, int retries, Consumer<Job> onEnd) {
     this.sequence = sequence;
+    this.onEnd = onEnd;
     this.id = "j-" + sequence;
     this.handler = handler;
     this.inputJson = inputJson;
@@ -191,6 +197,7 @@ public final class Job {
     this.error = error;
     announce();
     listeners.clear();
+    onEnd.accept(this);
     return true;
   }
 
@@ -216,19 +223,44 @@ public final class Job {
     }
   }
 
+  /**
+   * Like {@link #subscribe}, unless {@code max} listeners (watchers) follow the job already.
+   *
+   * @return false, without subscribing, if it has
+   */
+  public synchronized boolean trySubscribe(Consumer<JobEvent> listener, int max) {
+    if (listeners.size() >= max) {
+      return false;
+    }
+    subscribe(listener);
+    return true;
+  }
+
   public synchronized void unsubscribe(Consumer<JobEvent> listener) {
     listeners.remove(listener);
   }
 
-  /** The job's record now. */
-  public synchronized dev.offload.proto.v1.Job toProto() {
-    long now = System.nanoTime();
-    long queuedNanos = (state == JobState.QUEUED ? now : startedNanos) - submittedNanos;
-    long runNanos = switch (state) {
-      case RUNNING -> now - startedNanos;
+  /** How long it waited: from submission to being sent to a worker, or to its end if never sent. */
+  public synchronized long waitNanos() {
+    return (state == JobState.QUEUED ? System.nanoTime() : startedNanos) - submittedNanos;
+  }
+
+  /** Whether it was ever sent to a worker (a job cancelled in the queue was not). */
+  public synchronized boolean ranOnAWorker() {
+    return attempts > 0;
+  }
+
+  /** How long it has been on workers: from being sent to a worker to its end (or now). */
+  public synchronized long runNanos() {
+    return switch (state) {
+      case RUNNING -> System.nanoTime() - startedNanos;
       case QUEUED -> 0;
       default -> endedNanos - startedNanos;
     };
+  }
+
+  /** The job's record now. */
+  public synchronized dev.offload.proto.v1.Job toProto() {
     var job = dev.offload.proto.v1.Job.newBuilder()
         .setId(id)
         .setHandler(handler)
@@ -237,8 +269,8 @@ public final class Job {
         .setOutputJson(outputJson)
         .setWorkerPid(workerPid)
         .setAttempts(attempts)
-        .setQueuedMs(queuedNanos / 1_000_000)
-        .setRunMs(runNanos / 1_000_000)
+        .setQueuedMs(waitNanos() / 1_000_000)
+        .setRunMs(runNanos() / 1_000_000)
         .setSubmittedAtMs(submittedAtMillis)
         .setTimeoutMs(timeoutMillis)
         .setRetries(retries);
@@ -249,6 +281,9 @@ public final class Job {
   }
 
   private void announce() {
+    if (listeners.isEmpty()) {
+      return; // most jobs are watched by nobody: no record to build
+    }
     JobEvent event = JobEvent.newBuilder().setJob(toProto()).build();
     for (Consumer<JobEvent> listener : List.copyOf(listeners)) {
       listener.accept(event);

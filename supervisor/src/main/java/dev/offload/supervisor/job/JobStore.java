@@ -10,6 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Every job the supervisor knows, by id. Jobs that have ended are kept for status and result
@@ -19,25 +20,25 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class JobStore {
 
   private final int keepFinished;
+  private final Consumer<Job> onEnd;
   private final AtomicLong sequence = new AtomicLong();
   private final Map<String, Job> byId = new ConcurrentHashMap<>();
   private final ConcurrentLinkedQueue<Job> finished = new ConcurrentLinkedQueue<>();
   private final AtomicInteger finishedCount = new AtomicInteger();
 
-  /** @param keepFinished how many ended jobs to remember at most */
-  public JobStore(int keepFinished) {
+  /**
+   * @param keepFinished how many ended jobs to remember at most
+   * @param onEnd told of every job as it ends (for metrics); must not block
+   */
+  public JobStore(int keepFinished, Consumer<Job> onEnd) {
     this.keepFinished = keepFinished;
+    this.onEnd = onEnd;
   }
 
   /** Creates a QUEUED job and remembers it. */
   public Job create(String handler, String inputJson, long timeoutMillis, int retries) {
-    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, retries);
+    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, retries, this::remembered);
     byId.put(job.id(), job);
-    job.subscribe(event -> {
-      if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
-        remembered(job);
-      }
-    });
     return job;
   }
 
@@ -68,6 +69,7 @@ public final class JobStore {
   }
 
   private void remembered(Job job) {
+    onEnd.accept(job);
     finished.add(job);
     if (finishedCount.incrementAndGet() > keepFinished) {
       Job oldest = finished.poll();

@@ -22,6 +22,8 @@ import java.util.Objects;
  * @param maxJobsPerWorker retire a worker after this many jobs; 0 for never
  * @param maxWorkerRssBytes retire a worker, between jobs, once its resident memory exceeds this;
  *     0 for never
+ * @param maxOutputBytes the most output (UTF-8 bytes of JSON) a job may produce; a job that
+ *     produces more ends FAILED with OUTPUT_TOO_LARGE
  * @param java the {@code java} executable workers run on
  * @param classpath the class path of workers
  * @param jvmOptions further JVM options for workers
@@ -37,6 +39,7 @@ public record PoolConfig(
     Duration healthTimeout,
     long maxJobsPerWorker,
     long maxWorkerRssBytes,
+    long maxOutputBytes,
     Path java,
     String classpath,
     List<String> jvmOptions) {
@@ -45,11 +48,17 @@ public record PoolConfig(
     if (workers < 1) {
       throw new IllegalArgumentException("a pool needs at least 1 worker, got " + workers);
     }
+    if (maxOutputBytes < 1) {
+      throw new IllegalArgumentException("the output limit must be at least 1 byte, got " + maxOutputBytes);
+    }
     Objects.requireNonNull(java, "java");
     Objects.requireNonNull(classpath, "classpath");
     handlerJars = List.copyOf(handlerJars);
     jvmOptions = List.copyOf(jvmOptions);
   }
+
+  /** The default output limit: 16 MiB. */
+  public static final long DEFAULT_MAX_OUTPUT_BYTES = 16L << 20;
 
   /** One worker per core, on the Java and class path of this JVM. */
   public static PoolConfig defaults() {
@@ -64,6 +73,7 @@ public record PoolConfig(
         Duration.ofSeconds(6),
         0,
         0,
+        DEFAULT_MAX_OUTPUT_BYTES,
         Path.of(System.getProperty("java.home"), "bin", "java"),
         System.getProperty("java.class.path"),
         ClassDataSharing.workerOptions());
@@ -85,6 +95,7 @@ public record PoolConfig(
     private Duration healthTimeout;
     private long maxJobsPerWorker;
     private long maxWorkerRssBytes;
+    private long maxOutputBytes;
     private Path java;
     private String classpath;
     private List<String> jvmOptions;
@@ -100,6 +111,7 @@ public record PoolConfig(
       healthTimeout = c.healthTimeout;
       maxJobsPerWorker = c.maxJobsPerWorker;
       maxWorkerRssBytes = c.maxWorkerRssBytes;
+      maxOutputBytes = c.maxOutputBytes;
       java = c.java;
       classpath = c.classpath;
       jvmOptions = c.jvmOptions;
@@ -152,6 +164,11 @@ public record PoolConfig(
       return this;
     }
 
+    public Builder maxOutputBytes(long bytes) {
+      maxOutputBytes = bytes;
+      return this;
+    }
+
     public Builder jvmOptions(List<String> options) {
       jvmOptions = options;
       return this;
@@ -159,7 +176,7 @@ public record PoolConfig(
 
     public PoolConfig build() {
       return new PoolConfig(workers, workerHeap, testHandlers, handlerJars, startTimeout, cancelGrace, healthInterval,
-          healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, java, classpath, jvmOptions);
+          healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, maxOutputBytes, java, classpath, jvmOptions);
     }
   }
 }

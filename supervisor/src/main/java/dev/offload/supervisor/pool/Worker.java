@@ -50,6 +50,9 @@ public final class Worker {
 
   private static final Duration KILL_ESCALATION = Duration.ofSeconds(1);
 
+  /** Room, beyond the largest output, for the rest of a result message (its id, error, batch). */
+  private static final long MESSAGE_OVERHEAD_BYTES = 1 << 20;
+
   private final WorkerProcess process;
   private final ManagedChannel channel;
   private final Listener listener;
@@ -76,10 +79,17 @@ public final class Worker {
   /**
    * Connects to a ready worker process: asks for its handlers (bounded by {@code timeout}) and
    * opens its stream. Blocks; call it on a virtual thread.
+   *
+   * @param maxOutputBytes the pool's output limit, which the worker enforces; its messages may be
+   *     that large and a little more
    */
-  static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout)
+  static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout, long maxOutputBytes)
       throws WorkerStartException {
-    ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group).directExecutor().build();
+    int maxMessage = (int) Math.min(Integer.MAX_VALUE, maxOutputBytes + MESSAGE_OVERHEAD_BYTES);
+    ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group)
+        .directExecutor()
+        .maxInboundMessageSize(maxMessage)
+        .build();
     DescribeWorkerResponse description;
     try {
       description =
@@ -149,6 +159,11 @@ public final class Worker {
   /** The resident memory of the process when it was last sampled; 0 before the first sample. */
   public long rssBytes() {
     return rssBytes;
+  }
+
+  /** The CPU time the process has used so far; zero where the platform does not tell. */
+  public Duration cpuTime() {
+    return process.process().info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
   /** Reads the process's resident memory now (from /proc; a small file read). */

@@ -79,6 +79,7 @@ public class WorkerLauncher {
     command.addAll(config.jvmOptions());
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
+    command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
     if (!jars.isEmpty()) {
       command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
     }

@@ -15,6 +15,7 @@ import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -56,6 +57,7 @@ public final class WorkerPool implements AutoCloseable {
   private final Path runDir;
   private final WorkerLauncher launcher;
   private final Supplier<EventLoopGroup> io;
+  private final Consumer<String> onRestart;
   private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
   private final List<Slot> slots = new ArrayList<>();
   private volatile List<HandlerInfo> handlers = List.of();
@@ -65,14 +67,17 @@ public final class WorkerPool implements AutoCloseable {
   /**
    * @param io gives the event loops of the workers' channels, made on first use; the caller owns
    *     them and shuts them down after this pool has closed
+   * @param onRestart told the cause, in words, each time a slot's worker is replaced
    */
-  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, Supplier<EventLoopGroup> io) {
+  public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, Supplier<EventLoopGroup> io,
+      Consumer<String> onRestart) {
     this.config = config;
     this.listener = listener;
     this.scheduler = scheduler;
     this.runDir = createRunDir();
     this.launcher = new WorkerLauncher(config, runDir);
     this.io = io;
+    this.onRestart = onRestart;
     for (int i = 1; i <= config.workers(); i++) {
       slots.add(new Slot(i));
     }
@@ -150,6 +155,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.restarts++;
       slot.lastRestartReason = "pid " + lost.pid() + " " + cause;
     }
+    onRestart.accept(cause);
     Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
   }
 
@@ -185,7 +191,7 @@ public final class WorkerPool implements AutoCloseable {
     try {
       WorkerProcess process = launcher.launch(slot.number, incarnation);
       try {
-        worker = Worker.connect(process, io.get(), listener, config.startTimeout());
+        worker = Worker.connect(process, io.get(), listener, config.startTimeout(), config.maxOutputBytes());
       } catch (WorkerStartException | RuntimeException e) {
         process.process().destroyForcibly(); // ready but unreachable: of no use, and not to be left behind
         throw e;
@@ -244,6 +250,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.restarts++;
       slot.lastRestartReason = "pid " + worker.pid() + " retired: " + reason;
     }
+    onRestart.accept("retired: " + reason);
     Thread.ofVirtual().name("offload-retire-" + slot.number).start(() -> {
       try {
         startIn(slot);

@@ -1,8 +1,12 @@
 package dev.offload.supervisor.server;
 
 import dev.offload.worker.UnixSockets;
-import io.grpc.BindableService;
+import dev.offload.proto.v1.OffloadGrpc;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.channel.EventLoopGroup;
@@ -51,13 +55,13 @@ public final class OffloadServer {
    * @throws IOException if the target cannot be bound, with a message that says why
    */
   public static OffloadServer start(ServerTarget target, Supervisor supervisor) throws IOException {
-    BindableService service = supervisor.service();
     EventLoopGroup io = supervisor.io();
+    HealthStatusManager health = new HealthStatusManager();
     Server server;
     switch (target) {
       case ServerTarget.Unix unix -> {
         prepareSocket(unix.socket());
-        server = UnixSockets.serverBuilder(unix.socket(), io).directExecutor().addService(service).build();
+        server = withServices(UnixSockets.serverBuilder(unix.socket(), io), supervisor, health).build();
       }
       case ServerTarget.Tcp tcp -> {
         InetAddress address = InetAddress.getByName(tcp.host());
@@ -65,16 +69,14 @@ public final class OffloadServer {
           throw new IOException("refusing to listen on " + tcp + ": it is not a loopback address, and offload"
               + " serves only its own machine; listen on 127.0.0.1:PORT or a unix: socket");
         }
-        server = NettyServerBuilder.forAddress(new InetSocketAddress(address, tcp.port()))
+        server = withServices(NettyServerBuilder.forAddress(new InetSocketAddress(address, tcp.port()))
             .channelType(EpollServerSocketChannel.class)
             .bossEventLoopGroup(io)
-            .workerEventLoopGroup(io)
-            .directExecutor()
-            .addService(service)
+            .workerEventLoopGroup(io), supervisor, health)
             .build();
       }
       case ServerTarget.InProcess inProcess ->
-          server = InProcessServerBuilder.forName(inProcess.name()).directExecutor().addService(service).build();
+          server = withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health).build();
     }
     try {
       server.start();
@@ -84,7 +86,26 @@ public final class OffloadServer {
     if (target instanceof ServerTarget.Unix unix) {
       Files.setPosixFilePermissions(unix.socket(), PosixFilePermissions.fromString("rw-------"));
     }
+    health.setStatus(OffloadGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
+    // From the first moment of a shutdown, health checks say so: load balancers and scripts stop
+    // sending work while the running jobs finish.
+    supervisor.shutdownBegun().thenRun(health::enterTerminalState);
     return new OffloadServer(target, server, supervisor);
+  }
+
+  /**
+   * The offload service, the standard health service (overall and for offload.v1.Offload) and
+   * server reflection, so that grpcurl, grpcui and Postman work without the .proto files; all
+   * called on the I/O thread, within the service's request and stream limits.
+   */
+  private static <T extends ServerBuilder<T>> T withServices(T builder, Supervisor supervisor, HealthStatusManager health) {
+    Limits limits = supervisor.config().limits();
+    return builder.directExecutor()
+        .maxInboundMessageSize(limits.maxRequestBytes())
+        .intercept(new StreamLimit(limits.maxStreams()))
+        .addService(supervisor.service())
+        .addService(health.getHealthService())
+        .addService(ProtoReflectionServiceV1.newInstance());
   }
 
   public ServerTarget target() {

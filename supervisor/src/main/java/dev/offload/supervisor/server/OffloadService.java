@@ -29,6 +29,7 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -68,7 +69,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       response.onError(e);
       return;
     }
-    stream(job, (ServerCallStreamObserver<JobEvent>) response);
+    stream(job, (ServerCallStreamObserver<JobEvent>) response, supervisor.config().limits().maxWatchersPerJob());
   }
 
   @Override
@@ -86,7 +87,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       response.onError(e);
       return;
     }
-    stream(job, (ServerCallStreamObserver<JobEvent>) response);
+    stream(job, (ServerCallStreamObserver<JobEvent>) response, supervisor.config().limits().maxWatchersPerJob());
   }
 
   @Override
@@ -130,7 +131,9 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .setQueueDepth(supervisor.dispatcher().queueDepth())
         .setMaxQueue(supervisor.dispatcher().maxQueue())
         .setUptimeMs(supervisor.uptimeMillis())
-        .setShuttingDown(supervisor.isShuttingDown());
+        .setShuttingDown(supervisor.isShuttingDown())
+        .setJobsPerSecondLastMinute(supervisor.metrics().jobsPerSecondLastMinute())
+        .addAllHandlerTimes(supervisor.metrics().handlerTimes());
     for (SlotStatus slot : supervisor.pool().status()) {
       status.addWorkers(workerStatus(slot));
     }
@@ -170,6 +173,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid(what + "; known handlers: " + known);
     }
     String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
+    int maxInput = supervisor.config().limits().maxInputBytes();
+    // A char is at most 3 UTF-8 bytes: only inputs that might be over the limit are measured.
+    if ((long) input.length() * 3 > maxInput) {
+      int bytes = input.getBytes(StandardCharsets.UTF_8).length;
+      if (bytes > maxInput) {
+        throw invalid("the input is " + bytes + " bytes of JSON; the service takes at most " + maxInput
+            + " (pass a file's path instead, or start the service with a larger --max-input-size)");
+      }
+    }
     try {
       Json.parse(input);
     } catch (IllegalArgumentException e) {
@@ -196,8 +208,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     return job;
   }
 
-  /** Streams a job's events to a client until the job ends or the client goes away. */
-  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response) {
+  /**
+   * Streams a job's events to a client until the job ends or the client goes away; refused with
+   * RESOURCE_EXHAUSTED if {@code maxWatchers} already follow the job.
+   */
+  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response, int maxWatchers) {
     Consumer<JobEvent> listener = event -> {
       response.onNext(event);
       if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
@@ -205,12 +220,18 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       }
     };
     response.setOnCancelHandler(() -> job.unsubscribe(listener));
-    job.subscribe(listener);
+    if (!job.trySubscribe(listener, maxWatchers)) {
+      response.onError(Status.RESOURCE_EXHAUSTED
+          .withDescription(job.id() + " is followed by " + maxWatchers + " streams already, the most this service allows per job;"
+              + " use 'offload status' to poll it, or start the service with a larger --max-watchers-per-job")
+          .asRuntimeException());
+    }
   }
 
   private Job find(String id) {
     return supervisor.jobs().find(id).orElseThrow(() -> Status.NOT_FOUND
-        .withDescription("no job '" + id + "'; 'offload list' shows the jobs this service holds (finished jobs expire, oldest first)")
+        .withDescription("no job '" + id + "'; 'offload list' shows the jobs this service holds (it keeps the last "
+            + supervisor.config().keepFinished() + " finished jobs, oldest expire first; see serve --keep-finished)")
         .asRuntimeException());
   }
 
@@ -229,6 +250,9 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .setCurrentJobId(job.map(Job::id).orElse(""))
         .setJobsDone(slot.worker().jobsDone())
         .setUptimeMs(slot.worker().uptimeMillis())
+        .setRssBytes(slot.worker().rssBytes())
+        .setCpuMs(slot.worker().cpuTime().toMillis())
+        .setJobsHeld(supervisor.dispatcher().jobsHeldBy(slot.worker()))
         .build();
   }
 

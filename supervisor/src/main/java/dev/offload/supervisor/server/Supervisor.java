@@ -2,15 +2,16 @@ package dev.offload.supervisor.server;
 
 import dev.offload.supervisor.job.Dispatcher;
 import dev.offload.supervisor.job.JobStore;
+import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.pool.WorkerPool;
 import dev.offload.supervisor.pool.WorkerStartException;
-import java.time.Duration;
 import dev.offload.worker.UnixSockets;
 import io.netty.channel.EventLoopGroup;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The supervisor's parts, wired once: the worker pool, the job store, the dispatcher and the
@@ -29,6 +30,7 @@ public final class Supervisor {
   private final Dispatcher dispatcher;
   private final WorkerPool pool;
   private final OffloadService service;
+  private final ServiceMetrics metrics;
   /**
    * The one I/O thread of the workers' channels and of the server's: a job crosses from a client's
    * stream to a worker's and back without waking another thread, which on two cores was a quarter
@@ -38,6 +40,7 @@ public final class Supervisor {
    */
   private EventLoopGroup io;
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+  private final CompletableFuture<Void> shutdownBegun = new CompletableFuture<>();
   private final long startedAtMillis = System.currentTimeMillis();
   private boolean shuttingDown;
 
@@ -45,9 +48,10 @@ public final class Supervisor {
     this.config = config;
     this.scheduler = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().name("offload-timers").daemon(true).factory());
-    this.jobs = new JobStore(config.keepFinished());
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
-    this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io);
+    this.metrics = new ServiceMetrics(dispatcher::queueDepth);
+    this.jobs = new JobStore(config.keepFinished(), metrics::jobEnded);
+    this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);
     this.service = new OffloadService(this);
   }
@@ -59,6 +63,7 @@ public final class Supervisor {
       supervisor.pool.start();
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       supervisor.scheduler.shutdownNow();
+      supervisor.metrics.close();
       supervisor.closeIo();
       throw e;
     }
@@ -82,6 +87,11 @@ public final class Supervisor {
     if (made != null) {
       made.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
     }
+  }
+
+  /** The service's figures: for {@code offload stats} and Prometheus. */
+  public ServiceMetrics metrics() {
+    return metrics;
   }
 
   /** The gRPC service to serve. */
@@ -134,9 +144,15 @@ public final class Supervisor {
       }
       shuttingDown = true;
     }
+    shutdownBegun.complete(null);
     Duration runningGrace = grace == null ? config.shutdownGrace() : grace;
     Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace));
     return terminated;
+  }
+
+  /** Completes as soon as a shutdown has been asked for. */
+  public CompletableFuture<Void> shutdownBegun() {
+    return shutdownBegun;
   }
 
   /** Completes when the supervisor has shut down. */
@@ -170,6 +186,7 @@ public final class Supervisor {
       LOG.log(System.Logger.Level.ERROR, "closing the worker pool went wrong", e);
     } finally {
       scheduler.shutdownNow();
+      metrics.close();
       terminated.complete(null);
     }
   }

@@ -1,0 +1,133 @@
+package dev.offload.supervisor.metrics;
+
+import dev.offload.proto.v1.HandlerTimes;
+import dev.offload.supervisor.job.Job;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
+import io.micrometer.core.instrument.distribution.ValueAtPercentile;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
+
+/**
+ * The service's figures, kept once in a Micrometer registry: what {@code serve --metrics} exposes
+ * to Prometheus and what {@code offload stats} shows come from the same meters.
+ *
+ * <ul>
+ *   <li>{@code offload_jobs_total{handler, state}}: jobs that ended, by terminal state;
+ *   <li>{@code offload_job_wait_seconds{handler}}, {@code offload_job_run_seconds{handler}}:
+ *       histograms of the time queued and the time on a worker;
+ *   <li>{@code offload_queue_depth}: jobs waiting for a worker;
+ *   <li>{@code offload_worker_restarts_total{cause}}: workers replaced, by cause;
+ *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
+ * </ul>
+ */
+public final class ServiceMetrics implements AutoCloseable {
+
+  private static final double[] PERCENTILES = {0.5, 0.9, 0.99};
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+  private final Map<String, HandlerMeters> byHandler = new ConcurrentHashMap<>();
+  private final RecentRate recentEnds = new RecentRate(System::currentTimeMillis);
+
+  /** @param queueDepth reads the number of jobs waiting for a worker */
+  public ServiceMetrics(IntSupplier queueDepth) {
+    Gauge.builder("offload.queue.depth", queueDepth::getAsInt).description("Jobs waiting for a worker").register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+    gcMetrics.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+  }
+
+  /** Records a job that has ended: its terminal state, how long it waited and how long it ran. */
+  public void jobEnded(Job job) {
+    HandlerMeters meters = byHandler.computeIfAbsent(job.handler(), this::metersFor);
+    Counter.builder("offload.jobs").description("Jobs that ended, by handler and terminal state")
+        .tag("handler", job.handler()).tag("state", job.state().name()).register(registry).increment();
+    meters.waitTime.record(job.waitNanos(), TimeUnit.NANOSECONDS);
+    if (job.ranOnAWorker()) {
+      meters.runTime.record(job.runNanos(), TimeUnit.NANOSECONDS);
+    }
+    recentEnds.record();
+  }
+
+  /** Records that a worker was replaced; {@code cause} is the sentence the pool gives. */
+  public void workerRestarted(String cause) {
+    Counter.builder("offload.worker.restarts").description("Workers replaced, by cause")
+        .tag("cause", RestartCause.of(cause)).register(registry).increment();
+  }
+
+  /** Jobs that ended in the last minute, per second. */
+  public double jobsPerSecondLastMinute() {
+    return recentEnds.perSecond();
+  }
+
+  /** Wait and run time percentiles of every handler that has run jobs, by name. */
+  public List<HandlerTimes> handlerTimes() {
+    List<HandlerTimes> times = new ArrayList<>();
+    byHandler.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(entry -> {
+      double[] wait = percentilesMillis(entry.getValue().waitTime().takeSnapshot());
+      double[] run = percentilesMillis(entry.getValue().runTime().takeSnapshot());
+      times.add(HandlerTimes.newBuilder()
+          .setHandler(entry.getKey())
+          .setJobs(entry.getValue().waitTime().count())
+          .setWaitP50Ms(wait[0]).setWaitP90Ms(wait[1]).setWaitP99Ms(wait[2])
+          .setRunP50Ms(run[0]).setRunP90Ms(run[1]).setRunP99Ms(run[2])
+          .build());
+    });
+    return times;
+  }
+
+  /** The Prometheus text exposition of every meter. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    gcMetrics.close();
+    registry.close();
+  }
+
+  private HandlerMeters metersFor(String handler) {
+    return new HandlerMeters(timer("offload.job.wait", "Time from submission to being sent to a worker", handler),
+        timer("offload.job.run", "Time from being sent to a worker to the end", handler));
+  }
+
+  private Timer timer(String name, String description, String handler) {
+    return Timer.builder(name).description(description).tag("handler", handler)
+        .publishPercentiles(PERCENTILES)
+        .publishPercentileHistogram()
+        .register(registry);
+  }
+
+  private static double[] percentilesMillis(HistogramSnapshot snapshot) {
+    double[] values = new double[PERCENTILES.length];
+    for (ValueAtPercentile value : snapshot.percentileValues()) {
+      for (int i = 0; i < PERCENTILES.length; i++) {
+        if (value.percentile() == PERCENTILES[i]) {
+          values[i] = value.value(TimeUnit.MILLISECONDS);
+        }
+      }
+    }
+    return values;
+  }
+
+  private record HandlerMeters(Timer waitTime, Timer runTime) {}
+}

@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
  * <p>The subcommands are added by {@link #newCommandLine}, not listed in the annotation: picocli
  * builds the model of every listed command up front, by reflection, before a JIT has compiled
  * anything, and that took longer than all of {@code offload run}'s other start-up work (≈ 0.5 s
- * for all fourteen against ≈ 0.25 s for one). A command line that names a command gets only that
+ * for all fifteen against ≈ 0.25 s for one). A command line that names a command gets only that
  * one; help, completion (which are about the others) and anything unrecognized get them all.
  */
 @Command(
@@ -52,6 +52,7 @@ public final class OffloadCommand implements Runnable {
       ListCommand::new,
       HandlersCommand::new,
       StatsCommand::new,
+      TopCommand::new,
       ShutdownCommand::new,
       CompletionCommand::new,
       CommandLine.HelpCommand::new);

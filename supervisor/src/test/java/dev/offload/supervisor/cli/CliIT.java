@@ -122,6 +122,21 @@ class CliIT {
   }
 
   @Test
+  void top_notOnATerminal_printsPlainSnapshots() {
+    Cli.Result r = offload("top", "-n", "2", "--interval", "100ms");
+
+    assertEquals(0, r.exitCode(), r.err());
+    assertEquals(2, r.out().lines().filter(l -> l.startsWith("offload top at ")).count(), r.out());
+    assertEquals(2, r.out().lines().filter(l -> l.startsWith("SLOT ")).count(), r.out());
+    assertTrue(r.out().contains("throughput"), r.out());
+  }
+
+  @Test
+  void top_badInterval_isAUsageError() {
+    assertEquals(2, offload("top", "--interval", "10ms").exitCode());
+  }
+
+  @Test
   void listAndHandlers_work() {
     Cli.Result handlers = offload("handlers", "--json");
     assertEquals(0, handlers.exitCode());

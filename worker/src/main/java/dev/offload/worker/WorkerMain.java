@@ -66,6 +66,13 @@ public final class WorkerMain {
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
+    WorkerSecret secret;
+    try {
+      secret = WorkerSecret.read(System.in);
+    } catch (IOException e) {
+      refuse(e.getMessage() + "; workers are started by a supervisor");
+      return;
+    }
     HandlerRegistry registry;
     try {
       ClassLoader handlers = handlerClassLoader();
@@ -86,6 +93,7 @@ public final class WorkerMain {
     Server server = UnixSockets.serverBuilder(socket, group)
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
+        .intercept(secret)
         .addService(service)
         .build();
     try {

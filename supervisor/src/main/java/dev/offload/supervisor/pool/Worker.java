@@ -12,8 +12,11 @@ import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerGrpc;
 import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.worker.UnixSockets;
+import dev.offload.worker.WorkerSecret;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
@@ -86,9 +89,12 @@ public final class Worker {
   static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout, long maxOutputBytes)
       throws WorkerStartException {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, maxOutputBytes + MESSAGE_OVERHEAD_BYTES);
+    Metadata secret = new Metadata();
+    secret.put(WorkerSecret.HEADER, process.secret());
     ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group)
         .directExecutor()
         .maxInboundMessageSize(maxMessage)
+        .intercept(MetadataUtils.newAttachHeadersInterceptor(secret))
         .build();
     DescribeWorkerResponse description;
     try {

@@ -3,6 +3,7 @@ package dev.offload.supervisor.pool;
 import dev.offload.worker.Handshake;
 import dev.offload.worker.PluginJars;
 import dev.offload.worker.WorkerMain;
+import dev.offload.worker.WorkerSecret;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -56,9 +57,14 @@ public class WorkerLauncher {
     } catch (IOException e) {
       throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
     }
+    String secret = WorkerSecret.generate();
     try {
+      WorkerSecret.send(secret, process.getOutputStream());
       awaitReady(process, nonce, log);
-      return new WorkerProcess(slot, incarnation, process, socket, log);
+      return new WorkerProcess(slot, incarnation, process, socket, log, secret);
+    } catch (IOException e) {
+      process.destroyForcibly();
+      throw new WorkerStartException("could not hand a new worker its secret: " + e.getMessage() + log.quote(10));
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       process.destroyForcibly();
       throw e;

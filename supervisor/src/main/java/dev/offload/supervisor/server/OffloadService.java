@@ -169,7 +169,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     String handler = request.getHandler();
     if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
       String known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).collect(Collectors.joining(", "));
-      String what = handler.isEmpty() ? "a job needs a handler" : "unknown handler '" + handler + "'";
+      String what = handler.isEmpty() ? "a job needs a handler" : "unknown handler " + quoted(handler);
       throw invalid(what + "; known handlers: " + known);
     }
     String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
@@ -230,7 +230,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   private Job find(String id) {
     return supervisor.jobs().find(id).orElseThrow(() -> Status.NOT_FOUND
-        .withDescription("no job '" + id + "'; 'offload list' shows the jobs this service holds (it keeps the last "
+        .withDescription("no job " + quoted(id) + "; 'offload list' shows the jobs this service holds (it keeps the last "
             + supervisor.config().keepFinished() + " finished jobs, oldest expire first; see serve --keep-finished)")
         .asRuntimeException());
   }
@@ -257,6 +257,25 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   private static StatusRuntimeException invalid(String message) {
-    return Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    return Status.INVALID_ARGUMENT.withDescription(bounded(message)).asRuntimeException();
+  }
+
+  /** Longest part of a client's value that an error message repeats. */
+  private static final int QUOTED_CHARS = 80;
+  /** A status description travels in a header, which clients bound (8 KiB by default). */
+  private static final int DESCRIPTION_CHARS = 1_000;
+
+  /**
+   * A client's value in an error message, cut short: a message that repeated a huge value would
+   * not fit the header it travels in, and the client would see a transport error instead.
+   */
+  static String quoted(String value) {
+    return value.length() <= QUOTED_CHARS
+        ? "'" + value + "'"
+        : "'" + value.substring(0, QUOTED_CHARS) + "…' (" + value.length() + " characters)";
+  }
+
+  private static String bounded(String message) {
+    return message.length() <= DESCRIPTION_CHARS ? message : message.substring(0, DESCRIPTION_CHARS) + "…";
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -19,6 +20,11 @@ public final class NoLeftoverProcesses implements AfterAllCallback {
 
   @Override
   public void afterAll(ExtensionContext context) throws Exception {
+    assertNoneLeft(context.getDisplayName());
+  }
+
+  /** The check itself, for test engines without Jupiter's extensions (jqwik's lifecycle). */
+  public static void assertNoneLeft(String what) throws InterruptedException, ExecutionException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     List<ProcessHandle> left = descendants();
     for (ProcessHandle process : left) {
@@ -33,7 +39,7 @@ public final class NoLeftoverProcesses implements AfterAllCallback {
     if (!left.isEmpty()) {
       String described = left.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList().toString();
       left.forEach(ProcessHandle::destroyForcibly);
-      fail(context.getDisplayName() + " left processes running: " + described);
+      fail(what + " left processes running: " + described);
     }
   }
 

@@ -79,7 +79,7 @@ final class BatchCommand implements Callable<Integer> {
     }
     try (BufferedReader lines = open();
         PrintWriter out = results();
-        ServiceConnection connection = ServiceConnection.open(server.target(), pool.build(), spec.commandLine().getErr())) {
+        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
       return run(connection.client(), lines, out, done);
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());

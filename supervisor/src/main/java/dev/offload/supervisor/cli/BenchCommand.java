@@ -77,7 +77,7 @@ final class BenchCommand implements Callable<Integer> {
     if (workers != null) {
       pool.workers(workers);
     }
-    try (ServiceConnection connection = ServiceConnection.open(server.target(), pool.build(), spec.commandLine().getErr())) {
+    try (ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
       OffloadClient client = connection.client();
       return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client));
     }

@@ -36,7 +36,7 @@ public final class ExitCodes {
   /** The exit code for a call the service refused with this status. */
   public static int forStatus(Status.Code code) {
     return switch (code) {
-      case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE -> USAGE;
+      case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, UNAUTHENTICATED, PERMISSION_DENIED -> USAGE;
       case UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED -> UNAVAILABLE;
       default -> FAILED;
     };

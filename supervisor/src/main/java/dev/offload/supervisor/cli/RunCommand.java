@@ -51,7 +51,7 @@ final class RunCommand implements Callable<Integer> {
           + "; its handlers were fixed when it started: give --handlers to 'offload serve' instead");
     }
     PoolConfig privatePool = PoolConfig.defaults().toBuilder().workers(1).handlerJars(handlerJars).build();
-    try (ServiceConnection connection = ServiceConnection.open(server.target(), privatePool, spec.commandLine().getErr())) {
+    try (ServiceConnection connection = ServiceConnection.open(server, privatePool, spec.commandLine().getErr())) {
       return run(connection.client(), request);
     }
   }

@@ -3,13 +3,17 @@ package dev.offload.supervisor.cli;
 import dev.offload.supervisor.metrics.MetricsEndpoint;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.security.ServerSecurity;
+import dev.offload.supervisor.security.TokenFile;
 import dev.offload.supervisor.server.Limits;
 import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,7 +37,7 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--workers", paramLabel = "N", description = "Worker JVMs to keep (default: one per core).")
   Integer workers;
 
-  @Option(names = "--listen", paramLabel = "TARGET", description = "unix:PATH or 127.0.0.1:PORT (default: $OFFLOAD_SERVER, else the per-user Unix socket).")
+  @Option(names = "--listen", paramLabel = "TARGET", description = "unix:PATH, or HOST:PORT: loopback, or any address with --token-file (default: $OFFLOAD_SERVER, else the per-user Unix socket).")
   String listen;
 
   @Option(names = "--max-queue", paramLabel = "N", defaultValue = "10000", description = "Jobs that may wait for a worker; more are refused (default: ${DEFAULT-VALUE}).")
@@ -61,6 +65,16 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--shutdown-grace", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
       description = "On SIGTERM or SIGINT, how long running jobs may take to finish before they are cancelled (default: ${DEFAULT-VALUE}).")
   Duration shutdownGrace;
+
+  @Option(names = "--token-file", paramLabel = "FILE",
+      description = "Require this token (the file's first line; the file must be private) on every call; needed to listen on an address other than loopback.")
+  Path tokenFile;
+
+  @Option(names = "--tls-cert", paramLabel = "FILE", description = "Serve TCP over TLS with this PEM certificate chain (with --tls-key).")
+  Path tlsCert;
+
+  @Option(names = "--tls-key", paramLabel = "FILE", description = "The PEM private key of --tls-cert.")
+  Path tlsKey;
 
   @Option(names = "--metrics", paramLabel = "HOST:PORT",
       description = "Serve Prometheus metrics at http://HOST:PORT/metrics (a loopback address; port 0 picks a free one).")
@@ -103,6 +117,7 @@ final class ServeCommand implements Callable<Integer> {
     Logging.verbose();
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
+    ServerSecurity security = security();
     SupervisorConfig config = config();
     Supervisor supervisor;
     try {
@@ -113,7 +128,7 @@ final class ServeCommand implements Callable<Integer> {
     OffloadServer server;
     MetricsEndpoint metrics = null;
     try {
-      server = OffloadServer.start(target, supervisor);
+      server = OffloadServer.start(target, supervisor, security);
       if (metricsAt != null) {
         metrics = MetricsEndpoint.start(metricsAt, supervisor.metrics());
       }
@@ -134,6 +149,10 @@ final class ServeCommand implements Callable<Integer> {
         supervisor.workerPids().stream().map(String::valueOf).collect(Collectors.joining(", ")));
     if (metrics != null) {
       err.printf("offload: metrics on http://%s:%d/metrics%n", metricsAt.getHostString(), metrics.port());
+    }
+    if (target instanceof ServerTarget.Tcp tcp && !security.tls() && !isLoopback(tcp.host())) {
+      err.println("offload: WARNING: serving " + tcp + " without TLS: the token and every job's input and output cross the"
+          + " network in clear; give the service a certificate with --tls-cert and --tls-key");
     }
     err.flush();
 
@@ -205,6 +224,30 @@ final class ServeCommand implements Callable<Integer> {
   private void requireMessageSize(String option, long bytes) {
     if (bytes < 1 || bytes > Integer.MAX_VALUE) {
       throw new ParameterException(spec.commandLine(), option + " must be from 1 byte to 2g less a byte, got " + bytes + " bytes");
+    }
+  }
+
+  private ServerSecurity security() {
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together: give both, or neither");
+    }
+    for (Path file : new Path[] {tlsCert, tlsKey}) {
+      if (file != null && !Files.isReadable(file)) {
+        throw new ParameterException(spec.commandLine(), "cannot read " + file + " (--tls-cert/--tls-key take PEM files)");
+      }
+    }
+    try {
+      return new ServerSecurity(tokenFile == null ? null : TokenFile.read(tokenFile, true), tlsCert, tlsKey);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+    }
+  }
+
+  private static boolean isLoopback(String host) {
+    try {
+      return InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
     }
   }
 

@@ -27,9 +27,14 @@ final class ServiceConnection implements AutoCloseable {
    * Connects to the target, or starts a private pool as {@code pool} says, with a note on {@code
    * err} saying so.
    */
-  static ServiceConnection open(ServerTarget target, PoolConfig pool, PrintWriter err) throws InterruptedException {
+  static ServiceConnection open(ServerOptions server, PoolConfig pool, PrintWriter err) throws InterruptedException {
+    ServerTarget target = server.target();
     if (OffloadClient.answers(target)) {
-      return new ServiceConnection(OffloadClient.connect(target), null);
+      try {
+        return new ServiceConnection(OffloadClient.connect(target, server.credentials()), null);
+      } catch (IllegalArgumentException e) {
+        throw new CliException(ExitCodes.USAGE, e.getMessage());
+      }
     }
     err.println("offload: no service at " + target + "; running on a private pool of " + pool.workers()
         + (pool.workers() == 1 ? " worker" : " workers") + " (start 'offload serve' to keep a pool warm)");

@@ -15,14 +15,20 @@ import dev.offload.proto.v1.ShutdownRequest;
 import dev.offload.proto.v1.ShutdownResponse;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.WatchJobRequest;
+import dev.offload.supervisor.security.ClientCredentials;
+import dev.offload.supervisor.security.TokenCheck;
 import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.worker.UnixSockets;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -33,6 +39,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
 
 /**
  * A client of a running offload service. Calls block the calling thread (cheap on a virtual
@@ -66,18 +73,50 @@ public final class OffloadClient implements Offloader {
 
   /** Connects to a service; the connection is made on the first call. */
   public static OffloadClient connect(ServerTarget target) {
+    return connect(target, ClientCredentials.none());
+  }
+
+  /**
+   * Connects to a service that wants a token or speaks TLS; the connection is made on the first
+   * call.
+   *
+   * @throws IllegalArgumentException if the CA file cannot be read as PEM certificates
+   */
+  public static OffloadClient connect(ServerTarget target, ClientCredentials credentials) {
     return switch (target) {
       case ServerTarget.Unix unix -> {
         EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-client-io");
-        yield new OffloadClient(target, UnixSockets.channelBuilder(unix.socket(), group).maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), group);
+        yield new OffloadClient(target, secured(UnixSockets.channelBuilder(unix.socket(), group), credentials).build(), group);
       }
-      case ServerTarget.Tcp tcp ->
-          new OffloadClient(target, NettyChannelBuilder.forAddress(tcp.host(), tcp.port()).usePlaintext().maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), null);
+      case ServerTarget.Tcp tcp -> {
+        NettyChannelBuilder builder = NettyChannelBuilder.forAddress(tcp.host(), tcp.port());
+        if (credentials.tlsCa() == null) {
+          builder.usePlaintext();
+        } else {
+          try {
+            builder.sslContext(GrpcSslContexts.forClient().trustManager(credentials.tlsCa().toFile()).build());
+          } catch (SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot use " + credentials.tlsCa() + " as the CA of the service's certificate: " + e.getMessage(), e);
+          }
+        }
+        yield new OffloadClient(target, secured(builder, credentials).build(), null);
+      }
       case ServerTarget.InProcess inProcess ->
           // Not a direct executor: a caller's result handling (writing files, say) must not run on
           // the threads of the embedded pool, which are I/O threads.
           new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), null);
     };
+  }
+
+  /** Any answer size, and the token on every call when there is one. */
+  private static <T extends ManagedChannelBuilder<T>> T secured(T builder, ClientCredentials credentials) {
+    builder.maxInboundMessageSize(MAX_RESPONSE_BYTES);
+    if (credentials.token() != null) {
+      Metadata headers = new Metadata();
+      headers.put(TokenCheck.AUTHORIZATION, TokenCheck.header(credentials.token()));
+      builder.intercept(MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    return builder;
   }
 
   /**

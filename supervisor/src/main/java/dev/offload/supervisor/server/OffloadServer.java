@@ -2,12 +2,15 @@ package dev.offload.supervisor.server;
 
 import dev.offload.worker.UnixSockets;
 import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.supervisor.security.ServerSecurity;
+import dev.offload.supervisor.security.TokenCheck;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -49,34 +52,48 @@ public final class OffloadServer {
     this.supervisor = supervisor;
   }
 
-  /**
-   * Binds and starts serving a supervisor's service, on the supervisor's I/O thread.
-   *
-   * @throws IOException if the target cannot be bound, with a message that says why
-   */
+  /** Serves a supervisor's service with no token and no TLS: a Unix socket, loopback, in-process. */
   public static OffloadServer start(ServerTarget target, Supervisor supervisor) throws IOException {
+    return start(target, supervisor, ServerSecurity.none());
+  }
+
+  /**
+   * Binds and starts serving a supervisor's service, on the supervisor's I/O thread. An address
+   * other than loopback is served only with a token; TLS is for TCP.
+   *
+   * @throws IOException if the target cannot be bound or the security does not fit it, with a
+   *     message that says why
+   */
+  public static OffloadServer start(ServerTarget target, Supervisor supervisor, ServerSecurity security) throws IOException {
+    if (security.tls() && !(target instanceof ServerTarget.Tcp)) {
+      throw new IOException("TLS is for TCP: " + target + " is not a HOST:PORT target; a Unix socket is protected by its file permissions");
+    }
     EventLoopGroup io = supervisor.io();
     HealthStatusManager health = new HealthStatusManager();
     Server server;
     switch (target) {
       case ServerTarget.Unix unix -> {
         prepareSocket(unix.socket());
-        server = withServices(UnixSockets.serverBuilder(unix.socket(), io), supervisor, health).build();
+        server = withServices(UnixSockets.serverBuilder(unix.socket(), io), supervisor, health, security).build();
       }
       case ServerTarget.Tcp tcp -> {
         InetAddress address = InetAddress.getByName(tcp.host());
-        if (!address.isLoopbackAddress()) {
-          throw new IOException("refusing to listen on " + tcp + ": it is not a loopback address, and offload"
-              + " serves only its own machine; listen on 127.0.0.1:PORT or a unix: socket");
+        if (!address.isLoopbackAddress() && security.token() == null) {
+          throw new IOException("refusing to listen on " + tcp + " without a token: it is not a loopback address, so other"
+              + " machines could send jobs; give the service a token with --token-file (and a certificate with --tls-cert"
+              + " and --tls-key), or listen on 127.0.0.1:PORT or a unix: socket");
         }
-        server = withServices(NettyServerBuilder.forAddress(new InetSocketAddress(address, tcp.port()))
+        NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(address, tcp.port()))
             .channelType(EpollServerSocketChannel.class)
             .bossEventLoopGroup(io)
-            .workerEventLoopGroup(io), supervisor, health)
-            .build();
+            .workerEventLoopGroup(io);
+        if (security.tls()) {
+          builder.sslContext(GrpcSslContexts.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build());
+        }
+        server = withServices(builder, supervisor, health, security).build();
       }
       case ServerTarget.InProcess inProcess ->
-          server = withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health).build();
+          server = withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health, security).build();
     }
     try {
       server.start();
@@ -96,13 +113,19 @@ public final class OffloadServer {
   /**
    * The offload service, the standard health service (overall and for offload.v1.Offload) and
    * server reflection, so that grpcurl, grpcui and Postman work without the .proto files; all
-   * called on the I/O thread, within the service's request and stream limits.
+   * called on the I/O thread, within the service's request and stream limits, and all behind the
+   * token when there is one.
    */
-  private static <T extends ServerBuilder<T>> T withServices(T builder, Supervisor supervisor, HealthStatusManager health) {
+  private static <T extends ServerBuilder<T>> T withServices(T builder, Supervisor supervisor, HealthStatusManager health,
+      ServerSecurity security) {
     Limits limits = supervisor.config().limits();
-    return builder.directExecutor()
+    builder.directExecutor()
         .maxInboundMessageSize(limits.maxRequestBytes())
-        .intercept(new StreamLimit(limits.maxStreams()))
+        .intercept(new StreamLimit(limits.maxStreams()));
+    if (security.token() != null) {
+      builder.intercept(new TokenCheck(security.token())); // the last added runs first: before any limit
+    }
+    return builder
         .addService(supervisor.service())
         .addService(health.getHealthService())
         .addService(ProtoReflectionServiceV1.newInstance());

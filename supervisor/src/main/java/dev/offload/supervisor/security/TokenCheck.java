@@ -1,0 +1,44 @@
+package dev.offload.supervisor.security;
+
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+
+/**
+ * Lets in only calls that carry the service's token as {@code authorization: Bearer TOKEN},
+ * compared in constant time, so that the time a refusal takes says nothing about the token.
+ */
+public final class TokenCheck implements ServerInterceptor {
+
+  /** The header clients put the token in. */
+  public static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
+  private static final String SCHEME = "Bearer ";
+
+  private final byte[] expected;
+
+  public TokenCheck(String token) {
+    this.expected = (SCHEME + token).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The header value a client sends for a token. */
+  public static String header(String token) {
+    return SCHEME + token;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    String presented = headers.get(AUTHORIZATION);
+    if (presented == null || !MessageDigest.isEqual(expected, presented.getBytes(StandardCharsets.UTF_8))) {
+      String why = presented == null ? "this service needs a token" : "the token does not match this service's";
+      call.close(Status.UNAUTHENTICATED.withDescription(why + "; pass the service's token file with --token-file"
+          + " (or set OFFLOAD_TOKEN_FILE)"), new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    return next.startCall(call, headers);
+  }
+}

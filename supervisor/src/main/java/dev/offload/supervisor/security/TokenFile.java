@@ -1,0 +1,45 @@
+package dev.offload.supervisor.security;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+
+/**
+ * Reads a token from a file: its first line, trimmed. A token is a password: the file must hold
+ * one, and the service refuses a file that others can read.
+ */
+public final class TokenFile {
+
+  private TokenFile() {}
+
+  /**
+   * @param privateOnly whether to refuse a file that group or others can read (the service does)
+   * @throws IllegalArgumentException saying what is wrong with the file and how to fix it
+   */
+  public static String read(Path file, boolean privateOnly) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("token file " + file + " does not exist; write a long random token into it, for example: "
+          + "head -c 32 /dev/urandom | base64 > " + file + " && chmod 600 " + file);
+    }
+    try {
+      if (privateOnly) {
+        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+        if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
+          throw new IllegalArgumentException("token file " + file + " can be read by others (" + PosixFilePermissions.toString(perms)
+              + "); make it private: chmod 600 " + file);
+        }
+      }
+      String token = Files.readString(file, StandardCharsets.UTF_8).lines().findFirst().orElse("").strip();
+      if (token.isEmpty()) {
+        throw new IllegalArgumentException("token file " + file + " is empty; write a long random token into it");
+      }
+      return token;
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read token file " + file + ": " + e.getMessage());
+    }
+  }
+}

@@ -13,6 +13,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs a worker's jobs, one at a time and in the order given, on the single job thread it starts
@@ -32,7 +34,7 @@ final class JobRunner {
     void finished(JobResult result);
   }
 
-  private static final System.Logger LOG = System.getLogger(JobRunner.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(JobRunner.class);
 
   /** Progress reports closer together than this are dropped, except the one for completion. */
   private static final long PROGRESS_INTERVAL_NANOS = 50_000_000;
@@ -129,7 +131,7 @@ final class JobRunner {
         events.finished(result);
       } catch (RuntimeException e) {
         // The stream to the supervisor is broken; the next job must still find this thread alive.
-        LOG.log(System.Logger.Level.WARNING, "could not send the result of job " + result.getJobId(), e);
+        LOG.warn("could not send the result of job " + result.getJobId(), e);
       }
     }
   }
@@ -157,7 +159,7 @@ final class JobRunner {
       if (context.cancelled) {
         result.setCancelled(true);
       } else {
-        LOG.log(System.Logger.Level.WARNING, "job " + job.getJobId() + " failed", failure);
+        LOG.warn("job " + job.getJobId() + " failed", failure);
         result.setError(
             JobError.newBuilder().setCode("HANDLER_ERROR").setMessage(describe(failure)).build());
       }

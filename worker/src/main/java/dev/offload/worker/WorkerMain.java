@@ -20,6 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * The entry point of a worker JVM. A supervisor starts it with:
@@ -41,17 +44,15 @@ import java.util.Optional;
  */
 public final class WorkerMain {
 
-  private static final System.Logger LOG = System.getLogger(WorkerMain.class.getName());
-  /**
-   * Netty warns once per accepted Unix-socket channel that SO_KEEPALIVE does not apply; quieted
-   * so that a worker's log holds what matters. Held here because JUL holds loggers weakly.
-   */
-  private static final java.util.logging.Logger NETTY_BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap");
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerMain.class);
 
   /** The exit status of a worker that refused to start. */
   public static final int EXIT_CANNOT_START = 2;
   /** How the log line that says why a worker refused to start begins. */
   public static final String REFUSAL = "offload worker: ";
+
+  /** The Logback configuration a worker runs with (a resource of this jar). */
+  public static final String LOGGING_CONFIG = "offload-worker-logback.xml";
 
   /** The most output, in UTF-8 bytes, a job may produce (set by the supervisor). */
   public static final String MAX_OUTPUT_PROPERTY = "offload.worker.maxOutputBytes";
@@ -62,7 +63,8 @@ public final class WorkerMain {
     // From here on, only the handshake may use the real standard output.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
-    NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
+    SLF4JBridgeHandler.removeHandlersForRootLogger(); // gRPC's java.util.logging, into SLF4J
+    SLF4JBridgeHandler.install();
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
@@ -165,7 +167,7 @@ public final class WorkerMain {
    * not delay it, and the supervisor that could want its result is gone.
    */
   private static void exit(Path socket, String why) {
-    LOG.log(System.Logger.Level.INFO, "worker " + ProcessHandle.current().pid() + " exits: " + why);
+    LOG.info("worker " + ProcessHandle.current().pid() + " exits: " + why);
     try {
       Files.deleteIfExists(socket);
     } catch (IOException ignored) {

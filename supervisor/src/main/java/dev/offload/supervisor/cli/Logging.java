@@ -1,38 +1,72 @@
 package dev.offload.supervisor.cli;
 
-import java.util.logging.ConsoleHandler;
-import java.util.logging.Level;
-import java.util.logging.LogManager;
-import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.rolling.RollingFileAppender;
+import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
+import ch.qos.logback.core.util.FileSize;
+import dev.offload.supervisor.job.Job;
+import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
- * Log lines of the CLI process go to stderr, one line each, prefixed {@code offload:}. Client
- * commands show warnings only; {@code serve} shows offload's own info lines too.
+ * The CLI process logs through SLF4J into Logback, configured by {@code offload-cli-logback.xml}:
+ * one short line each on stderr, warnings only for client commands. {@code serve} turns
+ * offload's own lines up to its {@code --log-level} and keeps them in a rotated file too.
+ * java.util.logging (gRPC's) is bridged in.
  */
 final class Logging {
 
-  // JUL holds loggers weakly; these keep the levels set here from being forgotten.
-  private static final Logger ROOT = Logger.getLogger("");
-  private static final Logger OFFLOAD = Logger.getLogger("dev.offload");
-  /** Netty warns once per Unix-socket channel that SO_KEEPALIVE, which gRPC sets, does not apply. */
-  private static final Logger NETTY_BOOTSTRAP = Logger.getLogger("io.netty.bootstrap");
+  /** The levels {@code --log-level} takes. */
+  enum LogLevel {
+    ERROR, WARN, INFO, DEBUG, TRACE
+  }
+
+  private static final String CONFIG = "offload-cli-logback.xml";
 
   private Logging() {}
 
+  /** First thing in main, before any logger exists. */
   static void configure() {
-    System.setProperty("java.util.logging.SimpleFormatter.format", "offload: %4$s: %5$s%6$s%n");
-    LogManager.getLogManager().reset();
-    ConsoleHandler stderr = new ConsoleHandler();
-    stderr.setFormatter(new SimpleFormatter());
-    stderr.setLevel(Level.ALL);
-    ROOT.addHandler(stderr);
-    ROOT.setLevel(Level.WARNING);
-    NETTY_BOOTSTRAP.setLevel(Level.SEVERE);
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", CONFIG);
+    }
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
   }
 
-  /** For the service: offload's own info lines (start, shutdown, lost workers) too. */
-  static void verbose() {
-    OFFLOAD.setLevel(Level.INFO);
+  /**
+   * For the service: offload's own lines at {@code level} on stderr, and everything logged at that
+   * level or above in {@code file} too, rotated daily and at 10 MB, 14 days and 200 MB kept.
+   */
+  static void forService(LogLevel level, Path file) {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    context.getLogger("dev.offload").setLevel(Level.toLevel(level.name()));
+    context.getLogger(Job.class).setLevel(null); // a service logs job failures; see the config
+
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %logger{36}: %msg%n%ex");
+    encoder.start();
+
+    RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
+    appender.setContext(context);
+    appender.setName("state-dir");
+    appender.setFile(file.toString());
+    SizeAndTimeBasedRollingPolicy<ILoggingEvent> policy = new SizeAndTimeBasedRollingPolicy<>();
+    policy.setContext(context);
+    policy.setParent(appender);
+    policy.setFileNamePattern(file.resolveSibling("offload.%d{yyyy-MM-dd}.%i.log.gz").toString());
+    policy.setMaxFileSize(FileSize.valueOf("10MB"));
+    policy.setMaxHistory(14);
+    policy.setTotalSizeCap(FileSize.valueOf("200MB"));
+    policy.start();
+    appender.setRollingPolicy(policy);
+    appender.setEncoder(encoder);
+    appender.start();
+    context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(appender);
   }
 }

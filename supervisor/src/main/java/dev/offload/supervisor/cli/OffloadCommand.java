@@ -85,6 +85,7 @@ public final class OffloadCommand implements Runnable {
       sub.getCommandSpec().mixinStandardHelpOptions(true);
       cli.addSubcommand(sub);
     }
+    cli.setCaseInsensitiveEnumValuesAllowed(true); // --log-level debug; after the subcommands, which it reaches
     cli.setExecutionExceptionHandler(OffloadCommand::handle);
     return cli;
   }

@@ -66,6 +66,16 @@ final class ServeCommand implements Callable<Integer> {
       description = "On SIGTERM or SIGINT, how long running jobs may take to finish before they are cancelled (default: ${DEFAULT-VALUE}).")
   Duration shutdownGrace;
 
+  @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "info",
+      description = "How much offload logs, on stderr and in the state dir, and in workers' logs: error, warn, info, debug"
+          + " (a line per job transition), trace (default: ${DEFAULT-VALUE}).")
+  Logging.LogLevel logLevel;
+
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "Where the service keeps its log (offload.log, rotated) and its workers' logs (workers/, the newest 50)"
+          + " (default: $XDG_STATE_HOME/offload, else ~/.local/state/offload).")
+  Path stateDir;
+
   @Option(names = "--token-file", paramLabel = "FILE",
       description = "Require this token (the file's first line; the file must be private) on every call; needed to listen on an address other than loopback.")
   Path tokenFile;
@@ -114,11 +124,12 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     validate();
-    Logging.verbose();
+    Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
+    Logging.forService(logLevel, state.resolve("offload.log"));
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     ServerSecurity security = security();
-    SupervisorConfig config = config();
+    SupervisorConfig config = config(state);
     Supervisor supervisor;
     try {
       supervisor = Supervisor.start(config);
@@ -167,8 +178,13 @@ final class ServeCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
-  private SupervisorConfig config() {
-    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder()
+  private SupervisorConfig config(Path state) {
+    PoolConfig defaults = PoolConfig.defaults();
+    List<String> workerOptions = new ArrayList<>(defaults.jvmOptions());
+    workerOptions.add("-Doffload.log.level=" + logLevel.name());
+    PoolConfig.Builder pool = defaults.toBuilder()
+        .logDir(state.resolve("workers"))
+        .jvmOptions(workerOptions)
         .testHandlers(testHandlers)
         .handlerJars(handlerJars)
         .cancelGrace(cancelGrace)

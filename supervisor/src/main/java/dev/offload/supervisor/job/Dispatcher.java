@@ -21,6 +21,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Pairs queued jobs with workers, and sees each job through to its one terminal state.
@@ -47,7 +49,7 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class Dispatcher implements WorkerPool.Listener {
 
-  private static final System.Logger LOG = System.getLogger(Dispatcher.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
 
   /** How much expected work a worker may hold before it is sent no more: what a job sent ahead may wait. */
   static final long SEND_AHEAD_BUDGET_NANOS = 1_000_000;
@@ -253,7 +255,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       for (JobResult result : results) {
         Job job = find(jobs, result.getJobId());
         if (job == null) {
-          LOG.log(System.Logger.Level.WARNING, worker + " sent a result for job " + result.getJobId() + ", which it was not sent; ignored");
+          LOG.warn(worker + " sent a result for job " + result.getJobId() + ", which it was not sent; ignored");
           continue;
         }
         jobs.remove(job);
@@ -350,7 +352,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       return;
     }
     if (job.hasRetriesLeft() && requeue(job)) {
-      LOG.log(System.Logger.Level.INFO, job + " lost worker pid " + worker.pid() + "; retrying");
+      LOG.info(job + " lost worker pid " + worker.pid() + "; retrying");
       dispatchWaiting();
       return;
     }

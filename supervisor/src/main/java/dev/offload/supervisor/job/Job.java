@@ -7,6 +7,8 @@ import dev.offload.proto.v1.JobState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One job and its state machine: QUEUED, then RUNNING, then exactly one terminal state (a queued
@@ -17,6 +19,9 @@ import java.util.function.Consumer;
  * events in order; so a listener must not block (writing to a gRPC stream does not).
  */
 public final class Job {
+
+  /** A debug line per transition and a warning per failure, each naming the job and its handler. */
+  private static final Logger LOG = LoggerFactory.getLogger(Job.class);
 
   private final long sequence;
   private final String id;
@@ -53,6 +58,7 @@ public final class Job {
     this.inputJson = inputJson;
     this.timeoutMillis = timeoutMillis;
     this.retries = retries;
+    LOG.debug("{} ({}) queued", id, handler);
   }
 
   public String id() {
@@ -138,6 +144,9 @@ public final class Job {
     workerPid = pid;
     attempts++;
     startedNanos = System.nanoTime();
+    if (LOG.isDebugEnabled()) {
+      LOG.debug("{} ({}) running on worker pid {}, attempt {}", id, handler, pid, attempts);
+    }
     announce();
     return true;
   }
@@ -153,6 +162,7 @@ public final class Job {
     state = JobState.QUEUED;
     attempts--;
     workerPid = 0;
+    LOG.debug("{} ({}) queued again: its worker was lost before it started", id, handler);
     announce();
     return true;
   }
@@ -165,6 +175,7 @@ public final class Job {
     state = JobState.QUEUED;
     stopState = null;
     stopReason = null;
+    LOG.debug("{} ({}) queued again for a retry", id, handler);
     announce();
     return true;
   }
@@ -195,6 +206,11 @@ public final class Job {
     this.state = terminal;
     this.outputJson = output;
     this.error = error;
+    if (terminal == JobState.FAILED || terminal == JobState.TIMED_OUT) {
+      LOG.warn("{} ({}) {}: {}: {}", id, handler, terminal, error.getCode(), error.getMessage());
+    } else {
+      LOG.debug("{} ({}) {}", id, handler, terminal);
+    }
     announce();
     listeners.clear();
     onEnd.accept(this);

@@ -24,6 +24,8 @@ import java.util.Objects;
  *     0 for never
  * @param maxOutputBytes the most output (UTF-8 bytes of JSON) a job may produce; a job that
  *     produces more ends FAILED with OUTPUT_TOO_LARGE
+ * @param logDir where workers' logs are kept (see {@link WorkerLogs}); null to keep them in the
+ *     pool's temporary directory, gone when the pool closes
  * @param java the {@code java} executable workers run on
  * @param classpath the class path of workers
  * @param jvmOptions further JVM options for workers
@@ -40,6 +42,7 @@ public record PoolConfig(
     long maxJobsPerWorker,
     long maxWorkerRssBytes,
     long maxOutputBytes,
+    Path logDir,
     Path java,
     String classpath,
     List<String> jvmOptions) {
@@ -74,6 +77,7 @@ public record PoolConfig(
         0,
         0,
         DEFAULT_MAX_OUTPUT_BYTES,
+        null,
         Path.of(System.getProperty("java.home"), "bin", "java"),
         System.getProperty("java.class.path"),
         ClassDataSharing.workerOptions());
@@ -96,6 +100,7 @@ public record PoolConfig(
     private long maxJobsPerWorker;
     private long maxWorkerRssBytes;
     private long maxOutputBytes;
+    private Path logDir;
     private Path java;
     private String classpath;
     private List<String> jvmOptions;
@@ -112,6 +117,7 @@ public record PoolConfig(
       maxJobsPerWorker = c.maxJobsPerWorker;
       maxWorkerRssBytes = c.maxWorkerRssBytes;
       maxOutputBytes = c.maxOutputBytes;
+      logDir = c.logDir;
       java = c.java;
       classpath = c.classpath;
       jvmOptions = c.jvmOptions;
@@ -169,6 +175,12 @@ public record PoolConfig(
       return this;
     }
 
+    /** Where to keep workers' logs across restarts; null (the default) for the pool's temporary directory. */
+    public Builder logDir(Path dir) {
+      logDir = dir;
+      return this;
+    }
+
     public Builder jvmOptions(List<String> options) {
       jvmOptions = options;
       return this;
@@ -176,7 +188,7 @@ public record PoolConfig(
 
     public PoolConfig build() {
       return new PoolConfig(workers, workerHeap, testHandlers, handlerJars, startTimeout, cancelGrace, healthInterval,
-          healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, maxOutputBytes, java, classpath, jvmOptions);
+          healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, maxOutputBytes, logDir, java, classpath, jvmOptions);
     }
   }
 }

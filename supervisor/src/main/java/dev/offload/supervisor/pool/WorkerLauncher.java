@@ -45,7 +45,7 @@ public class WorkerLauncher {
   public WorkerProcess launch(int slot, int incarnation) throws WorkerStartException, InterruptedException {
     String name = "w" + slot + "-" + incarnation;
     Path socket = runDir.resolve(name + ".sock");
-    WorkerLog log = new WorkerLog(runDir.resolve(name + ".log"));
+    WorkerLog log = new WorkerLog(logPath(name));
     String nonce = HexFormat.of().formatHex(RANDOM.generateSeed(16));
 
     ProcessBuilder builder = new ProcessBuilder(command(socket, handlerJars()));
@@ -71,6 +71,18 @@ public class WorkerLauncher {
     }
   }
 
+  /** In the configured log directory (kept, pruned), else in the pool's run directory. */
+  private Path logPath(String name) throws WorkerStartException {
+    if (config.logDir() == null) {
+      return runDir.resolve(name + ".log");
+    }
+    try {
+      return WorkerLogs.next(config.logDir(), name);
+    } catch (IOException e) {
+      throw new WorkerStartException("cannot keep the worker's log in " + config.logDir() + ": " + e.getMessage());
+    }
+  }
+
   List<String> command(Path socket, List<Path> jars) {
     List<String> command = new ArrayList<>();
     command.add(config.java().toString());
@@ -86,6 +98,7 @@ public class WorkerLauncher {
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
     command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
+    command.add("-Dlogback.configurationFile=" + WorkerMain.LOGGING_CONFIG);
     if (!jars.isEmpty()) {
       command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
     }

@@ -18,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The worker JVMs of one supervisor: started once, in parallel, and kept whole. Each of the N
@@ -45,7 +47,7 @@ public final class WorkerPool implements AutoCloseable {
   /** What stats show of one slot. {@code worker} is null while its process is being started. */
   public record SlotStatus(int slot, Worker worker, int restarts, String lastRestartReason, boolean stopping) {}
 
-  private static final System.Logger LOG = System.getLogger(WorkerPool.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
   /** How long a closing worker may take when it writes a class-data-sharing archive as it exits. */
@@ -175,7 +177,7 @@ public final class WorkerPool implements AutoCloseable {
         startIn(slot);
         return;
       } catch (WorkerStartException e) {
-        LOG.log(System.Logger.Level.WARNING, "could not start a worker in slot " + slot.number + " (will retry): " + e.getMessage());
+        LOG.warn("could not start a worker in slot " + slot.number + " (will retry): " + e.getMessage());
       } catch (InterruptedException e) {
         return;
       }
@@ -255,7 +257,7 @@ public final class WorkerPool implements AutoCloseable {
       try {
         startIn(slot);
       } catch (WorkerStartException e) {
-        LOG.log(System.Logger.Level.WARNING, "could not start the replacement of retiring " + worker + "; it serves on: " + e.getMessage());
+        LOG.warn("could not start the replacement of retiring " + worker + "; it serves on: " + e.getMessage());
         return;
       } catch (InterruptedException e) {
         return;
@@ -353,7 +355,7 @@ public final class WorkerPool implements AutoCloseable {
     try (Stream<Path> paths = Files.walk(runDir)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException | UncheckedIOException e) {
-      LOG.log(System.Logger.Level.WARNING, "could not remove " + runDir + ": " + e.getMessage());
+      LOG.warn("could not remove " + runDir + ": " + e.getMessage());
     }
   }
 

@@ -12,6 +12,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The supervisor's parts, wired once: the worker pool, the job store, the dispatcher and the
@@ -20,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Supervisor {
 
-  private static final System.Logger LOG = System.getLogger(Supervisor.class.getName());
+  private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
   /** Beyond the grace periods: time for kills to land and processes to be reaped. */
   private static final Duration SHUTDOWN_SLACK = Duration.ofSeconds(2);
 
@@ -163,7 +165,7 @@ public final class Supervisor {
   private void runShutdown(Duration grace) {
     try {
       int dropped = dispatcher.closeIntake();
-      LOG.log(System.Logger.Level.INFO, "shutting down: " + dropped + " queued jobs cancelled, "
+      LOG.info("shutting down: " + dropped + " queued jobs cancelled, "
           + dispatcher.runningCount() + " running get " + grace.toMillis() + " ms");
       if (!dispatcher.awaitNoneRunning(grace)) {
         dispatcher.stopAllRunning();
@@ -172,7 +174,7 @@ public final class Supervisor {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (RuntimeException | Error e) {
-      LOG.log(System.Logger.Level.ERROR, "shutdown went wrong; ending the workers anyway", e);
+      LOG.error("shutdown went wrong; ending the workers anyway", e);
     } finally {
       closeEverything();
     }
@@ -183,7 +185,7 @@ public final class Supervisor {
     try {
       pool.close();
     } catch (RuntimeException | Error e) {
-      LOG.log(System.Logger.Level.ERROR, "closing the worker pool went wrong", e);
+      LOG.error("closing the worker pool went wrong", e);
     } finally {
       scheduler.shutdownNow();
       metrics.close();

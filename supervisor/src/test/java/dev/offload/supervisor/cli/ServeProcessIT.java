@@ -130,4 +130,20 @@ class ServeProcessIT {
     assertTrue(serve.waitFor(10, TimeUnit.SECONDS));
     assertAllGone(workers, Duration.ofSeconds(5));
   }
+
+  @Test
+  void stateDirAndDebugLevel_keepJobTransitionsAndWorkerLogs() throws Exception {
+    Path state = dir.resolve("state");
+    startServe("--state-dir", state.toString(), "--log-level", "debug");
+    Cli.Result run = Cli.run("run", "echo", "1", "--server", target());
+    assertEquals(0, run.exitCode(), run.err());
+    assertEquals(0, Cli.run("shutdown", "--server", target()).exitCode());
+    assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve did not end after shutdown");
+
+    String log = Files.readString(state.resolve("offload.log"));
+    assertTrue(log.contains("j-1 (echo) queued") && log.contains("j-1 (echo) running on worker pid") && log.contains("j-1 (echo) SUCCEEDED"), log);
+    try (var workers = Files.list(state.resolve("workers"))) {
+      assertEquals(2, workers.filter(f -> f.toString().endsWith(".log")).count(), "one log per worker, kept after the service ended");
+    }
+  }
 }

@@ -2,7 +2,6 @@ package dev.offload.supervisor.cli;
 
 import dev.offload.supervisor.client.OffloadClient;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -79,13 +78,14 @@ final class TopCommand implements Callable<Integer> {
   private void live(OffloadClient client) throws IOException {
     try (Terminal terminal = TerminalBuilder.builder().system(true).build()) {
       Attributes original = terminal.enterRawMode();
-      // Raw mode keeps signals: Ctrl-C must end the loop here, so the terminal is restored below,
-      // rather than end the JVM with the terminal still raw.
-      Thread drawing = Thread.currentThread();
-      terminal.handle(Terminal.Signal.INT, signal -> drawing.interrupt());
+      // Ctrl-C must end the loop here, so that the terminal is restored below, rather than end the
+      // JVM with the terminal still raw: with signals off, it arrives as a key like q.
+      Attributes raw = terminal.getAttributes();
+      raw.setLocalFlag(Attributes.LocalFlag.ISIG, false);
+      terminal.setAttributes(raw);
       NonBlockingReader keys = terminal.reader();
       try {
-        for (int i = 0; (iterations == null || i < iterations) && !Thread.currentThread().isInterrupted(); i++) {
+        for (int i = 0; iterations == null || i < iterations; i++) {
           terminal.puts(InfoCmp.Capability.clear_screen);
           terminal.writer().print(snapshot(client)); // raw mode keeps output processing: \n is a new line
           terminal.writer().print("\nq to quit");
@@ -95,10 +95,7 @@ final class TopCommand implements Callable<Integer> {
             break;
           }
         }
-      } catch (InterruptedIOException ctrlC) {
-        // Ctrl-C while waiting for a key: quit like q.
       } finally {
-        Thread.interrupted();
         terminal.setAttributes(original);
         terminal.puts(InfoCmp.Capability.clear_screen);
         terminal.flush();

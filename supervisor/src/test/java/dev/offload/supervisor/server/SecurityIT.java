@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A service on TCP with a token and TLS: the right token over TLS gets in; no token, a wrong one,
  * or no CA do not; an address other than loopback needs a token; the CLI takes --token-file and
- * --tls-ca and says what is wrong.
+ * --tls-ca and says what is wrong. And no request can make a service load code.
  */
 @ExtendWith(NoLeftoverProcesses.class)
 class SecurityIT {
@@ -105,6 +105,16 @@ class SecurityIT {
     Cli.Result refused = Cli.run("stats", "--server", target.toString(), "--tls-ca", ca.toString());
     assertEquals(2, refused.exitCode(), refused.err());
     assertTrue(refused.err().contains("--token-file"), refused.err());
+  }
+
+  @Test
+  void aRequestCannotLoadCode_aClassNameIsAnUnknownHandler() {
+    for (String name : new String[] {"dev.offload.worker.handlers.EchoHandler", "java.lang.Runtime", "file:/tmp/evil.jar"}) {
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> service.client().submit(dev.offload.proto.v1.SubmitJobRequest.newBuilder().setHandler(name).setInputJson("1").build()));
+      assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+      assertTrue(e.getStatus().getDescription().startsWith("unknown handler"), e.getStatus().getDescription());
+    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import ch.qos.logback.classic.Level;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.offload.proto.v1.ExecuteJob;
 import dev.offload.proto.v1.ExecuteJobs;
@@ -20,9 +21,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * The entry point of a worker JVM. A supervisor starts it with:
@@ -51,8 +52,8 @@ public final class WorkerMain {
   /** How the log line that says why a worker refused to start begins. */
   public static final String REFUSAL = "offload worker: ";
 
-  /** The Logback configuration a worker runs with (a resource of this jar). */
-  public static final String LOGGING_CONFIG = "offload-worker-logback.xml";
+  /** The level of offload's own lines and of the jobs' loggers in a worker (set by the supervisor). */
+  public static final String LOG_LEVEL_PROPERTY = "offload.log.level";
 
   /** The most output, in UTF-8 bytes, a job may produce (set by the supervisor). */
   public static final String MAX_OUTPUT_PROPERTY = "offload.worker.maxOutputBytes";
@@ -63,8 +64,7 @@ public final class WorkerMain {
     // From here on, only the handshake may use the real standard output.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
-    SLF4JBridgeHandler.removeHandlersForRootLogger(); // gRPC's java.util.logging, into SLF4J
-    SLF4JBridgeHandler.install();
+    configureLogging();
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
@@ -110,6 +110,20 @@ public final class WorkerMain {
     handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
     handshake.close();
     server.awaitTermination();
+  }
+
+  /**
+   * Everything to stderr, which the supervisor keeps as this worker's log: offload's lines and the
+   * jobs' ({@code JobContext.logger()}: {@code offload.job.ID}) at the service's level, the
+   * libraries' warnings.
+   */
+  private static void configureLogging() {
+    Level level = Level.toLevel(System.getProperty(LOG_LEVEL_PROPERTY), Level.INFO);
+    LogSetup.toStderr("%d{HH:mm:ss.SSS} %-5level [%thread] %logger{36}: %msg%n", Level.INFO, Map.of(
+        "dev.offload", level,
+        "offload.job", level,
+        "io.netty", Level.WARN,
+        "io.grpc", Level.WARN));
   }
 
   /** The class loader of the built-in handlers, with the plugin jars' on top if there are any. */

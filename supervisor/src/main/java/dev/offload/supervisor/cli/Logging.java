@@ -8,15 +8,15 @@ import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
 import ch.qos.logback.core.util.FileSize;
 import dev.offload.supervisor.job.Job;
+import dev.offload.worker.LogSetup;
 import java.nio.file.Path;
+import java.util.Map;
 import org.slf4j.LoggerFactory;
-import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
- * The CLI process logs through SLF4J into Logback, configured by {@code offload-cli-logback.xml}:
- * one short line each on stderr, warnings only for client commands. {@code serve} turns
- * offload's own lines up to its {@code --log-level} and keeps them in a rotated file too.
- * java.util.logging (gRPC's) is bridged in.
+ * The CLI process logs through SLF4J into Logback ({@link LogSetup}): one short line each on
+ * stderr, warnings only for client commands. {@code serve} turns offload's own lines up to its
+ * {@code --log-level} and keeps them in a rotated file too.
  */
 final class Logging {
 
@@ -25,17 +25,12 @@ final class Logging {
     ERROR, WARN, INFO, DEBUG, TRACE
   }
 
-  private static final String CONFIG = "offload-cli-logback.xml";
-
   private Logging() {}
 
-  /** First thing in main, before any logger exists. */
+  /** First thing in main. */
   static void configure() {
-    if (System.getProperty("logback.configurationFile") == null) {
-      System.setProperty("logback.configurationFile", CONFIG);
-    }
-    SLF4JBridgeHandler.removeHandlersForRootLogger();
-    SLF4JBridgeHandler.install();
+    // A client command that runs its jobs on a private pool reports their failures itself.
+    LogSetup.toStderr("offload: %level: %msg%n", Level.WARN, Map.of(Job.class.getName(), Level.ERROR));
   }
 
   /**

@@ -73,7 +73,7 @@ final class ServeCommand implements Callable<Integer> {
 
   @Option(names = "--state-dir", paramLabel = "DIR",
       description = "Where the service keeps its log (offload.log, rotated) and its workers' logs (workers/, the newest 50)"
-          + " (default: $XDG_STATE_HOME/offload, else ~/.local/state/offload).")
+          + " (default: $XDG_CACHE_HOME/offload, else ~/.cache/offload).")
   Path stateDir;
 
   @Option(names = "--token-file", paramLabel = "FILE",

@@ -16,10 +16,10 @@ final class StateDir {
 
   private StateDir() {}
 
-  /** {@code $XDG_STATE_HOME/offload}, else {@code ~/.local/state/offload} (the XDG default). */
+  /** {@code $XDG_CACHE_HOME/offload}, else {@code ~/.cache/offload} (the user's cache directory). */
   static Path defaultPath() {
-    String xdg = System.getenv("XDG_STATE_HOME");
-    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state");
+    String xdg = System.getenv("XDG_CACHE_HOME");
+    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
     return base.resolve("offload");
   }
 

@@ -43,16 +43,21 @@ public final class ServiceMetrics implements AutoCloseable {
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, HandlerMeters> byHandler = new ConcurrentHashMap<>();
   private final RecentRate recentEnds = new RecentRate(System::currentTimeMillis);
+  private final Thread jvmMetersBound;
 
   /** @param queueDepth reads the number of jobs waiting for a worker */
   public ServiceMetrics(IntSupplier queueDepth) {
     Gauge.builder("offload.queue.depth", queueDepth::getAsInt).description("Jobs waiting for a worker").register(registry);
-    new JvmMemoryMetrics().bindTo(registry);
-    gcMetrics.bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ClassLoaderMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    new UptimeMetrics().bindTo(registry);
+    // The JVM meters take a few hundred milliseconds to set up in a cold JVM (management beans);
+    // the service starts its workers meanwhile instead of after.
+    jvmMetersBound = Thread.ofVirtual().name("offload-jvm-meters").start(() -> {
+      new JvmMemoryMetrics().bindTo(registry);
+      gcMetrics.bindTo(registry);
+      new JvmThreadMetrics().bindTo(registry);
+      new ClassLoaderMetrics().bindTo(registry);
+      new ProcessorMetrics().bindTo(registry);
+      new UptimeMetrics().bindTo(registry);
+    });
   }
 
   /** Records a job that has ended: its terminal state, how long it waited and how long it ran. */
@@ -96,13 +101,23 @@ public final class ServiceMetrics implements AutoCloseable {
 
   /** The Prometheus text exposition of every meter. */
   public String scrape() {
+    awaitJvmMeters();
     return registry.scrape();
   }
 
   @Override
   public void close() {
+    awaitJvmMeters();
     gcMetrics.close();
     registry.close();
+  }
+
+  private void awaitJvmMeters() {
+    try {
+      jvmMetersBound.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private HandlerMeters metersFor(String handler) {

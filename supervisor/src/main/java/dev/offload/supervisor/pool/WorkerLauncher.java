@@ -98,7 +98,6 @@ public class WorkerLauncher {
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
     command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
-    command.add("-Dlogback.configurationFile=" + WorkerMain.LOGGING_CONFIG);
     if (!jars.isEmpty()) {
       command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
     }

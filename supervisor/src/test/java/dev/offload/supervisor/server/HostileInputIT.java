@@ -13,6 +13,7 @@ import dev.offload.proto.v1.ListJobsRequest;
 import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.proto.v1.ShutdownRequest;
 import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.proto.v1.WatchJobRequest;
 import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
@@ -114,7 +115,8 @@ class HostileInputIT {
   void jobIdRpcs_anyId_answerNotFoundOrTheJob(@ForAll("ids") String id) {
     for (Runnable call : List.<Runnable>of(
         () -> stub.getJob(GetJobRequest.newBuilder().setJobId(id).build()),
-        () -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(id).build()))) {
+        () -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(id).build()),
+        () -> stub.withDeadlineAfter(10, TimeUnit.SECONDS).watchJob(WatchJobRequest.newBuilder().setJobId(id).build()).forEachRemaining(e -> {}))) {
       try {
         call.run();
       } catch (StatusRuntimeException e) {

@@ -1,0 +1,62 @@
+package dev.offload.worker;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.jul.LevelChangePropagator;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * Sets up Logback, SLF4J's one backend here, in code: stderr with a pattern, a root level and
+ * levels for named loggers. In code rather than in an XML file because Logback's XML
+ * configurator cost each JVM about 0.4 s of start-up, and every worker and CLI command pays for
+ * start-up. java.util.logging (gRPC's) is bridged in, its levels kept in step.
+ */
+public final class LogSetup {
+
+  private LogSetup() {}
+
+  /**
+   * Replaces whatever configuration Logback has with this one. Call it first thing in main.
+   *
+   * @param pattern the Logback layout of a line
+   * @param root the level of every logger not named in {@code levels}
+   */
+  public static LoggerContext toStderr(String pattern, Level root, Map<String, Level> levels) {
+    LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    context.reset();
+
+    LevelChangePropagator julLevels = new LevelChangePropagator();
+    julLevels.setContext(context);
+    julLevels.setResetJUL(true);
+    julLevels.start();
+    context.addListener(julLevels);
+
+    PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+    encoder.setContext(context);
+    encoder.setPattern(pattern);
+    encoder.start();
+    ConsoleAppender<ILoggingEvent> stderr = new ConsoleAppender<>();
+    stderr.setContext(context);
+    stderr.setName("stderr");
+    stderr.setTarget("System.err");
+    stderr.setEncoder(encoder);
+    stderr.start();
+
+    ch.qos.logback.classic.Logger rootLogger = context.getLogger(Logger.ROOT_LOGGER_NAME);
+    rootLogger.setLevel(root);
+    rootLogger.addAppender(stderr);
+    // Netty warns once per Unix-socket channel that SO_KEEPALIVE, which gRPC sets, does not apply.
+    context.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
+    levels.forEach((name, level) -> context.getLogger(name).setLevel(level));
+
+    SLF4JBridgeHandler.removeHandlersForRootLogger();
+    SLF4JBridgeHandler.install();
+    return context;
+  }
+}

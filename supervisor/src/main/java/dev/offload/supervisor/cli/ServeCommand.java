@@ -124,11 +124,12 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     validate();
-    Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
-    Logging.forService(logLevel, state.resolve("offload.log"));
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     ServerSecurity security = security();
+    // Only once every option is known good: a refused command line changes nothing on disk.
+    Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
+    Logging.forService(logLevel, state.resolve("offload.log"));
     SupervisorConfig config = config(state);
     Supervisor supervisor;
     try {

@@ -12,12 +12,14 @@ final class RecentRate {
   private static final int SECONDS = 60;
 
   private final LongSupplier clockMillis;
+  private final long startSecond;
   private final AtomicLongArray counts = new AtomicLongArray(SECONDS);
   /** The second (since the epoch) each slot counts; a slot of an older second counts nothing. */
   private final AtomicLongArray slotSecond = new AtomicLongArray(SECONDS);
 
   RecentRate(LongSupplier clockMillis) {
     this.clockMillis = clockMillis;
+    this.startSecond = clockMillis.getAsLong() / 1000;
   }
 
   void record() {
@@ -30,7 +32,10 @@ final class RecentRate {
     counts.incrementAndGet(slot);
   }
 
-  /** Events in the last 60 seconds (the current one included), per second. */
+  /**
+   * Events in the last 60 seconds (the current one included), per second; over the time since
+   * it started, if that is shorter, so that a young service is not shown slower than it is.
+   */
   double perSecond() {
     long now = clockMillis.getAsLong() / 1000;
     long total = 0;
@@ -39,6 +44,6 @@ final class RecentRate {
         total += counts.get(slot);
       }
     }
-    return total / (double) SECONDS;
+    return total / (double) Math.min(SECONDS, now - startSecond + 1);
   }
 }

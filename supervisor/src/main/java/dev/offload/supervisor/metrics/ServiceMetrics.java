@@ -1,6 +1,7 @@
 package dev.offload.supervisor.metrics;
 
 import dev.offload.proto.v1.HandlerTimes;
+import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -15,7 +16,9 @@ import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.micrometer.core.instrument.distribution.ValueAtPercentile;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +41,7 @@ import java.util.function.IntSupplier;
 public final class ServiceMetrics implements AutoCloseable {
 
   private static final double[] PERCENTILES = {0.5, 0.9, 0.99};
+  private static final Duration LONGEST_EXPECTED = Duration.ofHours(1);
 
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
@@ -63,8 +67,7 @@ public final class ServiceMetrics implements AutoCloseable {
   /** Records a job that has ended: its terminal state, how long it waited and how long it ran. */
   public void jobEnded(Job job) {
     HandlerMeters meters = byHandler.computeIfAbsent(job.handler(), this::metersFor);
-    Counter.builder("offload.jobs").description("Jobs that ended, by handler and terminal state")
-        .tag("handler", job.handler()).tag("state", job.state().name()).register(registry).increment();
+    meters.ended().get(job.state()).increment();
     meters.waitTime.record(job.waitNanos(), TimeUnit.NANOSECONDS);
     if (job.ranOnAWorker()) {
       meters.runTime.record(job.runNanos(), TimeUnit.NANOSECONDS);
@@ -120,8 +123,15 @@ public final class ServiceMetrics implements AutoCloseable {
     }
   }
 
+  /** A handler's meters, made at its first job's end and kept: registry lookups cost per job. */
   private HandlerMeters metersFor(String handler) {
-    return new HandlerMeters(timer("offload.job.wait", "Time from submission to being sent to a worker", handler),
+    Map<JobState, Counter> ended = new EnumMap<>(JobState.class);
+    for (JobState state : List.of(JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.TIMED_OUT)) {
+      ended.put(state, Counter.builder("offload.jobs").description("Jobs that ended, by handler and terminal state")
+          .tag("handler", handler).tag("state", state.name()).register(registry));
+    }
+    return new HandlerMeters(ended,
+        timer("offload.job.wait", "Time from submission to being sent to a worker", handler),
         timer("offload.job.run", "Time from being sent to a worker to the end", handler));
   }
 
@@ -129,6 +139,7 @@ public final class ServiceMetrics implements AutoCloseable {
     return Timer.builder(name).description(description).tag("handler", handler)
         .publishPercentiles(PERCENTILES)
         .publishPercentileHistogram()
+        .maximumExpectedValue(LONGEST_EXPECTED) // jobs run long: buckets up to an hour, not the default 30 s
         .register(registry);
   }
 
@@ -144,5 +155,5 @@ public final class ServiceMetrics implements AutoCloseable {
     return values;
   }
 
-  private record HandlerMeters(Timer waitTime, Timer runTime) {}
+  private record HandlerMeters(Map<JobState, Counter> ended, Timer waitTime, Timer runTime) {}
 }

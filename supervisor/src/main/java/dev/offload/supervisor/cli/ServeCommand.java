@@ -127,6 +127,10 @@ final class ServeCommand implements Callable<Integer> {
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     ServerSecurity security = security();
+    if (target instanceof ServerTarget.Tcp tcp && !isLoopback(tcp.host()) && security.token() == null) {
+      throw new ParameterException(spec.commandLine(), "--listen " + tcp + " is not a loopback address, so other machines could"
+          + " send jobs: give the service a token with --token-file (and a certificate with --tls-cert and --tls-key)");
+    }
     // Only once every option is known good: a refused command line changes nothing on disk.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
     Logging.forService(logLevel, state.resolve("offload.log"));

@@ -118,6 +118,14 @@ class SecurityIT {
   }
 
   @Test
+  void serve_notLoopbackWithoutAToken_isAUsageErrorBeforeAnyWorkerStarts() throws Exception {
+    Cli.Result r = Cli.run("serve", "--listen", "0.0.0.0:" + freePort());
+
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--token-file"), r.err());
+  }
+
+  @Test
   void serve_refusesATokenFileOthersCanRead() throws Exception {
     Path open = write("open-token", TOKEN);
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rw-r--r--"));

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 import java.security.SecureRandom;
 
 /**
@@ -41,8 +42,14 @@ public class WorkerLauncher {
     this.runDir = runDir;
   }
 
-  /** Starts a worker for a slot and returns it once it is ready, or throws saying why not. */
-  public WorkerProcess launch(int slot, int incarnation) throws WorkerStartException, InterruptedException {
+  /**
+   * Starts a worker for a slot and returns it once it is ready, or throws saying why not.
+   *
+   * @param spawned told the process as soon as it exists, before it is ready, so that whoever
+   *     closes the pool meanwhile can end it
+   */
+  public WorkerProcess launch(int slot, int incarnation, Consumer<Process> spawned)
+      throws WorkerStartException, InterruptedException {
     String name = "w" + slot + "-" + incarnation;
     Path socket = runDir.resolve(name + ".sock");
     WorkerLog log = new WorkerLog(logPath(name));
@@ -57,6 +64,7 @@ public class WorkerLauncher {
     } catch (IOException e) {
       throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
     }
+    spawned.accept(process);
     String secret = WorkerSecret.generate();
     try {
       WorkerSecret.send(secret, process.getOutputStream());

@@ -10,8 +10,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -62,6 +65,8 @@ public final class WorkerPool implements AutoCloseable {
   private final Consumer<String> onRestart;
   private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
   private final List<Slot> slots = new ArrayList<>();
+  /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
+  private final Set<Process> starting = new HashSet<>();
   private volatile List<HandlerInfo> handlers = List.of();
   private ScheduledFuture<?> healthChecks;
   private boolean closed;
@@ -177,6 +182,9 @@ public final class WorkerPool implements AutoCloseable {
         startIn(slot);
         return;
       } catch (WorkerStartException e) {
+        if (isClosed()) {
+          return; // ended by close(), not a failure to report
+        }
         LOG.warn("could not start a worker in slot " + slot.number + " (will retry): " + e.getMessage());
       } catch (InterruptedException e) {
         return;
@@ -190,8 +198,9 @@ public final class WorkerPool implements AutoCloseable {
       incarnation = slot.incarnations++;
     }
     Worker worker;
+    WorkerProcess process = null;
     try {
-      WorkerProcess process = launcher.launch(slot.number, incarnation);
+      process = launcher.launch(slot.number, incarnation, this::trackStarting);
       try {
         worker = Worker.connect(process, io.get(), listener, config.startTimeout(), config.maxOutputBytes());
       } catch (WorkerStartException | RuntimeException e) {
@@ -204,6 +213,12 @@ public final class WorkerPool implements AutoCloseable {
         slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
       }
       throw e;
+    } finally {
+      if (process != null) {
+        synchronized (this) {
+          starting.remove(process.process());
+        }
+      }
     }
     synchronized (this) {
       if (closed) {
@@ -217,6 +232,19 @@ public final class WorkerPool implements AutoCloseable {
       }
     }
     listener.onReady(worker);
+  }
+
+  /** Keeps a just-spawned process where close() finds it; ends it at once if the pool is closed. */
+  private synchronized void trackStarting(Process process) {
+    if (closed) {
+      process.destroyForcibly(); // its launch then fails, and startIn gives up
+    } else {
+      starting.add(process);
+    }
+  }
+
+  private synchronized boolean isClosed() {
+    return closed;
   }
 
   /**
@@ -296,17 +324,21 @@ public final class WorkerPool implements AutoCloseable {
   @Override
   public void close() {
     List<Worker> workers;
+    List<Process> unready;
     synchronized (this) {
       if (closed) {
         return;
       }
       closed = true;
       workers = slots.stream().map(s -> s.worker).filter(w -> w != null).toList();
+      unready = List.copyOf(starting);
     }
     if (healthChecks != null) {
       healthChecks.cancel(false);
     }
     try {
+      // A worker still starting (a replacement, say) holds no job: nothing is lost by killing it.
+      unready.forEach(Process::destroyForcibly);
       workers.forEach(w -> w.close("the pool is closing"));
       awaitExit(workers, ClassDataSharing.workersDumpAtExit() ? CLOSE_WAIT_WHILE_DUMPING : CLOSE_WAIT);
       workers.stream().filter(w -> !w.gone().isDone()).forEach(w -> w.kill("it did not exit when the pool closed"));
@@ -314,6 +346,7 @@ public final class WorkerPool implements AutoCloseable {
     } finally {
       // Whatever happened above, nothing of the pool may outlive it.
       workers.forEach(w -> w.process().destroyForcibly());
+      awaitAll(unready.stream().map(Process::onExit).toList(), CLOSE_WAIT);
       workers.forEach(Worker::releaseChannel);
       deleteRunDir();
       try {
@@ -325,10 +358,14 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   private static void awaitExit(List<Worker> workers, Duration limit) {
+    awaitAll(workers.stream().map(Worker::gone).toList(), limit);
+  }
+
+  private static void awaitAll(List<? extends Future<?>> exits, Duration limit) {
     long deadline = System.nanoTime() + limit.toNanos();
-    for (Worker worker : workers) {
+    for (Future<?> exit : exits) {
       try {
-        worker.gone().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        exit.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (Exception notYet) {
         // Escalated by the caller.
       }
@@ -336,11 +373,12 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   private void killAll() {
-    List<Worker> workers;
+    List<Process> processes;
     synchronized (this) {
-      workers = slots.stream().map(s -> s.worker).filter(w -> w != null).toList();
+      processes = Stream.concat(slots.stream().filter(s -> s.worker != null).map(s -> s.worker.process()), starting.stream())
+          .toList();
     }
-    workers.forEach(w -> w.process().destroyForcibly());
+    processes.forEach(Process::destroyForcibly);
   }
 
   private static Path createRunDir() {

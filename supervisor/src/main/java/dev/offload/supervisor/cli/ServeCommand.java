@@ -131,6 +131,11 @@ final class ServeCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--listen " + tcp + " is not a loopback address, so other machines could"
           + " send jobs: give the service a token with --token-file (and a certificate with --tls-cert and --tls-key)");
     }
+    try {
+      OffloadServer.checkTarget(target); // before the workers: a refusal costs no JVM start
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.FAILED, e.getMessage());
+    }
     // Only once every option is known good: a refused command line changes nothing on disk.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
     Logging.forService(logLevel, state.resolve("offload.log"));

@@ -172,6 +172,17 @@ public final class OffloadServer {
     }
   }
 
+  /**
+   * Makes a Unix socket's private directory and refuses a target it must not serve on (a
+   * directory others can write to, a socket another service answers on); for a command to call
+   * before it starts any worker. {@link #start} checks again. Other targets pass.
+   */
+  public static void checkTarget(ServerTarget target) throws IOException {
+    if (target instanceof ServerTarget.Unix unix) {
+      prepareSocket(unix.socket());
+    }
+  }
+
   private static void prepareSocket(Path socket) throws IOException {
     Path dir = socket.getParent();
     if (!Files.isDirectory(dir)) {

@@ -1,6 +1,7 @@
 package dev.offload.supervisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,7 +9,9 @@ import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.worker.api.Json;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -168,5 +171,16 @@ class CliIT {
     Cli.Result r = offload("run", "echo", "1", "--timeout", "soon");
     assertEquals(2, r.exitCode());
     assertTrue(r.err().contains("not a duration"), r.err());
+  }
+
+  @Test
+  void serve_inADirectoryOthersCanWrite_refusesBeforeStartingAnyWorker() throws Exception {
+    Path open = Files.createDirectory(dir.resolve("open"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path state = dir.resolve("state-of-a-refused-serve");
+    Cli.Result r = Cli.run("serve", "--listen", "unix:" + open.resolve("s.sock"), "--workers", "1", "--state-dir", state.toString());
+    assertEquals(1, r.exitCode(), r.err());
+    assertTrue(r.err().contains("others can write to it"), r.err());
+    assertFalse(Files.exists(state), "refused before the state dir (and its workers' logs) was made");
   }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -197,10 +198,14 @@ public final class WorkerPool implements AutoCloseable {
     synchronized (this) {
       incarnation = slot.incarnations++;
     }
+    // What launch spawned, if it got that far: in `starting` until it is this slot's worker or gone.
+    AtomicReference<Process> spawned = new AtomicReference<>();
     Worker worker;
-    WorkerProcess process = null;
     try {
-      process = launcher.launch(slot.number, incarnation, this::trackStarting);
+      WorkerProcess process = launcher.launch(slot.number, incarnation, p -> {
+        spawned.set(p);
+        trackStarting(p);
+      });
       try {
         worker = Worker.connect(process, io.get(), listener, config.startTimeout(), config.maxOutputBytes());
       } catch (WorkerStartException | RuntimeException e) {
@@ -209,18 +214,20 @@ public final class WorkerPool implements AutoCloseable {
       }
     } catch (WorkerStartException e) {
       synchronized (this) {
+        starting.remove(spawned.get());
         slot.consecutiveFailures++;
         slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
       }
       throw e;
-    } finally {
-      if (process != null) {
-        synchronized (this) {
-          starting.remove(process.process());
-        }
+    } catch (InterruptedException | RuntimeException e) {
+      synchronized (this) {
+        starting.remove(spawned.get());
       }
+      throw e;
     }
     synchronized (this) {
+      // In one step with the check below: close() sees this process either as starting or not at all.
+      starting.remove(worker.process());
       if (closed) {
         worker.kill("the pool closed while it started");
         return;

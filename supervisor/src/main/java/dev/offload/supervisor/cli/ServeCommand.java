@@ -136,7 +136,8 @@ final class ServeCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
-    // Only once every option is known good: a refused command line changes nothing on disk.
+    // Only once every option is known good (and the socket's private directory made): a refused
+    // command line leaves no state dir and starts no JVM.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
     Logging.forService(logLevel, state.resolve("offload.log"));
     SupervisorConfig config = config(state);

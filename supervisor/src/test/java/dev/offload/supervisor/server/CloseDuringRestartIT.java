@@ -28,18 +28,18 @@ class CloseDuringRestartIT {
 
   @Test
   void closingWhileAReplacementStarts_endsTheReplacementWithIt() throws Exception {
-    RunningService service = RunningService.start(RunningService.config(1), dir);
-    long lost = service.supervisor().workerPids().getFirst();
-    ProcessHandle.of(lost).orElseThrow().destroyForcibly();
-    // The narrowest window: the replacement serves on its socket, but the pool has yet to connect.
-    Await.until("the replacement's socket", Duration.ofSeconds(10), () -> NoLeftoverProcesses.descendants().stream()
-        .filter(p -> p.pid() != lost)
-        .flatMap(p -> p.info().commandLine().stream())
-        .map(SOCKET_ARGUMENT::matcher)
-        .anyMatch(m -> m.find() && Files.exists(Path.of(m.group(1)))));
-    assertEquals(List.of(), service.supervisor().workerPids(), "the replacement is still starting as the service closes");
-
-    service.close();
+    // Closed by the try, so that a failed assertion inside leaves no service running either.
+    try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
+      long lost = service.supervisor().workerPids().getFirst();
+      ProcessHandle.of(lost).orElseThrow().destroyForcibly();
+      // The narrowest window: the replacement serves on its socket, but the pool has yet to connect.
+      Await.until("the replacement's socket", Duration.ofSeconds(10), () -> NoLeftoverProcesses.descendants().stream()
+          .filter(p -> p.pid() != lost)
+          .flatMap(p -> p.info().commandLine().stream())
+          .map(SOCKET_ARGUMENT::matcher)
+          .anyMatch(m -> m.find() && Files.exists(Path.of(m.group(1)))));
+      assertEquals(List.of(), service.supervisor().workerPids(), "the replacement is still starting as the service closes");
+    }
 
     assertEquals(List.of(), NoLeftoverProcesses.descendants().stream().map(ProcessHandle::pid).toList(),
         "close() returned while a worker it was starting still ran");

@@ -9,6 +9,9 @@ import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.worker.api.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -26,7 +29,7 @@ import picocli.CommandLine.Spec;
  * {@code offload bench}: throughput and latency of jobs through a service (or a private pool), at
  * several in-flight levels, like {@code redis-benchmark}. Jobs go over one batch stream, so the
  * figures are what {@code offload batch} and the client API get. Latency is from send to result,
- * seen by this client.
+ * seen by this client; each result's callback sends the next job, as an asynchronous caller does.
  */
 @Command(name = "bench", description = "Measure jobs/s and latency percentiles at several in-flight levels.")
 final class BenchCommand implements Callable<Integer> {
@@ -40,12 +43,16 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--input", defaultValue = "1", description = "Its input JSON (default: ${DEFAULT-VALUE}).")
   String input;
 
+  @Option(names = "--input-file", paramLabel = "FILE",
+      description = "Inputs, one JSON value per line, given to the jobs in turn instead of --input (blank lines are skipped).")
+  Path inputFile;
+
   @Option(names = "--jobs", defaultValue = "5000", description = "Jobs per in-flight level (default: ${DEFAULT-VALUE}).")
   int jobs;
 
-  @Option(names = "--warmup", paramLabel = "N", defaultValue = "20000",
-      description = "Jobs run first and not reported, so the figures are those of a warm service: JIT-compiled"
-          + " supervisor, workers and client (default: ${DEFAULT-VALUE}; 0 measures a cold one).")
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "10000",
+      description = "Jobs run at each in-flight level before its measured ones, and not reported, so the figures are"
+          + " those of a warm service: JIT-compiled supervisor, workers and client (default: ${DEFAULT-VALUE}; 0 measures a cold one).")
   int warmup;
 
   @Option(names = "--in-flight", split = ",", defaultValue = "1,8,64,256", paramLabel = "LIST",
@@ -73,34 +80,52 @@ final class BenchCommand implements Callable<Integer> {
     if (warmup < 0) {
       throw new ParameterException(spec.commandLine(), "--warmup must be 0 or more, got " + warmup);
     }
+    List<SubmitJobRequest> requests = requests();
     PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
     if (workers != null) {
       pool.workers(workers);
     }
     try (ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
       OffloadClient client = connection.client();
-      return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client));
+      return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client, requests));
     }
   }
 
-  private List<Figure> measure(OffloadClient client) throws InterruptedException {
-    SubmitJobRequest request = SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build();
-    if (warmup > 0) {
-      run(client, request, 256, warmup);
-    }
+  private List<Figure> measure(OffloadClient client, List<SubmitJobRequest> requests) throws InterruptedException {
     List<Figure> figures = new ArrayList<>();
     for (int level : inFlight) {
-      figures.add(run(client, request, level, jobs));
+      if (warmup > 0) {
+        run(client, requests, level, warmup); // each level exercises its own paths and timings
+      }
+      figures.add(run(client, requests, level, jobs));
     }
     return figures;
   }
 
-  private Figure run(OffloadClient client, SubmitJobRequest request, int level, int count) throws InterruptedException {
+  /**
+   * Runs {@code count} jobs with {@code level} of them in flight. Each result's callback sends the
+   * next job, on the connection's I/O thread, as an asynchronous caller does ({@code thenCompose}):
+   * the figures are the service's, not those of a thread waking to send.
+   */
+  private Figure run(OffloadClient client, List<SubmitJobRequest> requests, int level, int count) throws InterruptedException {
     long[] sentAt = new long[count];
     long[] latency = new long[count];
     AtomicInteger failures = new AtomicInteger();
     AtomicReference<String> firstFailure = new AtomicReference<>();
+    AtomicInteger nextIndex = new AtomicInteger();
+    AtomicInteger sent = new AtomicInteger();
     AtomicReference<BatchCall> call = new AtomicReference<>();
+    Runnable sendNext = () -> {
+      int i = nextIndex.getAndIncrement();
+      if (i >= count) {
+        return;
+      }
+      sentAt[i] = System.nanoTime();
+      call.get().send(Integer.toString(i), requests.get(i % requests.size()));
+      if (sent.incrementAndGet() == count) {
+        call.get().finish(); // after the last send has returned, whichever thread made it
+      }
+    };
     call.set(client.batch(level, (BatchResult result) -> {
       int i = Integer.parseInt(result.getKey());
       latency[i] = System.nanoTime() - sentAt[i];
@@ -108,15 +133,12 @@ final class BenchCommand implements Callable<Integer> {
         failures.incrementAndGet();
         firstFailure.compareAndSet(null, result.toString());
       }
-      call.get().release();
+      sendNext.run();
     }));
     long start = System.nanoTime();
-    for (int i = 0; i < count; i++) {
-      call.get().acquire();
-      sentAt[i] = System.nanoTime();
-      call.get().send(Integer.toString(i), request);
+    for (int i = 0; i < Math.min(level, count); i++) {
+      sendNext.run();
     }
-    call.get().finish();
     call.get().await();
     double seconds = (System.nanoTime() - start) / 1e9;
     if (failures.get() > 0) {
@@ -124,6 +146,44 @@ final class BenchCommand implements Callable<Integer> {
     }
     Arrays.sort(latency);
     return new Figure(level, count, seconds, percentile(latency, 50), percentile(latency, 90), percentile(latency, 99));
+  }
+
+  /** The jobs to send in turn: the one of --input, or one per line of --input-file. */
+  private List<SubmitJobRequest> requests() {
+    if (inputFile == null) {
+      return List.of(request(input));
+    }
+    if (spec.commandLine().getParseResult().hasMatchedOption("--input")) {
+      throw new ParameterException(spec.commandLine(), "give --input or --input-file, not both");
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(inputFile);
+    } catch (IOException e) {
+      throw new ParameterException(spec.commandLine(), "cannot read --input-file " + inputFile + ": " + e);
+    }
+    List<SubmitJobRequest> requests = new ArrayList<>();
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty()) {
+        continue;
+      }
+      try {
+        Json.parse(line);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(),
+            "line " + (i + 1) + " of " + inputFile + " is not a JSON value (" + e.getMessage() + "); put one input per line");
+      }
+      requests.add(request(line));
+    }
+    if (requests.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), inputFile + " holds no input: put one JSON value per line");
+    }
+    return requests;
+  }
+
+  private SubmitJobRequest request(String inputJson) {
+    return SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(inputJson).build();
   }
 
   private static long percentile(long[] sortedNanos, int p) {

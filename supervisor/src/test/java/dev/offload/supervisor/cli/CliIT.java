@@ -167,6 +167,34 @@ class CliIT {
   }
 
   @Test
+  void benchJson_measuresEveryLevelWithInputsTakenInTurn() throws Exception {
+    Path inputs = dir.resolve("bench-inputs.txt");
+    Files.writeString(inputs, "7\n\n{\"n\": 9999999999999917}\n");
+    Cli.Result r = offload("bench", "--handler", "is_prime", "--input-file", inputs.toString(), "--jobs", "30",
+        "--in-flight", "1,4", "--warmup", "5", "--json");
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode results = Json.parse(r.out()).get("results");
+    assertEquals(2, results.size(), r.out());
+    for (int i = 0; i < 2; i++) {
+      JsonNode level = results.get(i);
+      assertEquals(i == 0 ? 1 : 4, level.get("in_flight").asInt(), r.out());
+      assertEquals(30, level.get("jobs").asInt(), r.out());
+      assertTrue(level.get("jobs_per_s").asDouble() > 0, r.out());
+      assertTrue(level.get("p50_us").asLong() <= level.get("p99_us").asLong(), r.out());
+    }
+  }
+
+  @Test
+  void bench_inputFileWithALineThatIsNotJson_isAUsageErrorNamingTheLine() throws Exception {
+    Path inputs = dir.resolve("bad-bench-inputs.txt");
+    Files.writeString(inputs, "1\n2\n{oops\n");
+    Cli.Result r = offload("bench", "--input-file", inputs.toString(), "--jobs", "1");
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("line 3 of " + inputs), r.err());
+    assertEquals(2, offload("bench", "--input", "1", "--input-file", inputs.toString()).exitCode());
+  }
+
+  @Test
   void badDuration_isUsageError() {
     Cli.Result r = offload("run", "echo", "1", "--timeout", "soon");
     assertEquals(2, r.exitCode());

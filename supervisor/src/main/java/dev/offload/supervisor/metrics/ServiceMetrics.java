@@ -47,21 +47,30 @@ public final class ServiceMetrics implements AutoCloseable {
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, HandlerMeters> byHandler = new ConcurrentHashMap<>();
   private final RecentRate recentEnds = new RecentRate(System::currentTimeMillis);
-  private final Thread jvmMetersBound;
+  /** Binds the JVM meters; started by {@link #bindJvmMeters}. Guarded by {@code this}. */
+  private Thread jvmMetersBound;
 
   /** @param queueDepth reads the number of jobs waiting for a worker */
   public ServiceMetrics(IntSupplier queueDepth) {
     Gauge.builder("offload.queue.depth", queueDepth::getAsInt).description("Jobs waiting for a worker").register(registry);
-    // The JVM meters take a few hundred milliseconds to set up in a cold JVM (management beans);
-    // the service starts its workers meanwhile instead of after.
-    jvmMetersBound = Thread.ofVirtual().name("offload-jvm-meters").start(() -> {
-      new JvmMemoryMetrics().bindTo(registry);
-      gcMetrics.bindTo(registry);
-      new JvmThreadMetrics().bindTo(registry);
-      new ClassLoaderMetrics().bindTo(registry);
-      new ProcessorMetrics().bindTo(registry);
-      new UptimeMetrics().bindTo(registry);
-    });
+  }
+
+  /**
+   * Adds the supervisor JVM's own meters, in the background; {@link #scrape} and {@link #close}
+   * wait for them. They take a few hundred milliseconds of CPU in a cold JVM (management beans),
+   * which the service spends once its workers are up rather than while they start.
+   */
+  public synchronized void bindJvmMeters() {
+    if (jvmMetersBound == null) {
+      jvmMetersBound = Thread.ofVirtual().name("offload-jvm-meters").start(() -> {
+        new JvmMemoryMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+      });
+    }
   }
 
   /** Records a job that has ended: its terminal state, how long it waited and how long it ran. */
@@ -116,8 +125,15 @@ public final class ServiceMetrics implements AutoCloseable {
   }
 
   private void awaitJvmMeters() {
+    Thread binding;
+    synchronized (this) {
+      binding = jvmMetersBound;
+    }
+    if (binding == null) {
+      return;
+    }
     try {
-      jvmMetersBound.join();
+      binding.join();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.Stream;
 
 /**
  * How a pool of worker JVMs is started and looked after. Build one with {@link #defaults()} and
@@ -80,7 +81,17 @@ public record PoolConfig(
         null,
         Path.of(System.getProperty("java.home"), "bin", "java"),
         System.getProperty("java.class.path"),
-        ClassDataSharing.workerOptions());
+        Stream.concat(unsafeMemoryAccess().stream(), ClassDataSharing.workerOptions().stream()).toList());
+  }
+
+  /**
+   * On JDK 23+, Netty shuns sun.misc.Unsafe unless its memory access is allowed, and frees direct
+   * buffers through the FFM linker instead, whose set-up costs every worker about 300 classes and
+   * the bytecode it spins at start. The default workers run on this JVM's JDK, so its version
+   * decides; the option does not exist before 23.
+   */
+  private static List<String> unsafeMemoryAccess() {
+    return Runtime.version().feature() >= 23 ? List.of("--sun-misc-unsafe-memory-access=allow") : List.of();
   }
 
   public Builder toBuilder() {

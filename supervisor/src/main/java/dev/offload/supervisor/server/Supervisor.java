@@ -69,6 +69,7 @@ public final class Supervisor {
       supervisor.closeIo();
       throw e;
     }
+    supervisor.metrics.bindJvmMeters();
     return supervisor;
   }
 

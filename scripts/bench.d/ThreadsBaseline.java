@@ -9,9 +9,11 @@ import java.util.concurrent.Future;
 /**
  * The in-process limit for offload's CPU figure: the seed's primality checks on one JVM's
  * ExecutorService of N platform threads, with the same trial division as offload's is_prime
- * handler. Run as {@code java scripts/bench.d/ThreadsBaseline.java N [ROUNDS [NUMBERS_FILE]]} (10 rounds of
- * the seed's 20 numbers unless told otherwise: the 200 checks); prints one JSON object.
- * The time is from the first submit to the last result, so it leaves out this JVM's own start.
+ * handler. Run as {@code java scripts/bench.d/ThreadsBaseline.java N [ROUNDS [NUMBERS_FILE [WARM_UP_ROUNDS]]]}
+ * (10 rounds of the seed's 20 numbers unless told otherwise: the 200 checks); prints one JSON
+ * object. The time is from the first submit to the last result, so it leaves out this JVM's own
+ * start; with warm-up rounds, the checks first run that many times unmeasured, as a warm service's
+ * would have.
  */
 public final class ThreadsBaseline {
 
@@ -23,8 +25,8 @@ public final class ThreadsBaseline {
       9999999999999999L);
 
   public static void main(String[] args) throws Exception {
-    if (args.length < 1 || args.length > 3) {
-      System.err.println("usage: java ThreadsBaseline.java THREADS [ROUNDS [NUMBERS_FILE]]");
+    if (args.length < 1 || args.length > 4) {
+      System.err.println("usage: java ThreadsBaseline.java THREADS [ROUNDS [NUMBERS_FILE [WARM_UP_ROUNDS]]]");
       System.exit(2);
     }
     int threads = Integer.parseInt(args[0]);
@@ -32,6 +34,7 @@ public final class ThreadsBaseline {
     List<Long> seed = args.length > 2
         ? Files.readAllLines(Path.of(args[2])).stream().map(String::trim).filter(s -> !s.isEmpty()).map(Long::parseLong).toList()
         : SEED;
+    int warmUpRounds = args.length > 3 ? Integer.parseInt(args[3]) : 0;
     List<Long> numbers = new ArrayList<>();
     for (int r = 0; r < rounds; r++) {
       numbers.addAll(seed);
@@ -39,24 +42,33 @@ public final class ThreadsBaseline {
 
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
+      for (int r = 0; r < warmUpRounds; r++) {
+        countPrimes(pool, seed);
+      }
       long start = System.nanoTime();
-      List<Future<Boolean>> results = new ArrayList<>(numbers.size());
-      for (long n : numbers) {
-        results.add(pool.submit(() -> isPrime(n)));
-      }
-      int primes = 0;
-      for (Future<Boolean> result : results) {
-        if (result.get()) {
-          primes++;
-        }
-      }
+      int primes = countPrimes(pool, numbers);
       double seconds = (System.nanoTime() - start) / 1e9;
       System.out.printf(java.util.Locale.ROOT,
-          "{\"threads\": %d, \"checks\": %d, \"primes\": %d, \"seconds\": %.6f, \"checks_per_s\": %.3f, \"java\": \"%s\"}%n",
-          threads, numbers.size(), primes, seconds, numbers.size() / seconds, System.getProperty("java.version"));
+          "{\"threads\": %d, \"checks\": %d, \"primes\": %d, \"seconds\": %.6f, \"checks_per_s\": %.3f, \"warm_up_rounds\": %d, \"java\": \"%s\"}%n",
+          threads, numbers.size(), primes, seconds, numbers.size() / seconds, warmUpRounds, System.getProperty("java.version"));
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  /** Submits every check at once, as a batch does, and counts the primes once all have ended. */
+  private static int countPrimes(ExecutorService pool, List<Long> numbers) throws Exception {
+    List<Future<Boolean>> results = new ArrayList<>(numbers.size());
+    for (long n : numbers) {
+      results.add(pool.submit(() -> isPrime(n)));
+    }
+    int primes = 0;
+    for (Future<Boolean> result : results) {
+      if (result.get()) {
+        primes++;
+      }
+    }
+    return primes;
   }
 
   /** The seed's is_prime: n < 2 is not prime, 2 is, other evens are not, then odd divisors to isqrt(n). */

@@ -268,9 +268,9 @@ public final class Report {
           fmt(rt.path("p50_us").asDouble()), fmt(rt.path("p90_us").asDouble()), fmt(rt.path("p99_us").asDouble())));
     }
     md.append("\n## CPU-bound work: the seed's primality checks\n\n| how | checks | seconds | checks/s |\n|---|---|---|---|\n");
-    JsonNode c = root.path("offload").path("bench_seed_primes");
-    cpu(md, "`offload bench` on the warm service, first send to last result (" + c.path("warm_up_jobs").asInt()
-        + " checks before, unmeasured; better of 2 runs)", c.path("checks").asInt(), c.path("seconds").asDouble());
+    JsonNode warm = root.path("offload").path("bench_seed_primes");
+    cpu(md, "`offload bench` on the warm service, first send to last result (" + warm.path("warm_up_jobs").asInt()
+        + " checks before, unmeasured; better of 2 runs)", warm.path("checks").asInt(), warm.path("seconds").asDouble());
     JsonNode th = root.path("baselines").path("one_jvm_n_threads");
     cpu(md, "one JVM, " + value("workers") + " platform threads, warm: first submit to last result (the same warm-up; better of 2 runs)",
         th.path("in_process_warm").path("checks").asInt(), th.path("in_process_warm").path("seconds").asDouble());

@@ -15,9 +15,9 @@ import java.util.function.Consumer;
 
 /**
  * One {@code RunBatch} stream from the client's side: many jobs over one call, with a window of
- * at most {@code maxInFlight} jobs outstanding. {@link #send} blocks while the window is full; the
- * caller gives a slot back with {@link #release} once it is done with a result (so a caller that
- * must hold results back, to write them in order, keeps its memory bounded by the window).
+ * at most {@code maxInFlight} jobs outstanding. {@link #acquire} blocks while the window is full;
+ * the caller gives a slot back with {@link #release} once it is done with a result (so a caller
+ * that must hold results back, to write them in order, keeps its memory bounded by the window).
  *
  * <p>Results are handed to the consumer on a gRPC thread, one at a time.
  */

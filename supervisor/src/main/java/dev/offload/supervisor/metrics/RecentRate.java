@@ -5,17 +5,22 @@ import java.util.function.LongSupplier;
 
 /**
  * How many events happened in the last minute: one counter per second of a 60-second ring, each
- * cleared when its second comes round again. Lock-free; an event costs two atomic operations.
+ * started afresh when its second comes round again. Lock-free; an event costs one atomic update.
+ *
+ * <p>Each slot holds its second and its count in one word, so that starting a slot for a new
+ * second and counting in it are one step: with two words, an event counted between another
+ * thread's claim of the slot and its reset of the count was lost.
  */
 final class RecentRate {
 
   private static final int SECONDS = 60;
+  /** The low bits of a slot count its events (up to 16.7 million a second); the rest say which second. */
+  private static final int COUNT_BITS = 24;
+  private static final long COUNT_MASK = (1L << COUNT_BITS) - 1;
 
   private final LongSupplier clockMillis;
   private final long startSecond;
-  private final AtomicLongArray counts = new AtomicLongArray(SECONDS);
-  /** The second (since the epoch) each slot counts; a slot of an older second counts nothing. */
-  private final AtomicLongArray slotSecond = new AtomicLongArray(SECONDS);
+  private final AtomicLongArray slots = new AtomicLongArray(SECONDS);
 
   RecentRate(LongSupplier clockMillis) {
     this.clockMillis = clockMillis;
@@ -24,12 +29,14 @@ final class RecentRate {
 
   void record() {
     long second = clockMillis.getAsLong() / 1000;
-    int slot = (int) (second % SECONDS);
-    long owner = slotSecond.get(slot);
-    if (owner != second && slotSecond.compareAndSet(slot, owner, second)) {
-      counts.set(slot, 0);
-    }
-    counts.incrementAndGet(slot);
+    slots.updateAndGet((int) (second % SECONDS), slot -> {
+      long owner = secondOf(slot);
+      if (owner == second) {
+        return slot + 1;
+      }
+      // A newer second holds the slot only if this event waited a minute to be counted: too old.
+      return owner < second ? (second << COUNT_BITS) + 1 : slot;
+    });
   }
 
   /**
@@ -39,11 +46,16 @@ final class RecentRate {
   double perSecond() {
     long now = clockMillis.getAsLong() / 1000;
     long total = 0;
-    for (int slot = 0; slot < SECONDS; slot++) {
-      if (now - slotSecond.get(slot) < SECONDS) {
-        total += counts.get(slot);
+    for (int i = 0; i < SECONDS; i++) {
+      long slot = slots.get(i);
+      if (now - secondOf(slot) < SECONDS) {
+        total += slot & COUNT_MASK;
       }
     }
     return total / (double) Math.min(SECONDS, now - startSecond + 1);
+  }
+
+  private static long secondOf(long slot) {
+    return slot >>> COUNT_BITS;
   }
 }

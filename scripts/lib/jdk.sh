@@ -1,4 +1,5 @@
-# Finds a JDK 21 or newer and exports JAVA_HOME and JAVA for the caller (sourced, not run).
+# Finds a JDK 21 or newer and exports JAVA_HOME, JAVA and JAVA_MAJOR (its major version) for the
+# caller (sourced, not run).
 # Looks at $JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*; the newest of the latter wins.
 
 offload_java_major() { # prints the major version of the java binary $1, or nothing
@@ -30,6 +31,7 @@ offload_find_jdk() {
     major=$(offload_java_major "$candidate/bin/java")
     if [ -n "$major" ] && [ "$major" -ge 21 ]; then
       best=$candidate
+      best_major=$major
       break
     fi
   done
@@ -50,13 +52,12 @@ offload_find_jdk() {
   fi
   export JAVA_HOME=$best
   export JAVA="$best/bin/java"
+  export JAVA_MAJOR=$best_major
 }
 
 # Maven runs on the same JDK; on JDK 23+ its bundled Guava warns about sun.misc.Unsafe unless allowed.
 offload_maven_opts() {
-  local major
-  major=$(offload_java_major "$JAVA")
-  if [ "$major" -ge 23 ]; then
+  if [ "$JAVA_MAJOR" -ge 23 ]; then
     export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
   fi
 }

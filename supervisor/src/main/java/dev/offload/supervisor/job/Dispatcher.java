@@ -5,6 +5,7 @@ import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobResult;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.pool.Worker;
+import dev.offload.supervisor.pool.WorkerLoss;
 import dev.offload.supervisor.pool.WorkerPool;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -303,7 +304,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   @Override
-  public void onLost(Worker worker, String cause, boolean deliberate) {
+  public void onLost(Worker worker, WorkerLoss loss) {
     Job wasRunning = null;
     List<Job> notStarted = new ArrayList<>();
     List<Job> requeued = new ArrayList<>();
@@ -340,10 +341,10 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (wasRunning != null) {
       clearDeadline(wasRunning);
-      jobLostItsWorker(wasRunning, worker, deliberate ? cause : cause + worker.log().quote(5));
+      jobLostItsWorker(wasRunning, worker, loss.deliberate() ? loss.words() : loss.words() + worker.log().quote(5));
     }
     dispatchWaiting();
-    pool.replace(worker, cause);
+    pool.replace(worker, loss);
   }
 
   private void jobLostItsWorker(Job job, Worker worker, String cause) {

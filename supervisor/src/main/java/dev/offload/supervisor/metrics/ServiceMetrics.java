@@ -3,6 +3,7 @@ package dev.offload.supervisor.metrics;
 import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
+import dev.offload.supervisor.pool.WorkerLoss;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -84,10 +85,10 @@ public final class ServiceMetrics implements AutoCloseable {
     recentEnds.record();
   }
 
-  /** Records that a worker was replaced; {@code cause} is the sentence the pool gives. */
-  public void workerRestarted(String cause) {
+  /** Records that a worker was replaced. */
+  public void workerRestarted(WorkerLoss.Cause cause) {
     Counter.builder("offload.worker.restarts").description("Workers replaced, by cause")
-        .tag("cause", RestartCause.of(cause)).register(registry).increment();
+        .tag("cause", cause.label()).register(registry).increment();
   }
 
   /** Jobs that ended in the last minute, per second. */

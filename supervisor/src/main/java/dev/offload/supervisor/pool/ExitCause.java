@@ -2,7 +2,7 @@ package dev.offload.supervisor.pool;
 
 import java.util.Map;
 
-/** Says in words why a worker process ended, from its exit status and its log. */
+/** Says why a worker process ended, from its exit status and its log. */
 final class ExitCause {
 
   private static final Map<Integer, String> SIGNALS =
@@ -13,14 +13,14 @@ final class ExitCause {
 
   private ExitCause() {}
 
-  static String describe(int status, WorkerLog log) {
+  static WorkerLoss of(int status, WorkerLog log) {
     if (status == OUT_OF_MEMORY_STATUS && log.tail(20).stream().anyMatch(l -> l.contains("OutOfMemoryError"))) {
-      return "ran out of memory (exit status 3); give workers more heap with --worker-heap";
+      return new WorkerLoss(WorkerLoss.Cause.OUT_OF_MEMORY, "ran out of memory (exit status 3); give workers more heap with --worker-heap");
     }
     if (status > 128) {
       int signal = status - 128;
-      return "was killed by signal " + signal + " (" + SIGNALS.getOrDefault(signal, "SIG" + signal) + ")";
+      return new WorkerLoss(WorkerLoss.Cause.SIGNAL, "was killed by signal " + signal + " (" + SIGNALS.getOrDefault(signal, "SIG" + signal) + ")");
     }
-    return "exited with status " + status;
+    return new WorkerLoss(WorkerLoss.Cause.EXITED, "exited with status " + status);
   }
 }

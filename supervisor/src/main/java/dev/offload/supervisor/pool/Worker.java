@@ -32,8 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * to the {@link Listener}, with no thread hop in between.
  *
  * <p>A worker is disposable. When its process ends, for whatever reason, the listener hears
- * {@link Listener#onLost} exactly once, with the cause in words; a deliberate {@link #kill} is
- * told apart from a death.
+ * {@link Listener#onLost} exactly once, with the cause; a deliberate {@link #kill} is told apart
+ * from a death.
  */
 public final class Worker {
 
@@ -45,10 +45,10 @@ public final class Worker {
     void onResults(Worker worker, List<JobResult> results);
 
     /**
-     * The process has ended. {@code cause} says how in a few words ("exited with status 7", "was
-     * stopped by the supervisor (...)"); {@code deliberate} is true when the supervisor ended it.
+     * The process has ended; {@code loss} says how, in a few words too ("exited with status 7",
+     * "was stopped by the supervisor (...)"), and whether the supervisor ended it.
      */
-    void onLost(Worker worker, String cause, boolean deliberate);
+    void onLost(Worker worker, WorkerLoss loss);
   }
 
   private static final Duration KILL_ESCALATION = Duration.ofSeconds(1);
@@ -268,11 +268,12 @@ public final class Worker {
       return;
     }
     int status = process.process().exitValue();
-    boolean deliberate = killReason != null;
-    String cause = deliberate ? "was stopped by the supervisor (" + killReason + ")" : ExitCause.describe(status, process.log());
+    WorkerLoss loss = killReason != null
+        ? new WorkerLoss(WorkerLoss.Cause.KILLED_BY_SUPERVISOR, "was stopped by the supervisor (" + killReason + ")")
+        : ExitCause.of(status, process.log());
     releaseChannel();
     try {
-      listener.onLost(this, cause, deliberate);
+      listener.onLost(this, loss);
     } finally {
       gone.complete(null);
     }

@@ -153,7 +153,7 @@ public class WorkerLauncher {
         throw new WorkerStartException("worker pid " + process.pid() + " refused to start: " + refusal.get());
       }
       throw new WorkerStartException(
-          "worker pid " + process.pid() + " " + ExitCause.describe(status, log) + " before it was ready" + log.quote(10));
+          "worker pid " + process.pid() + " " + ExitCause.of(status, log).words() + " before it was ready" + log.quote(10));
     }
   }
 

@@ -63,7 +63,7 @@ public final class WorkerPool implements AutoCloseable {
   private final Path runDir;
   private final WorkerLauncher launcher;
   private final Supplier<EventLoopGroup> io;
-  private final Consumer<String> onRestart;
+  private final Consumer<WorkerLoss.Cause> onRestart;
   private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
   private final List<Slot> slots = new ArrayList<>();
   /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
@@ -75,10 +75,10 @@ public final class WorkerPool implements AutoCloseable {
   /**
    * @param io gives the event loops of the workers' channels, made on first use; the caller owns
    *     them and shuts them down after this pool has closed
-   * @param onRestart told the cause, in words, each time a slot's worker is replaced
+   * @param onRestart told the cause each time a slot's worker is replaced
    */
   public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, Supplier<EventLoopGroup> io,
-      Consumer<String> onRestart) {
+      Consumer<WorkerLoss.Cause> onRestart) {
     this.config = config;
     this.listener = listener;
     this.scheduler = scheduler;
@@ -152,7 +152,7 @@ public final class WorkerPool implements AutoCloseable {
    * Starts a replacement for a lost worker in its slot, on a virtual thread; returns at once.
    * Does nothing once the pool is closing.
    */
-  public void replace(Worker lost, String cause) {
+  public void replace(Worker lost, WorkerLoss loss) {
     Slot slot;
     synchronized (this) {
       slot = slots.get(lost.slot() - 1);
@@ -161,9 +161,9 @@ public final class WorkerPool implements AutoCloseable {
       }
       slot.worker = null;
       slot.restarts++;
-      slot.lastRestartReason = "pid " + lost.pid() + " " + cause;
+      slot.lastRestartReason = "pid " + lost.pid() + " " + loss.words();
     }
-    onRestart.accept(cause);
+    onRestart.accept(loss.cause());
     Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
   }
 
@@ -287,7 +287,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.restarts++;
       slot.lastRestartReason = "pid " + worker.pid() + " retired: " + reason;
     }
-    onRestart.accept("retired: " + reason);
+    onRestart.accept(WorkerLoss.Cause.RETIRED);
     Thread.ofVirtual().name("offload-retire-" + slot.number).start(() -> {
       try {
         startIn(slot);

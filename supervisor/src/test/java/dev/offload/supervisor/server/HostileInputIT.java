@@ -1,6 +1,7 @@
 package dev.offload.supervisor.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -8,6 +9,7 @@ import dev.offload.proto.v1.BatchResult;
 import dev.offload.proto.v1.CancelJobRequest;
 import dev.offload.proto.v1.GetJobRequest;
 import dev.offload.proto.v1.Job;
+import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobState;
 import dev.offload.proto.v1.ListJobsRequest;
 import dev.offload.proto.v1.OffloadGrpc;
@@ -33,6 +35,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -109,6 +112,38 @@ class HostileInputIT {
     // Accepted: it must end, exactly once; cancel it so that a long one (a big prime) ends soon.
     stub.cancelJob(CancelJobRequest.newBuilder().setJobId(accepted.getId()).build());
     assertEnds(accepted.getId());
+  }
+
+  @Property(tries = 40)
+  void runJob_anyFields_refusedCleanlyOrFollowedToItsOneEnd(
+      @ForAll("handlers") String handler, @ForAll("inputs") String input,
+      @ForAll("longs") long timeoutMs, @ForAll("ints") int retries) {
+    SubmitJobRequest request = SubmitJobRequest.newBuilder()
+        .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
+    List<Job> seen = new ArrayList<>();
+    try {
+      Iterator<JobEvent> events = stub.withDeadlineAfter(LIMIT.toSeconds(), TimeUnit.SECONDS).runJob(request);
+      while (events.hasNext()) {
+        JobEvent event = events.next();
+        if (!event.hasJob()) {
+          continue; // progress
+        }
+        if (seen.isEmpty()) {
+          // Accepted: cancel it so that a long one (a big prime, a long sleep) ends soon.
+          stub.cancelJob(CancelJobRequest.newBuilder().setJobId(event.getJob().getId()).build());
+        }
+        seen.add(event.getJob());
+      }
+    } catch (StatusRuntimeException e) {
+      assertTrue(seen.isEmpty(), "the stream of accepted job " + (seen.isEmpty() ? "" : seen.getFirst().getId()) + " failed: " + e.getStatus());
+      assertRefusal(e);
+      assertServing();
+      return;
+    }
+    assertFalse(seen.isEmpty(), "the stream ended without a word of its job");
+    List<JobState> states = seen.stream().map(Job::getState).toList();
+    assertEquals(1, states.stream().filter(dev.offload.supervisor.job.Job::isTerminal).count(), "one terminal state: " + states);
+    assertTrue(dev.offload.supervisor.job.Job.isTerminal(states.getLast()), "the stream ends with the job's end: " + states);
   }
 
   @Property(tries = 60)

@@ -36,8 +36,10 @@ import org.openjdk.jmh.infra.Blackhole;
  * thread does for a job of a batch stream (offload bench, offload batch), and the work a worker
  * does for it, message by message as the real classes do it. Set against a job's round trip
  * (offload bench at in-flight 1), it says how much of the round trip is computation and how much
- * is the wait between threads and processes (see {@link WakeUpBenchmark}). What it leaves out:
- * gRPC's and Netty's framing, and the dispatcher's choice of worker (a lookup in a small map).
+ * is the wait between threads and processes (see {@link WakeUpBenchmark}). What it leaves out,
+ * since it needs live workers: the {@code Dispatcher} (its lock, queue, the map of jobs sent to
+ * each worker, deadline timers), the batch session's map of outstanding jobs, and gRPC's and
+ * Netty's framing of each message.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -88,7 +90,7 @@ public class DispatchPathBenchmark {
   @Benchmark
   public void supervisorPerJob(Blackhole out) throws InvalidProtocolBufferException {
     SubmitJobRequest request = BatchRequest.parseFrom(batchRequest).getJob();
-    Json.parse(request.getInputJson());
+    out.consume(Json.parse(request.getInputJson()));
     Job job = jobs.create(request.getHandler(), request.getInputJson(), 0, 0);
     job.subscribe(event -> {
       if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
@@ -106,12 +108,12 @@ public class DispatchPathBenchmark {
    * input), check its output is JSON and write the result.
    */
   @Benchmark
-  public byte[] workerPerJob() throws InvalidProtocolBufferException {
+  public void workerPerJob(Blackhole out) throws InvalidProtocolBufferException {
     ExecuteJob job = SupervisorMessage.parseFrom(executeMessage).getExecute().getJobs(0);
     long start = System.nanoTime();
     String output = job.getInputJson();
-    Json.parse(output);
-    return result(job.getJobId(), output, System.nanoTime() - start).toByteArray();
+    out.consume(Json.parse(output));
+    out.consume(result(job.getJobId(), output, System.nanoTime() - start).toByteArray());
   }
 
   private static SupervisorMessage execute(String id, String handler, String input) {

@@ -1,8 +1,7 @@
 package dev.offload.benchmarks;
 
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -14,16 +13,18 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The price of waking a sleeping thread on this machine: a token handed to another thread and back
- * through a lock and its condition, as a worker's I/O thread hands a job to its job thread (see
- * JobRunner). Each hand-off wakes a thread that was parked; a job's round trip through the service
- * takes six such wake-ups across three processes (client, supervisor, worker: there and back), so
- * this is the floor that {@link DispatchPathBenchmark}'s computation sits on.
+ * The price of waking a sleeping thread on this machine: a token handed to a parked thread and
+ * back, each side parking until the other unparks it, so that a round trip is exactly two
+ * wake-ups (no lock to contend for, no spinning). A job's round trip through the service is a
+ * chain of such wake-ups across three processes (client, supervisor, worker), each woken by a
+ * socket rather than an unpark; this measures the kind of cost, not that chain.
  */
 @State(Scope.Benchmark)
+@Threads(1) // one caller: the partner answers one token at a time
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 2)
@@ -31,11 +32,10 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class WakeUpBenchmark {
 
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
-  /** The last token handed over, and the last one handed back. Guarded by lock. */
-  private long sent;
-  private long answered;
+  private volatile long sent;
+  private volatile long answered;
+  private volatile boolean over;
+  private Thread caller;
   private Thread partner;
 
   @Setup(Level.Trial)
@@ -45,40 +45,35 @@ public class WakeUpBenchmark {
 
   @TearDown(Level.Trial)
   public void stopPartner() throws InterruptedException {
-    partner.interrupt();
+    over = true;
+    LockSupport.unpark(partner);
     partner.join(TimeUnit.SECONDS.toMillis(10));
   }
 
   /** Two wake-ups: the partner's, then this thread's. */
   @Benchmark
-  public long handOffAndBack() throws InterruptedException {
-    lock.lock();
-    try {
-      long token = ++sent;
-      changed.signalAll();
-      while (answered != token) {
-        changed.await();
-      }
-      return token;
-    } finally {
-      lock.unlock();
+  public long handOffAndBack() {
+    caller = Thread.currentThread();
+    long token = sent + 1;
+    sent = token;
+    LockSupport.unpark(partner);
+    while (answered != token) {
+      LockSupport.park(this);
     }
+    return token;
   }
 
   private void handBack() {
-    lock.lock();
-    try {
-      while (true) {
-        while (answered == sent) {
-          changed.await();
-        }
-        answered = sent;
-        changed.signalAll();
+    long last = 0;
+    while (!over) {
+      long token = sent;
+      if (token == last) {
+        LockSupport.park(this);
+        continue;
       }
-    } catch (InterruptedException e) {
-      // The trial is over.
-    } finally {
-      lock.unlock();
+      last = token;
+      answered = token;
+      LockSupport.unpark(caller);
     }
   }
 }

@@ -3,7 +3,7 @@ package dev.offload.supervisor.metrics;
 import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
-import dev.offload.supervisor.pool.WorkerLoss;
+import dev.offload.supervisor.pool.RestartCause;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -86,7 +86,7 @@ public final class ServiceMetrics implements AutoCloseable {
   }
 
   /** Records that a worker was replaced. */
-  public void workerRestarted(WorkerLoss.Cause cause) {
+  public void workerRestarted(RestartCause cause) {
     Counter.builder("offload.worker.restarts").description("Workers replaced, by cause")
         .tag("cause", cause.label()).register(registry).increment();
   }

@@ -15,12 +15,12 @@ final class ExitCause {
 
   static WorkerLoss of(int status, WorkerLog log) {
     if (status == OUT_OF_MEMORY_STATUS && log.tail(20).stream().anyMatch(l -> l.contains("OutOfMemoryError"))) {
-      return new WorkerLoss(WorkerLoss.Cause.OUT_OF_MEMORY, "ran out of memory (exit status 3); give workers more heap with --worker-heap");
+      return new WorkerLoss(RestartCause.OUT_OF_MEMORY, "ran out of memory (exit status 3); give workers more heap with --worker-heap");
     }
     if (status > 128) {
       int signal = status - 128;
-      return new WorkerLoss(WorkerLoss.Cause.SIGNAL, "was killed by signal " + signal + " (" + SIGNALS.getOrDefault(signal, "SIG" + signal) + ")");
+      return new WorkerLoss(RestartCause.SIGNAL, "was killed by signal " + signal + " (" + SIGNALS.getOrDefault(signal, "SIG" + signal) + ")");
     }
-    return new WorkerLoss(WorkerLoss.Cause.EXITED, "exited with status " + status);
+    return new WorkerLoss(RestartCause.EXITED, "exited with status " + status);
   }
 }

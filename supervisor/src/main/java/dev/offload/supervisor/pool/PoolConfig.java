@@ -96,7 +96,7 @@ public record PoolConfig(
    *   <li>Netty 4.2 reports its buffer allocations as JFR events wherever JFR is available, and
    *       the first allocation sets up JFR's event metadata even when nothing records: about 110
    *       classes and 0.1 s of CPU per worker, right when the supervisor connects (a pool of 2 on
-   *       2 cores was ready in 1.03 s without it, 1.23 s with it).
+   *       2 cores was ready in 1.05 s without it, 1.23 s with it).
    * </ul>
    */
   private static List<String> nettyOptions() {

@@ -269,7 +269,7 @@ public final class Worker {
     }
     int status = process.process().exitValue();
     WorkerLoss loss = killReason != null
-        ? new WorkerLoss(WorkerLoss.Cause.KILLED_BY_SUPERVISOR, "was stopped by the supervisor (" + killReason + ")")
+        ? new WorkerLoss(RestartCause.KILLED_BY_SUPERVISOR, "was stopped by the supervisor (" + killReason + ")")
         : ExitCause.of(status, process.log());
     releaseChannel();
     try {

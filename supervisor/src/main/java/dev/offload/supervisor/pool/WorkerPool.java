@@ -63,7 +63,7 @@ public final class WorkerPool implements AutoCloseable {
   private final Path runDir;
   private final WorkerLauncher launcher;
   private final Supplier<EventLoopGroup> io;
-  private final Consumer<WorkerLoss.Cause> onRestart;
+  private final Consumer<RestartCause> onRestart;
   private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
   private final List<Slot> slots = new ArrayList<>();
   /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
@@ -78,7 +78,7 @@ public final class WorkerPool implements AutoCloseable {
    * @param onRestart told the cause each time a slot's worker is replaced
    */
   public WorkerPool(PoolConfig config, Listener listener, ScheduledExecutorService scheduler, Supplier<EventLoopGroup> io,
-      Consumer<WorkerLoss.Cause> onRestart) {
+      Consumer<RestartCause> onRestart) {
     this.config = config;
     this.listener = listener;
     this.scheduler = scheduler;
@@ -287,7 +287,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.restarts++;
       slot.lastRestartReason = "pid " + worker.pid() + " retired: " + reason;
     }
-    onRestart.accept(WorkerLoss.Cause.RETIRED);
+    onRestart.accept(RestartCause.RETIRED);
     Thread.ofVirtual().name("offload-retire-" + slot.number).start(() -> {
       try {
         startIn(slot);

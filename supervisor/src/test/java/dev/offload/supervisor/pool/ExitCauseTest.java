@@ -2,7 +2,6 @@ package dev.offload.supervisor.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -18,7 +17,7 @@ class ExitCauseTest {
   void aSignal_isNamed() throws IOException {
     WorkerLoss loss = ExitCause.of(128 + 9, log(""));
 
-    assertEquals(new WorkerLoss(WorkerLoss.Cause.SIGNAL, "was killed by signal 9 (SIGKILL)"), loss);
+    assertEquals(new WorkerLoss(RestartCause.SIGNAL, "was killed by signal 9 (SIGKILL)"), loss);
     assertEquals("signal", loss.cause().label());
   }
 
@@ -26,19 +25,22 @@ class ExitCauseTest {
   void anOutOfMemoryExit_isToldByItsStatusAndLog() throws IOException {
     WorkerLoss loss = ExitCause.of(3, log("Terminating due to java.lang.OutOfMemoryError: Java heap space\n"));
 
-    assertEquals(WorkerLoss.Cause.OUT_OF_MEMORY, loss.cause());
+    assertEquals(RestartCause.OUT_OF_MEMORY, loss.cause());
     assertEquals("out_of_memory", loss.cause().label());
   }
 
   @Test
   void status3WithoutAnOutOfMemoryError_isAnOrdinaryExit() throws IOException {
-    assertEquals(new WorkerLoss(WorkerLoss.Cause.EXITED, "exited with status 3"), ExitCause.of(3, log("bye\n")));
+    assertEquals(new WorkerLoss(RestartCause.EXITED, "exited with status 3"), ExitCause.of(3, log("bye\n")));
   }
 
   @Test
-  void onlyTheSupervisorsOwnKill_isDeliberate() throws IOException {
-    assertFalse(ExitCause.of(128 + 15, log("")).deliberate());
-    assertTrue(new WorkerLoss(WorkerLoss.Cause.KILLED_BY_SUPERVISOR, "was stopped by the supervisor (x)").deliberate());
+  void noExitOfItsOwn_isDeliberate() throws IOException {
+    // Only Worker's own kill is: the supervisor knows it ended the process, the status cannot say.
+    WorkerLog log = log("java.lang.OutOfMemoryError\n");
+    for (int status : new int[] {0, 1, 3, 128 + 9, 128 + 15}) {
+      assertFalse(ExitCause.of(status, log).deliberate(), "status " + status);
+    }
   }
 
   private WorkerLog log(String text) throws IOException {

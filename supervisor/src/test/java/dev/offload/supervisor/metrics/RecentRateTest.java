@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -53,25 +52,36 @@ class RecentRateTest {
   void eventsRecordedAtOnceAsTheSecondsTurn_areAllCounted() throws InterruptedException {
     int threads = 4;
     int eventsEach = 200_000;
-    CountDownLatch go = new CountDownLatch(1);
-    List<Thread> recorders = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
-      recorders.add(Thread.ofPlatform().start(() -> {
-        go.countDown();
-        for (int i = 0; i < eventsEach; i++) {
-          rate.record();
-          if (i % 5_000 == 0) {
-            nowMillis.addAndGet(100); // the slots turn over while the others count
+    for (int round = 0; round < 3; round++) {
+      AtomicLong clock = new AtomicLong(1_000_000_000L);
+      RecentRate shared = new RecentRate(clock::get);
+      CountDownLatch ready = new CountDownLatch(threads);
+      CountDownLatch go = new CountDownLatch(1);
+      List<Thread> recorders = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        recorders.add(Thread.ofPlatform().start(() -> {
+          ready.countDown();
+          try {
+            go.await();
+          } catch (InterruptedException e) {
+            return;
           }
-        }
-      }));
+          for (int i = 1; i <= eventsEach; i++) {
+            shared.record();
+            if (i % 5_000 == 0) {
+              clock.addAndGet(350); // 160 steps in all: 56 seconds, each turn a new slot while others count
+            }
+          }
+        }));
+      }
+      ready.await();
+      go.countDown();
+      for (Thread recorder : recorders) {
+        recorder.join();
+      }
+      long seconds = (clock.get() - 1_000_000_000L) / 1000 + 1;
+      assertEquals(threads * eventsEach / (double) seconds, shared.perSecond(), 1e-6,
+          "every event of the " + seconds + " seconds (all within the minute) is counted once");
     }
-    go.await(10, TimeUnit.SECONDS);
-    for (Thread recorder : recorders) {
-      recorder.join();
-    }
-    long seconds = (nowMillis.get() - 1_000_000_000L) / 1000 + 1;
-    assertEquals(threads * eventsEach / (double) seconds, rate.perSecond(), 1e-6,
-        "every event of the " + seconds + " seconds (all within the minute) is counted once");
   }
 }

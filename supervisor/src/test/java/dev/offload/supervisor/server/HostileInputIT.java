@@ -121,24 +121,28 @@ class HostileInputIT {
     SubmitJobRequest request = SubmitJobRequest.newBuilder()
         .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
     List<Job> seen = new ArrayList<>();
-    try {
-      Iterator<JobEvent> events = stub.withDeadlineAfter(LIMIT.toSeconds(), TimeUnit.SECONDS).runJob(request);
-      while (events.hasNext()) {
-        JobEvent event = events.next();
-        if (!event.hasJob()) {
-          continue; // progress
+    Iterator<JobEvent> events = stub.withDeadlineAfter(LIMIT.toSeconds(), TimeUnit.SECONDS).runJob(request);
+    while (true) {
+      JobEvent event;
+      try {
+        if (!events.hasNext()) {
+          break;
         }
-        if (seen.isEmpty()) {
-          // Accepted: cancel it so that a long one (a big prime, a long sleep) ends soon.
-          stub.cancelJob(CancelJobRequest.newBuilder().setJobId(event.getJob().getId()).build());
-        }
-        seen.add(event.getJob());
+        event = events.next();
+      } catch (StatusRuntimeException e) {
+        assertTrue(seen.isEmpty(), "the stream of accepted job " + (seen.isEmpty() ? "" : seen.getFirst().getId()) + " failed: " + e.getStatus());
+        assertRefusal(e);
+        assertServing();
+        return;
       }
-    } catch (StatusRuntimeException e) {
-      assertTrue(seen.isEmpty(), "the stream of accepted job " + (seen.isEmpty() ? "" : seen.getFirst().getId()) + " failed: " + e.getStatus());
-      assertRefusal(e);
-      assertServing();
-      return;
+      if (!event.hasJob()) {
+        continue; // progress
+      }
+      if (seen.isEmpty()) {
+        // Accepted: cancel it so that a long one (a big prime, a long sleep) ends soon.
+        stub.withDeadlineAfter(10, TimeUnit.SECONDS).cancelJob(CancelJobRequest.newBuilder().setJobId(event.getJob().getId()).build());
+      }
+      seen.add(event.getJob());
     }
     assertFalse(seen.isEmpty(), "the stream ended without a word of its job");
     List<JobState> states = seen.stream().map(Job::getState).toList();

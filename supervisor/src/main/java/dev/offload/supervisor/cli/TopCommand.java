@@ -84,6 +84,8 @@ final class TopCommand implements Callable<Integer> {
       raw.setLocalFlag(Attributes.LocalFlag.ISIG, false);
       terminal.setAttributes(raw);
       NonBlockingReader keys = terminal.reader();
+      // The alternate screen, as top and less use it: the user's own screen comes back on quit.
+      terminal.puts(InfoCmp.Capability.enter_ca_mode);
       try {
         for (int i = 0; iterations == null || i < iterations; i++) {
           terminal.puts(InfoCmp.Capability.clear_screen);
@@ -97,7 +99,7 @@ final class TopCommand implements Callable<Integer> {
         }
       } finally {
         terminal.setAttributes(original);
-        terminal.puts(InfoCmp.Capability.clear_screen);
+        terminal.puts(InfoCmp.Capability.exit_ca_mode);
         terminal.flush();
       }
     }

@@ -3,15 +3,21 @@ package dev.offload.supervisor.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
+import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.worker.api.Json;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -132,6 +138,27 @@ class CliIT {
     assertEquals(2, r.out().lines().filter(l -> l.startsWith("offload top at ")).count(), r.out());
     assertEquals(2, r.out().lines().filter(l -> l.startsWith("SLOT ")).count(), r.out());
     assertTrue(r.out().contains("throughput"), r.out());
+  }
+
+  @Test
+  void top_onATerminal_drawsOnTheAlternateScreenAndGivesTheUsersScreenBack() throws Exception {
+    Path script = Path.of("/usr/bin/script");
+    assumeTrue(Files.isExecutable(script), "needs script(1), from util-linux, to give top a terminal");
+    // As the launcher runs it on a terminal (it sets the property when stdin and stdout are one).
+    String top = OffloadProcess.command(List.of("-Doffload.stdout.tty=true"), "top", "-n", "1", "--interval", "100ms", "--server", service.target())
+        .stream().map(arg -> "'" + arg.replace("'", "'\\''") + "'").collect(Collectors.joining(" "));
+    ProcessBuilder builder = new ProcessBuilder(script.toString(), "-q", "-e", "-c", top, "/dev/null")
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .redirectErrorStream(true);
+    builder.environment().put("TERM", "xterm");
+    Process process = builder.start();
+    String screen = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), "top on a terminal did not end");
+
+    assertEquals(0, process.exitValue(), screen);
+    assertTrue(screen.startsWith("\u001b[?1049h"), "enters the alternate screen first: " + screen);
+    assertTrue(screen.contains("offload top at ") && screen.contains("q to quit"), screen);
+    assertTrue(screen.endsWith("\u001b[?1049l"), "leaves it last, so the user's screen comes back: " + screen);
   }
 
   @Test

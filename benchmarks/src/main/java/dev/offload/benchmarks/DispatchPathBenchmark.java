@@ -1,5 +1,6 @@
 package dev.offload.benchmarks;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import dev.offload.proto.v1.BatchRequest;
 import dev.offload.proto.v1.BatchResult;
 import dev.offload.proto.v1.ExecuteJob;
@@ -14,7 +15,6 @@ import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.worker.LogSetup;
 import dev.offload.worker.api.Json;
-import com.google.protobuf.InvalidProtocolBufferException;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

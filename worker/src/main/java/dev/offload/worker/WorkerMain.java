@@ -186,8 +186,11 @@ public final class WorkerMain {
     LOG.info("worker " + ProcessHandle.current().pid() + " exits: " + why);
     try {
       Files.deleteIfExists(socket);
+      // The socket's directory is the pool's own. Its supervisor removes it, unless it died first
+      // (SIGKILL): then the last worker out does, once nothing else is left in it.
+      Files.deleteIfExists(socket.getParent());
     } catch (IOException ignored) {
-      // The supervisor removes its private directory as well.
+      // Not empty yet (another worker's socket, logs kept there), or gone already.
     }
     Runtime.getRuntime().halt(0);
   }

@@ -400,7 +400,11 @@ public final class WorkerPool implements AutoCloseable {
     try (Stream<Path> paths = Files.walk(runDir)) {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException | UncheckedIOException e) {
-      LOG.warn("could not remove " + runDir + ": " + e.getMessage());
+      // The last worker to exit removes the directory once it is empty (see WorkerMain), so it
+      // may vanish while it is walked; only one that is still there is a failure.
+      if (Files.exists(runDir)) {
+        LOG.warn("could not remove " + runDir + ": " + e.getMessage());
+      }
     }
   }
 

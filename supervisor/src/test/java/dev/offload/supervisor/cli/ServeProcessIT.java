@@ -9,6 +9,7 @@ import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.worker.api.Json;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -96,12 +97,14 @@ class ServeProcessIT {
     startServe();
     List<Long> workers = workerPids();
     assertEquals(2, workers.size());
+    Path runDir = runDir(workers.getFirst());
     Cli.Result r = Cli.run("shutdown", "--server", target());
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(serve.waitFor(30, TimeUnit.SECONDS), "supervisor exited");
     assertEquals(0, serve.exitValue());
     assertAllGone(workers, Duration.ofSeconds(5));
     assertFalse(Files.exists(dir.resolve("s.sock")), "socket removed");
+    assertFalse(Files.exists(runDir), "the pool's socket directory " + runDir + " removed");
   }
 
   @Test
@@ -122,13 +125,27 @@ class ServeProcessIT {
   }
 
   @Test
-  void sigkillOfTheSupervisor_workersExitByThemselves() throws Exception {
+  void sigkillOfTheSupervisor_workersExitByThemselvesAndLeaveNothing() throws Exception {
     startServe();
     List<Long> workers = workerPids();
+    Path runDir = runDir(workers.getFirst());
     Cli.run("submit", "spin", "{\"ms\": 60000, \"ignore_cancel\": true}", "--server", target());
     serve.destroyForcibly(); // SIGKILL: no hook, no goodbye
     assertTrue(serve.waitFor(10, TimeUnit.SECONDS));
     assertAllGone(workers, Duration.ofSeconds(5));
+    assertFalse(Files.exists(runDir), "the pool's socket directory " + runDir + " outlived its workers");
+  }
+
+  /**
+   * The pool's private directory, from a worker's command line: its socket is in it. Read from
+   * /proc, as ProcessHandle.Info gives no arguments for a command line as long as a worker's.
+   */
+  private static Path runDir(long workerPid) throws IOException {
+    String socket = "-Doffload.worker.socket=";
+    String[] args = Files.readString(Path.of("/proc", String.valueOf(workerPid), "cmdline")).split("\0");
+    return java.util.Arrays.stream(args).filter(a -> a.startsWith(socket))
+        .map(a -> Path.of(a.substring(socket.length())).getParent())
+        .findFirst().orElseThrow();
   }
 
   @Test

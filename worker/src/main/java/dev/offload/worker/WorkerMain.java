@@ -89,7 +89,7 @@ public final class WorkerMain {
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
     long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
-    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), () -> exit(socket, "its supervisor closed the stream"));
+    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), () -> exit(socket, "its supervisor closed the stream", false));
     // Only the supervisor that started this worker reaches its socket, and it enforces the input
     // limit; a batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
     Server server = UnixSockets.serverBuilder(socket, group)
@@ -171,24 +171,29 @@ public final class WorkerMain {
               } catch (IOException ignored) {
                 // A broken pipe says the same as end of file.
               }
-              exit(socket, "its supervisor is gone (stdin closed)");
+              exit(socket, "its supervisor is gone (stdin closed)", true);
             });
     ProcessHandle.current()
         .parent()
-        .ifPresent(parent -> parent.onExit().thenRun(() -> exit(socket, "its supervisor process ended")));
+        .ifPresent(parent -> parent.onExit().thenRun(() -> exit(socket, "its supervisor process ended", true)));
   }
 
   /**
    * Ends this worker now. It halts rather than exits: a running job that ignores interrupts must
    * not delay it, and the supervisor that could want its result is gone.
+   *
+   * @param supervisorDied the supervisor process is gone, not only this worker's stream: then
+   *     nobody else will remove the socket's directory, the pool's own (a supervisor killed with
+   *     SIGKILL runs no clean-up), so the last worker out removes it once nothing is left in it.
+   *     A live supervisor may be starting a replacement there.
    */
-  private static void exit(Path socket, String why) {
+  private static void exit(Path socket, String why, boolean supervisorDied) {
     LOG.info("worker " + ProcessHandle.current().pid() + " exits: " + why);
     try {
       Files.deleteIfExists(socket);
-      // The socket's directory is the pool's own. Its supervisor removes it, unless it died first
-      // (SIGKILL): then the last worker out does, once nothing else is left in it.
-      Files.deleteIfExists(socket.getParent());
+      if (supervisorDied) {
+        Files.deleteIfExists(socket.getParent());
+      }
     } catch (IOException ignored) {
       // Not empty yet (another worker's socket, logs kept there), or gone already.
     }

@@ -165,6 +165,9 @@ class OffloadServiceIT {
   void cancel_jobIgnoringCancel_killsAndReplacesItsWorker() throws Exception {
     awaitWholePool();
     Job running = submitAndAwaitRunning("spin", "{\"ms\": 60000, \"ignore_cancel\": true}");
+    // RUNNING means sent to its worker; a cancel that reaches the worker before the handler starts
+    // drops the job there, with nothing to kill. This test is about a handler that ignores it.
+    awaitBurningCpu(running.getWorkerPid());
     service.client().cancel(running.getId());
     Job end = service.client().watch(running.getId(), e -> {});
     assertEquals(JobState.CANCELLED, end.getState());
@@ -204,6 +207,17 @@ class OffloadServiceIT {
     Await.until(job.getId() + " running", Duration.ofSeconds(10),
         () -> service.client().get(job.getId()).getState() == JobState.RUNNING);
     return service.client().get(job.getId());
+  }
+
+  /** Waits until the worker has burnt another 200 ms of CPU: the spin handler is under way. */
+  private static void awaitBurningCpu(long workerPid) throws InterruptedException {
+    long before = cpuMs(workerPid);
+    Await.until("worker " + workerPid + " spinning", Duration.ofSeconds(10), () -> cpuMs(workerPid) >= before + 200);
+  }
+
+  private static long cpuMs(long workerPid) {
+    return service.client().poolStatus().getWorkersList().stream()
+        .filter(w -> w.getPid() == workerPid).mapToLong(WorkerStatus::getCpuMs).findFirst().orElseThrow();
   }
 
   private static Set<Long> pids() {

@@ -78,11 +78,10 @@ class PluginIT {
     copy(EXAMPLE.resolve("pom.xml"), project.resolve("pom.xml"));
     copy(EXAMPLE.resolve("src"), project.resolve("src"));
     Path log = dir.resolve("example-build.log");
-    List<String> command = new ArrayList<>(List.of(mvn.get().toString(), "-B", "-q", "-o", "package"));
     String version = System.getProperty("offload.version");
-    if (version != null && !version.isBlank()) {
-      command.add("-Doffload.version=" + version);
-    }
+    assertTrue(Files.readString(EXAMPLE.resolve("pom.xml")).contains("<artifactId>offload-parent</artifactId>\n    <version>" + version + "</version>"),
+        "the example plugin's parent must be this build's offload-parent " + version + ": update scripts/examples/plugin/pom.xml");
+    List<String> command = List.of(mvn.get().toString(), "-B", "-q", "-o", "package");
     ProcessBuilder builder = new ProcessBuilder(command).directory(project.toFile())
         .redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
@@ -91,8 +90,8 @@ class PluginIT {
       build.descendants().forEach(ProcessHandle::destroyForcibly);
       build.destroyForcibly().waitFor();
     }
-    assertEquals(0, build.exitValue(), "'mvn -o package' of the example plugin failed (it needs offload-sdk in the local "
-        + "repository, which 'mvn install' of offload puts there):\n" + Files.readString(log));
+    assertEquals(0, build.exitValue(), "'mvn -o package' of the example plugin failed (it needs offload-parent and "
+        + "offload-sdk in the local repository, which 'mvn install' of offload puts there):\n" + Files.readString(log));
     try (Stream<Path> jars = Files.list(project.resolve("target"))) {
       List<Path> built = jars.filter(p -> p.toString().endsWith(".jar")).toList();
       assertEquals(1, built.size(), "one jar in target/: " + built);

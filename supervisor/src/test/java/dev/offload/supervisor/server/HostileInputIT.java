@@ -18,8 +18,11 @@ import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.WatchJobRequest;
 import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.testing.Await;
+import dev.offload.supervisor.testing.Generator;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
+import dev.offload.supervisor.testing.TestSeed;
+import dev.offload.supervisor.testing.Tries;
 import dev.offload.worker.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -31,10 +34,10 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -42,20 +45,26 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.lifecycle.AfterContainer;
-import net.jqwik.api.lifecycle.BeforeContainer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Hostile input, generated: every public rpc's fields filled with empty, huge, negative, unicode
  * and unknown values, duplicate ids and keys, and raw bytes thrown at the socket. Whatever comes
  * in, the service answers with a proper status (never INTERNAL or UNKNOWN), keeps serving, and
  * every job it accepted ends in exactly one terminal state.
+ *
+ * <p>Each property runs a fixed number of tries ({@link Tries}): first every edge case of its
+ * generators, then random values from the run's {@link TestSeed}; a failure names the seed and
+ * the try, and {@code -Doffload.test.seed=N} reruns the same values.
  */
+@ExtendWith({NoLeftoverProcesses.class, TestSeed.class})
 class HostileInputIT {
 
   /** Statuses a refusal of bad input may carry; anything else is a defect. */
@@ -69,36 +78,79 @@ class HostileInputIT {
   /** Larger than the default request limit (5 MiB). */
   private static final String OVER_THE_REQUEST_LIMIT = "\"" + "y".repeat(6 << 20) + "\"";
 
-  private static Path dir;
+  private static final Generator<String> HANDLERS = Generator.oneOf(
+      Generator.of("echo", "is_prime", "sleep", "spin", "hash", "compress", "thumbnail", ""),
+      Generator.anyStrings(300),
+      Generator.of("h".repeat(20_000)));
+
+  private static final Generator<String> INPUTS = Generator.oneOf(
+      Generator.of("", "null", "1", "-1", "1e999", "{}", "[]", "\"\"", "{\"ms\": -5}", "{\"ms\": 1}", "{\"n\": 9999999999999917}",
+          "99999999999999999999999999999", "{\"mode\": \"bogus\"}", "{", "\"\\ud800\"", "{\"a\":1}{\"b\":2}"),
+      Generator.anyStrings(500),
+      Generator.strings("[]{}\",:1e-", 200),
+      Generator.of(OVER_THE_INPUT_LIMIT),
+      Generator.of(OVER_THE_REQUEST_LIMIT));
+
+  private static final Generator<Long> LONGS = Generator.oneOf(
+      Generator.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 1L), Generator.longs(Long.MIN_VALUE, Long.MAX_VALUE));
+
+  private static final Generator<Integer> INTS = Generator.oneOf(
+      Generator.of(0, -1, Integer.MIN_VALUE, Integer.MAX_VALUE, 1, 2, 99), Generator.ints(Integer.MIN_VALUE, Integer.MAX_VALUE));
+
+  private static final Generator<Long> NEGATIVES = Generator.longs(Long.MIN_VALUE, -1);
+
+  private static final Generator<String> IDS = Generator.oneOf(
+      Generator.of("", "j-0", "j--1", "j-1", "j-99999999999", "J-1", "j-1 ", "../../etc/passwd", "\u0000", "日本"),
+      Generator.anyStrings(200),
+      Generator.of("i".repeat(100_000)));
+
+  /**
+   * Keys are text: any characters but lone surrogates, which are not text (protobuf strings are
+   * UTF-8, and a lone surrogate cannot be encoded; it would arrive as '?').
+   */
+  private static final Generator<List<String>> BATCH_KEYS = Generator.<String>oneOf(
+          Generator.of("", "1", "k", "é", "\u0000", "\uD83D\uDE00"),
+          Generator.strings('\u0000', '\uD7FF', 50))
+      .lists(1, 40);
+
+  private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] SETTINGS_HEADER = {0, 0, 18, 4, 0, 0, 0, 0, 0};
+
+  /** Random bytes, alone or after the HTTP/2 preface (and a SETTINGS header), and cut prefaces. */
+  private static final Generator<byte[]> GARBAGE = Generator.oneOf(
+      Generator.bytes(4096),
+      Generator.bytes(4096).map(tail -> concat(PREFACE, tail)),
+      Generator.bytes(4096).map(tail -> concat(PREFACE, concat(SETTINGS_HEADER, tail))),
+      Generator.ints(0, PREFACE.length).map(n -> Arrays.copyOf(PREFACE, n)));
+
+  @TempDir static Path dir;
   private static RunningService service;
   private static EventLoopGroup group;
   private static ManagedChannel channel;
   private static OffloadGrpc.OffloadBlockingStub stub;
 
-  @BeforeContainer
+  @BeforeAll
   static void start() throws Exception {
-    dir = Files.createTempDirectory("offload-hostile-");
     service = RunningService.start(RunningService.config(2), dir);
     group = UnixSockets.newEventLoopGroup(1, "test-io");
     channel = UnixSockets.channelBuilder(dir.resolve("offload.sock"), group).maxInboundMessageSize(Integer.MAX_VALUE).build();
     stub = OffloadGrpc.newBlockingStub(channel);
   }
 
-  @AfterContainer
+  @AfterAll
   static void stop() throws Exception {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     service.close();
-    try (var files = Files.walk(dir)) {
-      files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
-    NoLeftoverProcesses.assertNoneLeft("HostileInputIT");
   }
 
-  @Property(tries = 60)
-  void submit_anyFields_refusedCleanlyOrAcceptedAndEnded(
-      @ForAll("handlers") String handler, @ForAll("inputs") String input,
-      @ForAll("longs") long timeoutMs, @ForAll("ints") int retries) throws Exception {
+  static Stream<Arguments> anySubmits() {
+    return Tries.of("anySubmits", 60, HANDLERS, INPUTS, LONGS, INTS);
+  }
+
+  @ParameterizedTest
+  @MethodSource("anySubmits")
+  void submit_anyFields_refusedCleanlyOrAcceptedAndEnded(String handler, String input, long timeoutMs, int retries) throws Exception {
     SubmitJobRequest request = SubmitJobRequest.newBuilder()
         .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
     Job accepted;
@@ -114,10 +166,13 @@ class HostileInputIT {
     assertEnds(accepted.getId());
   }
 
-  @Property(tries = 40)
-  void runJob_anyFields_refusedCleanlyOrFollowedToItsOneEnd(
-      @ForAll("handlers") String handler, @ForAll("inputs") String input,
-      @ForAll("longs") long timeoutMs, @ForAll("ints") int retries) {
+  static Stream<Arguments> anyRuns() {
+    return Tries.of("anyRuns", 40, HANDLERS, INPUTS, LONGS, INTS);
+  }
+
+  @ParameterizedTest
+  @MethodSource("anyRuns")
+  void runJob_anyFields_refusedCleanlyOrFollowedToItsOneEnd(String handler, String input, long timeoutMs, int retries) {
     SubmitJobRequest request = SubmitJobRequest.newBuilder()
         .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
     List<Job> seen = new ArrayList<>();
@@ -150,8 +205,13 @@ class HostileInputIT {
     assertTrue(dev.offload.supervisor.job.Job.isTerminal(states.getLast()), "the stream ends with the job's end: " + states);
   }
 
-  @Property(tries = 60)
-  void jobIdRpcs_anyId_answerNotFoundOrTheJob(@ForAll("ids") String id) {
+  static Stream<Arguments> anyIds() {
+    return Tries.of("anyIds", 60, IDS);
+  }
+
+  @ParameterizedTest
+  @MethodSource("anyIds")
+  void jobIdRpcs_anyId_answerNotFoundOrTheJob(String id) {
     for (Runnable call : List.<Runnable>of(
         () -> stub.getJob(GetJobRequest.newBuilder().setJobId(id).build()),
         () -> stub.cancelJob(CancelJobRequest.newBuilder().setJobId(id).build()),
@@ -165,8 +225,13 @@ class HostileInputIT {
     assertServing();
   }
 
-  @Property(tries = 30)
-  void listJobs_anyStateNumber_answersOrRefuses(@ForAll("ints") int state) {
+  static Stream<Arguments> anyStateNumbers() {
+    return Tries.of("anyStateNumbers", 30, INTS);
+  }
+
+  @ParameterizedTest
+  @MethodSource("anyStateNumbers")
+  void listJobs_anyStateNumber_answersOrRefuses(int state) {
     try {
       stub.listJobs(ListJobsRequest.newBuilder().setStateValue(state).build());
     } catch (StatusRuntimeException e) {
@@ -175,8 +240,13 @@ class HostileInputIT {
     assertServing();
   }
 
-  @Property(tries = 20)
-  void shutdown_negativeGrace_isRefusedAndChangesNothing(@ForAll("negatives") long graceMs) {
+  static Stream<Arguments> negativeGraces() {
+    return Tries.of("negativeGraces", 20, NEGATIVES);
+  }
+
+  @ParameterizedTest
+  @MethodSource("negativeGraces")
+  void shutdown_negativeGrace_isRefusedAndChangesNothing(long graceMs) {
     try {
       stub.shutdown(ShutdownRequest.newBuilder().setGraceMs(graceMs).build());
       fail("a negative grace was taken");
@@ -186,8 +256,13 @@ class HostileInputIT {
     assertServing();
   }
 
-  @Property(tries = 15)
-  void batch_duplicateAndOddKeys_oneResultPerRequest(@ForAll("batchKeys") List<String> keys) throws Exception {
+  static Stream<Arguments> batchKeys() {
+    return Tries.of("batchKeys", 15, BATCH_KEYS);
+  }
+
+  @ParameterizedTest
+  @MethodSource("batchKeys")
+  void batch_duplicateAndOddKeys_oneResultPerRequest(List<String> keys) throws Exception {
     Map<String, Integer> results = new ConcurrentHashMap<>();
     AtomicReference<BatchCall> call = new AtomicReference<>();
     call.set(service.client().batch(16, (BatchResult result) -> {
@@ -206,8 +281,13 @@ class HostileInputIT {
     assertEquals(expected, results);
   }
 
-  @Property(tries = 40)
-  void rawBytesAtTheSocket_serviceKeepsServing(@ForAll("garbage") byte[] bytes) throws Exception {
+  static Stream<Arguments> garbage() {
+    return Tries.of("garbage", 40, GARBAGE);
+  }
+
+  @ParameterizedTest
+  @MethodSource("garbage")
+  void rawBytesAtTheSocket_serviceKeepsServing(byte[] bytes) throws Exception {
     try (SocketChannel socket = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       socket.connect(UnixDomainSocketAddress.of(dir.resolve("offload.sock")));
       socket.write(ByteBuffer.wrap(bytes));
@@ -218,73 +298,8 @@ class HostileInputIT {
     assertEquals(JobState.SUCCEEDED, service.client().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("7").build(), e -> {}).getState());
   }
 
-  @Provide
-  Arbitrary<String> handlers() {
-    return Arbitraries.oneOf(
-        Arbitraries.of("echo", "is_prime", "sleep", "spin", "hash", "compress", "thumbnail", ""),
-        Arbitraries.strings().all().ofMaxLength(300),
-        Arbitraries.just("h".repeat(20_000)));
-  }
-
-  @Provide
-  Arbitrary<String> inputs() {
-    return Arbitraries.oneOf(
-        Arbitraries.of("", "null", "1", "-1", "1e999", "{}", "[]", "\"\"", "{\"ms\": -5}", "{\"ms\": 1}", "{\"n\": 9999999999999917}",
-            "99999999999999999999999999999", "{\"mode\": \"bogus\"}", "{", "\"\\ud800\"", "{\"a\":1}{\"b\":2}"),
-        Arbitraries.strings().all().ofMaxLength(500),
-        Arbitraries.strings().withChars('[', ']', '{', '}', '"', ',', ':', '1', 'e', '-').ofMaxLength(200),
-        Arbitraries.just(OVER_THE_INPUT_LIMIT),
-        Arbitraries.just(OVER_THE_REQUEST_LIMIT));
-  }
-
-  @Provide
-  Arbitrary<Long> longs() {
-    return Arbitraries.oneOf(Arbitraries.of(0L, -1L, Long.MIN_VALUE, Long.MAX_VALUE, 1L), Arbitraries.longs());
-  }
-
-  @Provide
-  Arbitrary<Integer> ints() {
-    return Arbitraries.oneOf(Arbitraries.of(0, -1, Integer.MIN_VALUE, Integer.MAX_VALUE, 1, 2, 99), Arbitraries.integers());
-  }
-
-  @Provide
-  Arbitrary<Long> negatives() {
-    return Arbitraries.longs().between(Long.MIN_VALUE, -1);
-  }
-
-  @Provide
-  Arbitrary<String> ids() {
-    return Arbitraries.oneOf(
-        Arbitraries.of("", "j-0", "j--1", "j-1", "j-99999999999", "J-1", "j-1 ", "../../etc/passwd", "\u0000", "日本"),
-        Arbitraries.strings().all().ofMaxLength(200),
-        Arbitraries.just("i".repeat(100_000)));
-  }
-
-  /**
-   * Keys are text: any characters but lone surrogates, which are not text (protobuf strings are
-   * UTF-8, and a lone surrogate cannot be encoded; it would arrive as '?').
-   */
-  @Provide
-  Arbitrary<List<String>> batchKeys() {
-    return Arbitraries.oneOf(
-            Arbitraries.of("", "1", "k", "é", "\u0000", "\uD83D\uDE00"),
-            Arbitraries.strings().withCharRange('\u0000', '\uD7FF').ofMaxLength(50))
-        .list().ofMinSize(1).ofMaxSize(40);
-  }
-
-  @Provide
-  Arbitrary<byte[]> garbage() {
-    byte[] preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    Arbitrary<byte[]> random = Arbitraries.bytes().array(byte[].class).ofMaxSize(4096);
-    return Arbitraries.oneOf(
-        random,
-        random.map(tail -> concat(preface, tail)),
-        random.map(tail -> concat(preface, concat(new byte[] {0, 0, 18, 4, 0, 0, 0, 0, 0}, tail))), // a SETTINGS header, then junk
-        Arbitraries.integers().between(0, preface.length).map(n -> java.util.Arrays.copyOf(preface, n)));
-  }
-
   private static byte[] concat(byte[] a, byte[] b) {
-    byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
+    byte[] both = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, both, a.length, b.length);
     return both;
   }

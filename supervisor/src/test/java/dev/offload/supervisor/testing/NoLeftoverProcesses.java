@@ -19,12 +19,7 @@ public final class NoLeftoverProcesses implements AfterAllCallback {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
   @Override
-  public void afterAll(ExtensionContext context) throws Exception {
-    assertNoneLeft(context.getDisplayName());
-  }
-
-  /** The check itself, for test engines without Jupiter's extensions (jqwik's lifecycle). */
-  public static void assertNoneLeft(String what) throws InterruptedException, ExecutionException {
+  public void afterAll(ExtensionContext context) throws InterruptedException, ExecutionException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     List<ProcessHandle> left = descendants();
     for (ProcessHandle process : left) {
@@ -39,7 +34,7 @@ public final class NoLeftoverProcesses implements AfterAllCallback {
     if (!left.isEmpty()) {
       String described = left.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList().toString();
       left.forEach(ProcessHandle::destroyForcibly);
-      fail(what + " left processes running: " + described);
+      fail(context.getDisplayName() + " left processes running: " + described);
     }
   }
 

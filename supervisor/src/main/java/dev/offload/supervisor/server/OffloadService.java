@@ -24,12 +24,12 @@ import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.worker.Utf8;
 import dev.offload.worker.api.Json;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -176,7 +176,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     int maxInput = supervisor.config().limits().maxInputBytes();
     // A char is at most 3 UTF-8 bytes: only inputs that might be over the limit are measured.
     if ((long) input.length() * 3 > maxInput) {
-      int bytes = input.getBytes(StandardCharsets.UTF_8).length;
+      long bytes = Utf8.length(input);
       if (bytes > maxInput) {
         throw invalid("the input is " + bytes + " bytes of JSON; the service takes at most " + maxInput
             + " (pass a file's path instead, or start the service with a larger --max-input-size)");

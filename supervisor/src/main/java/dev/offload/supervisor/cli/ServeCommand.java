@@ -106,6 +106,11 @@ final class ServeCommand implements Callable<Integer> {
       description = "Finished jobs kept for status and result; older ones expire, oldest first (default: ${DEFAULT-VALUE}).")
   int keepFinished;
 
+  @Option(names = "--finished-memory", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "The most memory finished jobs' inputs, outputs and error messages may hold (UTF-8 bytes); past it the oldest"
+          + " ones' are dropped and their records kept (default: a quarter of the service's heap).")
+  Long finishedMemory;
+
   @Option(names = "--max-watchers-per-job", paramLabel = "N", defaultValue = "100",
       description = "Streams that may follow one job at once (run, watch, batch); more are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
   int maxWatchersPerJob;
@@ -212,6 +217,7 @@ final class ServeCommand implements Callable<Integer> {
         .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout)
         .withShutdownGrace(shutdownGrace)
         .withKeepFinished(keepFinished)
+        .withFinishedMemoryBytes(finishedMemory == null ? SupervisorConfig.defaultFinishedMemoryBytes() : finishedMemory)
         .withLimits(limits());
   }
 

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The service's figures, kept once in a Micrometer registry: what {@code serve --metrics} exposes
@@ -36,6 +37,8 @@ import java.util.function.IntSupplier;
  *       histograms of the time queued and the time on a worker;
  *   <li>{@code offload_queue_depth}: jobs waiting for a worker;
  *   <li>{@code offload_worker_restarts_total{cause}}: workers replaced, by cause;
+ *   <li>{@code offload_finished_job_data_bytes} and {@code offload_finished_job_data_limit_bytes}:
+ *       what finished jobs hold of input, output and error text, and its bound;
  *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
  * </ul>
  */
@@ -83,6 +86,18 @@ public final class ServiceMetrics implements AutoCloseable {
       meters.runTime.record(job.runNanos(), TimeUnit.NANOSECONDS);
     }
     recentEnds.record();
+  }
+
+  /**
+   * Tracks the bytes of data that finished jobs hold, and their bound ({@code serve
+   * --finished-memory}).
+   */
+  public void trackFinishedJobData(LongSupplier bytes, long limit) {
+    Gauge.builder("offload.finished.job.data", bytes::getAsLong).baseUnit("bytes")
+        .description("UTF-8 bytes of input, output and error text that finished jobs hold").register(registry);
+    Gauge.builder("offload.finished.job.data.limit", () -> limit).baseUnit("bytes")
+        .description("The most finished jobs may hold (--finished-memory); past it the oldest ones' data are dropped")
+        .register(registry);
   }
 
   /** Records that a worker was replaced. */

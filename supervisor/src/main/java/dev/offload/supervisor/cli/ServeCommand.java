@@ -111,6 +111,10 @@ final class ServeCommand implements Callable<Integer> {
           + " ones' are dropped and their records kept (default: a quarter of the service's heap).")
   Long finishedMemory;
 
+  @Option(names = "--max-retries", paramLabel = "N", defaultValue = "" + Limits.DEFAULT_MAX_RETRIES,
+      description = "The most retries a job may ask for; more are refused as invalid (default: ${DEFAULT-VALUE}).")
+  int maxRetries;
+
   @Option(names = "--max-watchers-per-job", paramLabel = "N", defaultValue = "100",
       description = "Streams that may follow one job at once (run, watch, batch); more are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
   int maxWatchersPerJob;
@@ -223,7 +227,7 @@ final class ServeCommand implements Callable<Integer> {
 
   private Limits limits() {
     try {
-      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams);
+      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams, maxRetries);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage().replace("the request size limit", "--max-request-size")
           .replace("the input size limit", "--max-input-size") + "; raise --max-request-size with --max-input-size");
@@ -238,6 +242,9 @@ final class ServeCommand implements Callable<Integer> {
     }
     if (keepFinished < 0 || maxWatchersPerJob < 1 || maxStreams < 1) {
       throw new ParameterException(spec.commandLine(), "--keep-finished must be 0 or more, and --max-watchers-per-job and --max-streams 1 or more");
+    }
+    if (maxRetries < 0) {
+      throw new ParameterException(spec.commandLine(), "--max-retries must be 0 or more, got " + maxRetries);
     }
     if (workers != null && workers < 1) {
       throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);

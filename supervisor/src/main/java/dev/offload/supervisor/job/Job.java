@@ -54,6 +54,8 @@ public final class Job {
   private JobState stopState;
   /** Why it is being stopped, for its record. */
   private JobError stopReason;
+  /** Whether its worker was killed because it did not stop within the cancel grace. */
+  private boolean killedToStop;
   private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
   /** Told once, after the terminal change: the job store's bookkeeping, not a watcher. */
   private final Consumer<Job> onEnd;
@@ -134,6 +136,16 @@ public final class Job {
     return true;
   }
 
+  /** Records that the job's worker is being killed because the job did not stop within the cancel grace. */
+  public synchronized void noteKilledToStop() {
+    killedToStop = true;
+  }
+
+  /** Whether {@link #noteKilledToStop} was called since the job last went to a worker. */
+  public synchronized boolean wasKilledToStop() {
+    return killedToStop;
+  }
+
   /**
    * Ends a job that was asked to stop, in the state and with the reason given then.
    *
@@ -187,6 +199,7 @@ public final class Job {
     state = JobState.QUEUED;
     stopState = null;
     stopReason = null;
+    killedToStop = false;
     LOG.debug("{} ({}) queued again for a retry", id, handler);
     announce();
     return true;

@@ -173,7 +173,8 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid(what + "; known handlers: " + known);
     }
     String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
-    int maxInput = supervisor.config().limits().maxInputBytes();
+    Limits limits = supervisor.config().limits();
+    int maxInput = limits.maxInputBytes();
     // A char is at most 3 UTF-8 bytes: only inputs that might be over the limit are measured.
     if ((long) input.length() * 3 > maxInput) {
       long bytes = Utf8.length(input);
@@ -192,6 +193,10 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     }
     if (request.getRetries() < 0) {
       throw invalid("retries must be >= 0, got " + request.getRetries());
+    }
+    if (request.getRetries() > limits.maxRetries()) {
+      throw invalid("retries " + request.getRetries() + " is more than this service allows (" + limits.maxRetries()
+          + "): each retry can cost a worker process; ask for fewer, or start the service with a larger --max-retries");
     }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
     Job job = supervisor.jobs().create(handler, input, timeout, request.getRetries());

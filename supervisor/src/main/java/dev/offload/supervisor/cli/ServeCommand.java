@@ -10,6 +10,7 @@ import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
+import dev.offload.supervisor.server.UnsafeDirectoryException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -142,6 +143,8 @@ final class ServeCommand implements Callable<Integer> {
     }
     try {
       OffloadServer.checkTarget(target); // before the workers: a refusal costs no JVM start
+    } catch (UnsafeDirectoryException e) {
+      throw new CliException(ExitCodes.USAGE, e.getMessage());
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }

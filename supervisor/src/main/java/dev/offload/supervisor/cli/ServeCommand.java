@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -151,7 +152,7 @@ final class ServeCommand implements Callable<Integer> {
     // Only once every option is known good (and the socket's private directory made): a refused
     // command line leaves no state dir and starts no JVM.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
-    Logging.forService(logLevel, state.resolve("offload.log"));
+    LongSupplier logWriteFailures = Logging.forService(logLevel, state.resolve("offload.log"), spec.commandLine().getErr());
     SupervisorConfig config = config(state);
     Supervisor supervisor;
     try {
@@ -159,6 +160,7 @@ final class ServeCommand implements Callable<Integer> {
     } catch (WorkerStartException e) {
       throw new CliException(ExitCodes.FAILED, "the worker pool did not start: " + e.getMessage());
     }
+    supervisor.metrics().countLogWriteFailures(logWriteFailures);
     OffloadServer server;
     MetricsEndpoint metrics = null;
     try {

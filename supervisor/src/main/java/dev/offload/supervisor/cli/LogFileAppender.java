@@ -20,16 +20,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>How a line is known to be lost: Logback's resilient file stream drops every write from its
  * first failure until a recovery succeeds, and tells its {@link RecoveryListener}s when each such
  * episode begins and ends. A line is lost if an episode was under way when it was written, or
- * began while it was written. A file that cannot be opened at all (at start or at a rollover)
- * leaves the appender stopped, and every line is lost until the service restarts.
+ * began while it was written. A file that cannot be opened at all (at start or at a rollover), or
+ * a write that fails outright, leaves the appender broken or stopped: every line is lost from then
+ * on, and counted, until the service restarts.
  */
 final class LogFileAppender extends RollingFileAppender<ILoggingEvent> {
 
   private final PrintWriter err;
   private final AtomicLong failures = new AtomicLong();
   private final AtomicBoolean warned = new AtomicBoolean();
-  /** Whether the file could not be opened; then the appender is stopped and every line is lost. */
-  private volatile boolean openFailed;
+  /** Whether the file could not be opened, or a write failed outright: then every line is lost. */
+  private volatile boolean broken;
   /** Whether the current stream drops writes now. Guarded by {@link #streamWriteLock}. */
   private boolean failing;
   /** Failure episodes of the current stream so far. Guarded by {@link #streamWriteLock}. */
@@ -49,9 +50,9 @@ final class LogFileAppender extends RollingFileAppender<ILoggingEvent> {
   public void openFile(String fileName) throws IOException {
     try {
       super.openFile(fileName);
-      openFailed = false;
+      broken = false;
     } catch (IOException e) {
-      openFailed = true;
+      broken = true;
       warnOnce(e);
       throw e;
     }
@@ -73,7 +74,7 @@ final class LogFileAppender extends RollingFileAppender<ILoggingEvent> {
 
   @Override
   public void doAppend(ILoggingEvent event) {
-    if (openFailed && !isStarted()) {
+    if (broken && !isStarted()) {
       failures.incrementAndGet();
       return;
     }
@@ -88,7 +89,16 @@ final class LogFileAppender extends RollingFileAppender<ILoggingEvent> {
     try {
       boolean failingBefore = failing;
       long episodesBefore = episodes;
-      super.writeOut(event);
+      try {
+        super.writeOut(event);
+      } catch (IOException | RuntimeException e) {
+        // Not the resilient stream's kind of failure (a stream left closed by a failed rollover):
+        // Logback stops the appender or reports the line lost.
+        broken = true;
+        failures.incrementAndGet();
+        warnOnce(e);
+        throw e;
+      }
       if (failingBefore || episodes != episodesBefore) {
         failures.incrementAndGet();
       }
@@ -97,9 +107,10 @@ final class LogFileAppender extends RollingFileAppender<ILoggingEvent> {
     }
   }
 
-  private void warnOnce(IOException e) {
+  private void warnOnce(Exception e) {
     if (warned.compareAndSet(false, true)) {
-      err.println("offload: WARNING: cannot write the log file " + getFile() + " (" + e.getMessage() + "); offload's log lines"
+      String why = e.getMessage() == null ? e.toString() : e.getMessage();
+      err.println("offload: WARNING: cannot write the log file " + getFile() + " (" + why + "); offload's log lines"
           + " are not kept there until it can be written again (they still come here; offload_log_write_failures_total counts"
           + " those lost): free some space or choose another --state-dir");
       err.flush();

@@ -13,6 +13,7 @@ import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
+import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.worker.LogSetup;
 import dev.offload.worker.api.Json;
 import java.util.Map;
@@ -73,8 +74,9 @@ public class DispatchPathBenchmark {
     executeMessage = execute("job-1", "echo", INPUT).toByteArray();
     resultMessage = result("job-1", INPUT, 1_000).toByteArray();
     metrics = new ServiceMetrics(() -> 0);
-    // The service's default: the store forgets the oldest finished job as each one ends.
-    jobs = new JobStore(10_000, metrics::jobEnded);
+    // The service's defaults: the store forgets the oldest finished job as each one ends, and
+    // bounds the data finished jobs hold by a quarter of the heap.
+    jobs = new JobStore(10_000, SupervisorConfig.defaultFinishedMemoryBytes(), metrics::jobEnded);
   }
 
   @TearDown(Level.Trial)

@@ -144,7 +144,7 @@ final class JobRunner {
         return result.setCancelled(true).build(); // cancelled as the job thread took it
       }
       String output = handler(job.getHandler()).run(inputOf(job), context);
-      long outputBytes = output == null ? 0 : utf8Length(output);
+      long outputBytes = output == null ? 0 : Utf8.length(output);
       if (context.cancelled) {
         result.setCancelled(true);
       } else if (outputBytes > maxOutputBytes) {
@@ -179,25 +179,6 @@ final class JobRunner {
     return registry
         .find(name)
         .orElseThrow(() -> new IllegalArgumentException("this worker has no handler '" + name + "'"));
-  }
-
-  /** The UTF-8 length of a string, without encoding it. */
-  static long utf8Length(String text) {
-    long bytes = 0;
-    for (int i = 0; i < text.length(); i++) {
-      char c = text.charAt(i);
-      if (c < 0x80) {
-        bytes += 1;
-      } else if (c < 0x800) {
-        bytes += 2;
-      } else if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
-        bytes += 4;
-        i++;
-      } else {
-        bytes += 3;
-      }
-    }
-    return bytes;
   }
 
   private static String inputOf(ExecuteJob job) {

@@ -196,16 +196,6 @@ class JobRunnerTest {
   }
 
   @Test
-  void utf8Length_countsBytesNotCharacters() {
-    assertEquals(0, JobRunner.utf8Length(""));
-    assertEquals(3, JobRunner.utf8Length("abc"));
-    assertEquals(2, JobRunner.utf8Length("é"));
-    assertEquals(3, JobRunner.utf8Length("€"));
-    assertEquals(4, JobRunner.utf8Length("\uD83D\uDE00"));
-    assertEquals("a€\uD83D\uDE00".getBytes(java.nio.charset.StandardCharsets.UTF_8).length, JobRunner.utf8Length("a€\uD83D\uDE00"));
-  }
-
-  @Test
   void offer_severalJobs_runInOrderEachWithOneResult() throws Exception {
     runner.offer(List.of(job("job-1", "echo", "1"), job("job-2", "echo", "2")));
     runner.offer(List.of(job("job-3", "echo", "3")));

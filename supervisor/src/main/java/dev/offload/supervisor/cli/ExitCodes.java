@@ -13,7 +13,11 @@ public final class ExitCodes {
   public static final int OK = 0;
   /** The job FAILED, or did not succeed for another reason the message gives. */
   public static final int FAILED = 1;
-  /** A usage error or invalid input (unknown handler, malformed JSON): rejected before running. */
+  /**
+   * A usage error or invalid input (unknown handler, malformed JSON, a short token, a directory
+   * others can write to): rejected before running. Also {@code result} of an output the service
+   * no longer holds (expired, or dropped by {@code --finished-memory}).
+   */
   public static final int USAGE = 2;
   /** No service answers, it is shutting down, or its queue is full. */
   public static final int UNAVAILABLE = 3;

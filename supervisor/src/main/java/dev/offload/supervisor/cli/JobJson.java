@@ -11,7 +11,9 @@ import java.time.Instant;
 
 /**
  * Job records as the CLI writes them in JSON: snake_case keys, input and output as JSON values
- * (numbers exact), absent values as null. These keys are a contract scripts rely on.
+ * (numbers exact), absent values as null. These keys are a contract scripts rely on. A job whose
+ * data the service dropped (see {@code serve --finished-memory}) has {@code "data_dropped": true}
+ * and null input and output: not the job's values, which are gone.
  */
 final class JobJson {
 
@@ -38,6 +40,7 @@ final class JobJson {
     node.put("submitted_at", Instant.ofEpochMilli(job.getSubmittedAtMs()).toString());
     node.put("timeout_ms", job.getTimeoutMs());
     node.put("retries", job.getRetries());
+    node.put("data_dropped", job.getDataDropped());
     return node;
   }
 

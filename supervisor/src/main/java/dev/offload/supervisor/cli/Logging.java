@@ -4,13 +4,14 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.rolling.RollingFileAppender;
 import ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy;
 import ch.qos.logback.core.util.FileSize;
 import dev.offload.supervisor.job.Job;
 import dev.offload.worker.LogSetup;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -35,19 +36,28 @@ final class Logging {
 
   /**
    * For the service: offload's own lines at {@code level} on stderr, and everything logged at that
-   * level or above in {@code file} too, rotated daily and at 10 MB, 14 days and 200 MB kept.
+   * level or above in {@code file} too, rotated daily and at 10 MB, 14 days and 200 MB kept. If
+   * the file cannot be written, a warning says so once on {@code err}.
+   *
+   * @return how many lines could not be written to the file so far
    */
-  static void forService(LogLevel level, Path file) {
+  static LongSupplier forService(LogLevel level, Path file, PrintWriter err) {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     context.getLogger("dev.offload").setLevel(Level.toLevel(level.name()));
     context.getLogger(Job.class).setLevel(null); // a service logs job failures; see the config
+    LogFileAppender appender = fileAppender(context, file, err);
+    context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(appender);
+    return appender::failures;
+  }
 
+  /** The service's log file, rotated as {@link #forService} says, started in {@code context}. */
+  static LogFileAppender fileAppender(LoggerContext context, Path file, PrintWriter err) {
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();
     encoder.setContext(context);
     encoder.setPattern("%d{yyyy-MM-dd HH:mm:ss.SSS} %-5level %logger{36}: %msg%n%ex");
     encoder.start();
 
-    RollingFileAppender<ILoggingEvent> appender = new RollingFileAppender<>();
+    LogFileAppender appender = new LogFileAppender(err);
     appender.setContext(context);
     appender.setName("state-dir");
     appender.setFile(file.toString());
@@ -62,6 +72,6 @@ final class Logging {
     appender.setRollingPolicy(policy);
     appender.setEncoder(encoder);
     appender.start();
-    context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(appender);
+    return appender;
   }
 }

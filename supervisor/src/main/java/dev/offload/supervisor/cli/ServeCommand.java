@@ -10,6 +10,7 @@ import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
+import dev.offload.supervisor.server.UnsafeDirectoryException;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -106,6 +108,15 @@ final class ServeCommand implements Callable<Integer> {
       description = "Finished jobs kept for status and result; older ones expire, oldest first (default: ${DEFAULT-VALUE}).")
   int keepFinished;
 
+  @Option(names = "--finished-memory", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "The most memory finished jobs' inputs, outputs and error messages may hold (UTF-8 bytes); past it the oldest"
+          + " ones' are dropped and their records kept (default: a quarter of the service's heap).")
+  Long finishedMemory;
+
+  @Option(names = "--max-retries", paramLabel = "N", defaultValue = "" + Limits.DEFAULT_MAX_RETRIES,
+      description = "The most retries a job may ask for; more are refused as invalid (default: ${DEFAULT-VALUE}).")
+  int maxRetries;
+
   @Option(names = "--max-watchers-per-job", paramLabel = "N", defaultValue = "100",
       description = "Streams that may follow one job at once (run, watch, batch); more are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
   int maxWatchersPerJob;
@@ -133,13 +144,15 @@ final class ServeCommand implements Callable<Integer> {
     }
     try {
       OffloadServer.checkTarget(target); // before the workers: a refusal costs no JVM start
+    } catch (UnsafeDirectoryException e) {
+      throw new CliException(ExitCodes.USAGE, e.getMessage());
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
     // Only once every option is known good (and the socket's private directory made): a refused
     // command line leaves no state dir and starts no JVM.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
-    Logging.forService(logLevel, state.resolve("offload.log"));
+    LongSupplier logWriteFailures = Logging.forService(logLevel, state.resolve("offload.log"), spec.commandLine().getErr());
     SupervisorConfig config = config(state);
     Supervisor supervisor;
     try {
@@ -147,6 +160,7 @@ final class ServeCommand implements Callable<Integer> {
     } catch (WorkerStartException e) {
       throw new CliException(ExitCodes.FAILED, "the worker pool did not start: " + e.getMessage());
     }
+    supervisor.metrics().countLogWriteFailures(logWriteFailures);
     OffloadServer server;
     MetricsEndpoint metrics = null;
     try {
@@ -212,12 +226,13 @@ final class ServeCommand implements Callable<Integer> {
         .withJobTimeout(jobTimeout == null ? Duration.ZERO : jobTimeout)
         .withShutdownGrace(shutdownGrace)
         .withKeepFinished(keepFinished)
+        .withFinishedMemoryBytes(finishedMemory == null ? SupervisorConfig.defaultFinishedMemoryBytes() : finishedMemory)
         .withLimits(limits());
   }
 
   private Limits limits() {
     try {
-      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams);
+      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams, maxRetries);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage().replace("the request size limit", "--max-request-size")
           .replace("the input size limit", "--max-input-size") + "; raise --max-request-size with --max-input-size");
@@ -232,6 +247,9 @@ final class ServeCommand implements Callable<Integer> {
     }
     if (keepFinished < 0 || maxWatchersPerJob < 1 || maxStreams < 1) {
       throw new ParameterException(spec.commandLine(), "--keep-finished must be 0 or more, and --max-watchers-per-job and --max-streams 1 or more");
+    }
+    if (maxRetries < 0) {
+      throw new ParameterException(spec.commandLine(), "--max-retries must be 0 or more, got " + maxRetries);
     }
     if (workers != null && workers < 1) {
       throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);

@@ -16,12 +16,16 @@ final class SizeConverter implements CommandLine.ITypeConverter<Long> {
     if (!m.matches()) {
       throw new CommandLine.TypeConversionException("'" + text + "' is not a size; write a whole number with k, m or g, for example 512m or 2g");
     }
-    long n = Long.parseLong(m.group(1));
-    return switch (m.group(2).toLowerCase(Locale.ROOT)) {
-      case "k" -> n * 1024;
-      case "m" -> n * 1024 * 1024;
-      case "g" -> n * 1024 * 1024 * 1024;
-      default -> n;
-    };
+    try {
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2).toLowerCase(Locale.ROOT)) {
+        case "k" -> Math.multiplyExact(n, 1L << 10);
+        case "m" -> Math.multiplyExact(n, 1L << 20);
+        case "g" -> Math.multiplyExact(n, 1L << 30);
+        default -> n;
+      };
+    } catch (ArithmeticException | NumberFormatException e) {
+      throw new CommandLine.TypeConversionException("'" + text + "' is too large a size: it does not fit in 64 bits of bytes");
+    }
   }
 }

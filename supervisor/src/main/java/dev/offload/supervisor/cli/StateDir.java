@@ -26,7 +26,8 @@ final class StateDir {
   /**
    * Makes the directory (0700) if it is not there, and checks it.
    *
-   * @throws CliException (exit 1) saying what is wrong and what to do
+   * @throws CliException (exit 2, a usage error: another directory will do) saying what is wrong
+   *     and what to do
    */
   static Path prepare(Path dir) {
     Path absolute = dir.toAbsolutePath();
@@ -36,15 +37,15 @@ final class StateDir {
       }
       Set<PosixFilePermission> perms = Files.getPosixFilePermissions(absolute);
       if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-        throw new CliException(ExitCodes.FAILED, "the state directory " + absolute + " can be written by others ("
+        throw new CliException(ExitCodes.USAGE, "the state directory " + absolute + " can be written by others ("
             + PosixFilePermissions.toString(perms) + "); make it private (chmod 700 " + absolute + ") or choose another with --state-dir");
       }
       if (!Files.isWritable(absolute)) {
-        throw new CliException(ExitCodes.FAILED, "cannot write to the state directory " + absolute + "; choose another with --state-dir");
+        throw new CliException(ExitCodes.USAGE, "cannot write to the state directory " + absolute + "; choose another with --state-dir");
       }
       return absolute;
     } catch (IOException e) {
-      throw new CliException(ExitCodes.FAILED, "cannot make the state directory " + absolute + ": " + e.getMessage()
+      throw new CliException(ExitCodes.USAGE, "cannot make the state directory " + absolute + ": " + e.getMessage()
           + "; choose another with --state-dir");
     }
   }

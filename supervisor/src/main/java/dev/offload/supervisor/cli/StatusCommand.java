@@ -45,6 +45,10 @@ final class StatusCommand implements Callable<Integer> {
       if (job.hasError()) {
         table.row("error", job.getError().getCode() + ": " + job.getError().getMessage());
       }
+      if (job.getDataDropped()) {
+        table.row("data", "input and output dropped, error message cut to " + dev.offload.supervisor.job.Job.KEPT_ERROR_CHARS
+            + " characters: " + JobPrinter.WHY_DROPPED);
+      }
       table.print(out);
       return ExitCodes.OK;
     }

@@ -341,17 +341,24 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (wasRunning != null) {
       clearDeadline(wasRunning);
-      jobLostItsWorker(wasRunning, worker, loss.deliberate() ? loss.words() : loss.words() + worker.log().quote(5));
+      jobLostItsWorker(wasRunning, worker, loss);
     }
     dispatchWaiting();
     pool.replace(worker, loss);
   }
 
-  private void jobLostItsWorker(Job job, Worker worker, String cause) {
+  private void jobLostItsWorker(Job job, Worker worker, WorkerLoss loss) {
+    // The tail of its log says why a worker died by itself; one the supervisor ended has nothing to add.
+    String logTail = loss.deliberate() ? "" : worker.log().quote(5);
     if (job.isStopping()) {
-      job.endStopped("it did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms, so its worker (pid " + worker.pid() + ") was killed and replaced");
+      // Only the kill that escalated this stop may be blamed on the cancel grace: the worker may
+      // have died by itself (or been killed for another reason) before the job stopped.
+      job.endStopped(job.wasKilledToStop()
+          ? "it did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms, so its worker (pid " + worker.pid() + ") was killed and replaced"
+          : "its worker (pid " + worker.pid() + ") " + loss.words() + " before the job stopped" + logTail);
       return;
     }
+    String cause = loss.words() + logTail;
     if (job.hasRetriesLeft() && requeue(job)) {
       LOG.info(job + " lost worker pid " + worker.pid() + "; retrying");
       dispatchWaiting();
@@ -563,6 +570,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       lock.unlock();
     }
     if (stillThere) {
+      job.noteKilledToStop();
       worker.kill("job " + job.id() + " did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms");
     }
   }

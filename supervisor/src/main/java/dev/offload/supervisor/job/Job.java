@@ -4,6 +4,7 @@ import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobState;
+import dev.offload.worker.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -15,6 +16,9 @@ import org.slf4j.LoggerFactory;
  * job may also end CANCELLED directly, and a running one go back to QUEUED for a retry). Every
  * change is announced to the job's listeners, in order, and the terminal change exactly once.
  *
+ * <p>Once it has ended, its data (input, output and error message) may be dropped to bound the
+ * memory finished jobs hold ({@link #dropData}); its record stays, flagged {@code data_dropped}.
+ *
  * <p>Thread-safe. Listeners are called while the job's lock is held, which is what keeps their
  * events in order; so a listener must not block (writing to a gRPC stream does not).
  */
@@ -23,10 +27,14 @@ public final class Job {
   /** A debug line per transition and a warning per failure, each naming the job and its handler. */
   private static final Logger LOG = LoggerFactory.getLogger(Job.class);
 
+  /** How much of its error message a job keeps once its data is dropped. */
+  public static final int KEPT_ERROR_CHARS = 1_000;
+
   private final long sequence;
   private final String id;
   private final String handler;
-  private final String inputJson;
+  /** Guarded by {@code this}: dropped once the job has ended and memory is short. */
+  private String inputJson;
   private final long timeoutMillis;
   private final int retries;
   private final long submittedAtMillis = System.currentTimeMillis();
@@ -35,6 +43,9 @@ public final class Job {
   private JobState state = JobState.QUEUED;
   private String outputJson = "";
   private JobError error;
+  /** UTF-8 bytes of input, output and error message this ended job holds; 0 before its end and once dropped. */
+  private long dataBytes;
+  private boolean dataDropped;
   private long workerPid;
   private int attempts;
   private long startedNanos;
@@ -43,6 +54,8 @@ public final class Job {
   private JobState stopState;
   /** Why it is being stopped, for its record. */
   private JobError stopReason;
+  /** Whether its worker was killed because it did not stop within the cancel grace. */
+  private boolean killedToStop;
   private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
   /** Told once, after the terminal change: the job store's bookkeeping, not a watcher. */
   private final Consumer<Job> onEnd;
@@ -73,7 +86,8 @@ public final class Job {
     return handler;
   }
 
-  public String inputJson() {
+  /** The input JSON; empty once the ended job's data was dropped. */
+  public synchronized String inputJson() {
     return inputJson;
   }
 
@@ -120,6 +134,16 @@ public final class Job {
     stopState = terminal;
     stopReason = JobError.newBuilder().setCode(code).setMessage(message).build();
     return true;
+  }
+
+  /** Records that the job's worker is being killed because the job did not stop within the cancel grace. */
+  public synchronized void noteKilledToStop() {
+    killedToStop = true;
+  }
+
+  /** Whether {@link #noteKilledToStop} was called since the job last went to a worker. */
+  public synchronized boolean wasKilledToStop() {
+    return killedToStop;
   }
 
   /**
@@ -175,6 +199,7 @@ public final class Job {
     state = JobState.QUEUED;
     stopState = null;
     stopReason = null;
+    killedToStop = false;
     LOG.debug("{} ({}) queued again for a retry", id, handler);
     announce();
     return true;
@@ -206,6 +231,7 @@ public final class Job {
     this.state = terminal;
     this.outputJson = output;
     this.error = error;
+    this.dataBytes = Utf8.length(inputJson) + Utf8.length(output) + (error == null ? 0 : Utf8.length(error.getMessage()));
     if (terminal == JobState.FAILED || terminal == JobState.TIMED_OUT) {
       LOG.warn("{} ({}) {}: {}: {}", id, handler, terminal, error.getCode(), error.getMessage());
     } else {
@@ -215,6 +241,42 @@ public final class Job {
     listeners.clear();
     onEnd.accept(this);
     return true;
+  }
+
+  /**
+   * UTF-8 bytes of the input, output and error message that this ended job holds: what {@link
+   * #dropData} would free. 0 while it runs (its input is owed to a worker) and once dropped.
+   */
+  public synchronized long dataBytes() {
+    return dataBytes;
+  }
+
+  /**
+   * Drops an ended job's input and output and cuts its error message to {@link
+   * #KEPT_ERROR_CHARS}; its record stays, flagged as dropped. Does nothing to a job that has not
+   * ended or was dropped already.
+   *
+   * @return the bytes the job held, as {@link #dataBytes} counted them
+   */
+  public synchronized long dropData() {
+    if (!isTerminal(state) || dataDropped) {
+      return 0;
+    }
+    long freed = dataBytes;
+    inputJson = "";
+    outputJson = "";
+    String message = error == null ? "" : error.getMessage();
+    if (message.length() > KEPT_ERROR_CHARS) {
+      int cut = Character.isHighSurrogate(message.charAt(KEPT_ERROR_CHARS - 1)) ? KEPT_ERROR_CHARS - 1 : KEPT_ERROR_CHARS;
+      error = error.toBuilder().setMessage(message.substring(0, cut) + "…").build();
+    }
+    dataDropped = true;
+    dataBytes = 0;
+    return freed;
+  }
+
+  public synchronized boolean isDataDropped() {
+    return dataDropped;
   }
 
   /** Passes a progress report to the listeners, if the job is still running. */
@@ -289,7 +351,8 @@ public final class Job {
         .setRunMs(runNanos() / 1_000_000)
         .setSubmittedAtMs(submittedAtMillis)
         .setTimeoutMs(timeoutMillis)
-        .setRetries(retries);
+        .setRetries(retries)
+        .setDataDropped(dataDropped);
     if (error != null) {
       job.setError(error);
     }

@@ -1,37 +1,55 @@
 package dev.offload.supervisor.job;
 
 import dev.offload.proto.v1.JobState;
+import java.util.ArrayDeque;
 import java.util.Comparator;
+import java.util.Deque;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
  * Every job the supervisor knows, by id. Jobs that have ended are kept for status and result
- * queries up to a bound; past it the oldest finished ones are forgotten, so a long batch runs in
- * bounded memory. Thread-safe.
+ * queries within two bounds, so that a service runs in bounded memory whatever it is sent:
+ *
+ * <ul>
+ *   <li>a count: past {@code keepFinished} finished jobs, the oldest are forgotten (expire);
+ *   <li>bytes: past {@code finishedMemoryBytes} of data held by finished jobs (their input, output
+ *       and error message, counted in UTF-8 bytes by {@link Job#dataBytes}), the oldest finished
+ *       jobs' data are dropped ({@link Job#dropData}) while their records stay.
+ * </ul>
+ *
+ * Both go oldest first, in the order jobs ended. Thread-safe.
  */
 public final class JobStore {
 
   private final int keepFinished;
+  private final long finishedMemoryBytes;
   private final Consumer<Job> onEnd;
   private final AtomicLong sequence = new AtomicLong();
   private final Map<String, Job> byId = new ConcurrentHashMap<>();
-  private final ConcurrentLinkedQueue<Job> finished = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger finishedCount = new AtomicInteger();
+  /** The finished jobs remembered, in the order they ended. Guarded by {@code this}. */
+  private final Deque<Job> finished = new ArrayDeque<>();
+  /**
+   * Those of {@link #finished} that still hold data, in the same order. Data are dropped oldest
+   * first, so these are always the newest of them. Guarded by {@code this}.
+   */
+  private final Deque<Job> holdingData = new ArrayDeque<>();
+  /** What the jobs of {@link #holdingData} hold, in bytes. Guarded by {@code this}. */
+  private long dataBytes;
 
   /**
    * @param keepFinished how many ended jobs to remember at most
+   * @param finishedMemoryBytes how many bytes of data ended jobs may hold at most
    * @param onEnd told of every job as it ends (for metrics); must not block
    */
-  public JobStore(int keepFinished, Consumer<Job> onEnd) {
+  public JobStore(int keepFinished, long finishedMemoryBytes, Consumer<Job> onEnd) {
     this.keepFinished = keepFinished;
+    this.finishedMemoryBytes = finishedMemoryBytes;
     this.onEnd = onEnd;
   }
 
@@ -68,14 +86,36 @@ public final class JobStore {
     return counts;
   }
 
+  /** The bytes of data that finished jobs hold now; never more than the bound once a job's end is recorded. */
+  public synchronized long finishedDataBytes() {
+    return dataBytes;
+  }
+
+  /**
+   * Called by each job as it ends, with that job's lock held; takes this store's lock, then the
+   * locks of the ended jobs whose data it drops. That order cannot deadlock: the one job whose lock
+   * is held while this lock is asked for is the one ending now, which no other thread can be
+   * dropping yet.
+   */
   private void remembered(Job job) {
     onEnd.accept(job);
-    finished.add(job);
-    if (finishedCount.incrementAndGet() > keepFinished) {
-      Job oldest = finished.poll();
-      if (oldest != null) {
-        finishedCount.decrementAndGet();
+    synchronized (this) {
+      finished.addLast(job);
+      long bytes = job.dataBytes();
+      if (bytes > 0) {
+        holdingData.addLast(job);
+        dataBytes += bytes;
+      }
+      while (finished.size() > keepFinished) {
+        Job oldest = finished.pollFirst();
         byId.remove(oldest.id());
+        if (holdingData.peekFirst() == oldest) {
+          holdingData.pollFirst();
+          dataBytes -= oldest.dropData(); // its record is gone; dropping lets the data go even if someone still holds the job
+        }
+      }
+      while (dataBytes > finishedMemoryBytes && !holdingData.isEmpty()) {
+        dataBytes -= holdingData.pollFirst().dropData();
       }
     }
   }

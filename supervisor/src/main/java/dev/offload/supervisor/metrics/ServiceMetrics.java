@@ -5,6 +5,7 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.pool.RestartCause;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -25,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The service's figures, kept once in a Micrometer registry: what {@code serve --metrics} exposes
@@ -36,6 +38,10 @@ import java.util.function.IntSupplier;
  *       histograms of the time queued and the time on a worker;
  *   <li>{@code offload_queue_depth}: jobs waiting for a worker;
  *   <li>{@code offload_worker_restarts_total{cause}}: workers replaced, by cause;
+ *   <li>{@code offload_finished_job_data_bytes} and {@code offload_finished_job_data_limit_bytes}:
+ *       what finished jobs hold of input, output and error text, and its bound;
+ *   <li>{@code offload_log_write_failures_total}: log lines the service could not write to its
+ *       log file (a full disk, say);
  *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
  * </ul>
  */
@@ -48,6 +54,8 @@ public final class ServiceMetrics implements AutoCloseable {
   private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
   private final Map<String, HandlerMeters> byHandler = new ConcurrentHashMap<>();
   private final RecentRate recentEnds = new RecentRate(System::currentTimeMillis);
+  /** What the log-write failure counter reads, held here because the counter holds it weakly. */
+  private volatile LongSupplier logWriteFailures;
   /** Binds the JVM meters; started by {@link #bindJvmMeters}. Guarded by {@code this}. */
   private Thread jvmMetersBound;
 
@@ -83,6 +91,25 @@ public final class ServiceMetrics implements AutoCloseable {
       meters.runTime.record(job.runNanos(), TimeUnit.NANOSECONDS);
     }
     recentEnds.record();
+  }
+
+  /**
+   * Tracks the bytes of data that finished jobs hold, and their bound ({@code serve
+   * --finished-memory}).
+   */
+  public void trackFinishedJobData(LongSupplier bytes, long limit) {
+    Gauge.builder("offload.finished.job.data", bytes::getAsLong).baseUnit("bytes")
+        .description("UTF-8 bytes of input, output and error text that finished jobs hold").register(registry);
+    Gauge.builder("offload.finished.job.data.limit", () -> limit).baseUnit("bytes")
+        .description("The most finished jobs may hold (--finished-memory); past it the oldest ones' data are dropped")
+        .register(registry);
+  }
+
+  /** Counts the log lines that could not be written to the service's log file, as {@code failures} reads them. */
+  public void countLogWriteFailures(LongSupplier failures) {
+    logWriteFailures = failures; // the counter holds what it reads only weakly
+    FunctionCounter.builder("offload.log.write.failures", failures, LongSupplier::getAsLong)
+        .description("Log lines the service could not write to its log file (a full disk, say)").register(registry);
   }
 
   /** Records that a worker was replaced. */

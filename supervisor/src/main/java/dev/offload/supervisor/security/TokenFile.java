@@ -10,11 +10,20 @@ import java.util.Set;
 
 /**
  * Reads a token from a file: its first line, trimmed. A token is a password: the file must hold
- * one, and the service refuses a file that others can read.
+ * one of at least {@value #MIN_CHARS} characters, and the service refuses a file that others can
+ * read.
  */
 public final class TokenFile {
 
+  /** 128 bits written in base64: a token shorter than that could be guessed. */
+  public static final int MIN_CHARS = 22;
+
   private TokenFile() {}
+
+  /** A command line that writes a good token into {@code file}, for error messages and the README. */
+  static String howToMake(Path file) {
+    return "openssl rand -base64 24 > " + file + " && chmod 600 " + file;
+  }
 
   /**
    * @param privateOnly whether to refuse a file that group or others can read (the service does)
@@ -23,7 +32,7 @@ public final class TokenFile {
   public static String read(Path file, boolean privateOnly) {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException("token file " + file + " does not exist; write a long random token into it, for example: "
-          + "head -c 32 /dev/urandom | base64 > " + file + " && chmod 600 " + file);
+          + howToMake(file));
     }
     try {
       if (privateOnly) {
@@ -35,7 +44,11 @@ public final class TokenFile {
       }
       String token = Files.readString(file, StandardCharsets.UTF_8).lines().findFirst().orElse("").strip();
       if (token.isEmpty()) {
-        throw new IllegalArgumentException("token file " + file + " is empty; write a long random token into it");
+        throw new IllegalArgumentException("token file " + file + " is empty; write a long random token into it: " + howToMake(file));
+      }
+      if (token.length() < MIN_CHARS) {
+        throw new IllegalArgumentException("the token in " + file + " is " + token.length() + " characters long; a token needs at least "
+            + MIN_CHARS + " (128 bits in base64) so that it cannot be guessed. Make one: " + howToMake(file));
       }
       return token;
     } catch (IOException e) {

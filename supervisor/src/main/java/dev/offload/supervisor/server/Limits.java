@@ -4,23 +4,31 @@ package dev.offload.supervisor.server;
  * What a service takes at most from its clients. Each limit, when hit, is answered with a gRPC
  * status whose message names the limit and the {@code serve} flag that raises it; none of them
  * can take the service down. (The output limit is the workers', in {@link
- * dev.offload.supervisor.pool.PoolConfig#maxOutputBytes}; how many finished jobs are kept is
- * {@link SupervisorConfig#keepFinished}.)
+ * dev.offload.supervisor.pool.PoolConfig#maxOutputBytes}; what finished jobs keep is {@link
+ * SupervisorConfig#keepFinished} and {@link SupervisorConfig#finishedMemoryBytes}.)
  *
  * @param maxRequestBytes the largest message a client may send (RESOURCE_EXHAUSTED)
  * @param maxInputBytes the largest input JSON of a job, in UTF-8 bytes (INVALID_ARGUMENT)
  * @param maxWatchersPerJob how many streams may follow one job at once (RESOURCE_EXHAUSTED)
  * @param maxStreams how many streaming calls (run, watch, batch) may be open at once, across all
  *     clients (RESOURCE_EXHAUSTED)
+ * @param maxRetries the most retries a job may ask for (INVALID_ARGUMENT): each one can cost a
+ *     worker process, so a job that kills its worker cannot keep the pool restarting
  */
-public record Limits(int maxRequestBytes, int maxInputBytes, int maxWatchersPerJob, int maxStreams) {
+public record Limits(int maxRequestBytes, int maxInputBytes, int maxWatchersPerJob, int maxStreams, int maxRetries) {
 
   /** Room in a request, beyond its input, for the rest of it (handler, key, options). */
   public static final int REQUEST_OVERHEAD_BYTES = 64 << 10;
 
+  /** The default of {@link #maxRetries} ({@code serve --max-retries}). */
+  public static final int DEFAULT_MAX_RETRIES = 10;
+
   public Limits {
     if (maxInputBytes < 1 || maxWatchersPerJob < 1 || maxStreams < 1) {
       throw new IllegalArgumentException("every limit must be at least 1");
+    }
+    if (maxRetries < 0) {
+      throw new IllegalArgumentException("the retry limit must be 0 or more, got " + maxRetries);
     }
     if ((long) maxRequestBytes < (long) maxInputBytes + REQUEST_OVERHEAD_BYTES) {
       throw new IllegalArgumentException("the request size limit (" + maxRequestBytes + " bytes) must exceed the input size limit ("
@@ -28,8 +36,12 @@ public record Limits(int maxRequestBytes, int maxInputBytes, int maxWatchersPerJ
     }
   }
 
-  /** 4 MiB inputs in requests of up to 5 MiB, 100 watchers a job, 1,000 open streams. */
+  /** 4 MiB inputs in requests of up to 5 MiB, 100 watchers a job, 1,000 open streams, 10 retries. */
   public static Limits defaults() {
-    return new Limits(5 << 20, 4 << 20, 100, 1_000);
+    return new Limits(5 << 20, 4 << 20, 100, 1_000, DEFAULT_MAX_RETRIES);
+  }
+
+  public Limits withMaxRetries(int n) {
+    return new Limits(maxRequestBytes, maxInputBytes, maxWatchersPerJob, maxStreams, n);
   }
 }

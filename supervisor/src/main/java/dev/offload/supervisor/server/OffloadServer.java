@@ -176,6 +176,8 @@ public final class OffloadServer {
    * Makes a Unix socket's private directory and refuses a target it must not serve on (a
    * directory others can write to, a socket another service answers on); for a command to call
    * before it starts any worker. {@link #start} checks again. Other targets pass.
+   *
+   * @throws UnsafeDirectoryException if others can write to the socket's directory
    */
   public static void checkTarget(ServerTarget target) throws IOException {
     if (target instanceof ServerTarget.Unix unix) {
@@ -190,7 +192,7 @@ public final class OffloadServer {
     }
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
     if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
-      throw new IOException("refusing to serve in " + dir + ": others can write to it ("
+      throw new UnsafeDirectoryException("refusing to serve in " + dir + ": others can write to it ("
           + PosixFilePermissions.toString(perms) + "), so they could replace the socket; use a directory only you can write to");
     }
     if (answers(socket)) {

@@ -24,12 +24,12 @@ import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.worker.Utf8;
 import dev.offload.worker.api.Json;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -173,10 +173,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid(what + "; known handlers: " + known);
     }
     String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
-    int maxInput = supervisor.config().limits().maxInputBytes();
+    Limits limits = supervisor.config().limits();
+    int maxInput = limits.maxInputBytes();
     // A char is at most 3 UTF-8 bytes: only inputs that might be over the limit are measured.
     if ((long) input.length() * 3 > maxInput) {
-      int bytes = input.getBytes(StandardCharsets.UTF_8).length;
+      long bytes = Utf8.length(input);
       if (bytes > maxInput) {
         throw invalid("the input is " + bytes + " bytes of JSON; the service takes at most " + maxInput
             + " (pass a file's path instead, or start the service with a larger --max-input-size)");
@@ -192,6 +193,10 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     }
     if (request.getRetries() < 0) {
       throw invalid("retries must be >= 0, got " + request.getRetries());
+    }
+    if (request.getRetries() > limits.maxRetries()) {
+      throw invalid("retries " + request.getRetries() + " is more than this service allows (" + limits.maxRetries()
+          + "): each retry can cost a worker process; ask for fewer, or start the service with a larger --max-retries");
     }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
     Job job = supervisor.jobs().create(handler, input, timeout, request.getRetries());

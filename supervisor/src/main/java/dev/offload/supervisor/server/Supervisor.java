@@ -52,7 +52,8 @@ public final class Supervisor {
         Thread.ofPlatform().name("offload-timers").daemon(true).factory());
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
-    this.jobs = new JobStore(config.keepFinished(), metrics::jobEnded);
+    this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), metrics::jobEnded);
+    metrics.trackFinishedJobData(jobs::finishedDataBytes, config.finishedMemoryBytes());
     this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);
     this.service = new OffloadService(this);

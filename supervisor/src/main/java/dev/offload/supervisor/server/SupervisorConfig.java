@@ -10,37 +10,55 @@ import java.time.Duration;
  * @param maxQueue how many jobs may wait for a worker before submissions are refused
  * @param jobTimeout the run-time limit of jobs that set none; zero for none
  * @param keepFinished how many ended jobs are remembered for status queries
+ * @param finishedMemoryBytes how many bytes of data (input, output, error message, in UTF-8) the
+ *     ended jobs may hold; past it the oldest ones' data are dropped and their records kept
  * @param shutdownGrace how long running jobs get to finish at shutdown when no grace is asked for
  * @param limits what the service takes at most from clients
  */
-public record SupervisorConfig(
-    PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, Duration shutdownGrace, Limits limits) {
+public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, long finishedMemoryBytes,
+    Duration shutdownGrace, Limits limits) {
+
+  public SupervisorConfig {
+    if (finishedMemoryBytes < 0) {
+      throw new IllegalArgumentException("finishedMemoryBytes must be 0 or more, got " + finishedMemoryBytes);
+    }
+  }
+
+  /** A quarter of this JVM's maximum heap: what finished jobs may hold by default. */
+  public static long defaultFinishedMemoryBytes() {
+    return Runtime.getRuntime().maxMemory() / 4;
+  }
 
   public static SupervisorConfig defaults() {
-    return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, Duration.ofSeconds(10), Limits.defaults());
+    return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, defaultFinishedMemoryBytes(),
+        Duration.ofSeconds(10), Limits.defaults());
   }
 
   public SupervisorConfig withPool(PoolConfig p) {
-    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, shutdownGrace, limits);
+    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
   }
 
   public SupervisorConfig withMaxQueue(int n) {
-    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, shutdownGrace, limits);
+    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
   }
 
   public SupervisorConfig withShutdownGrace(Duration grace) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, grace, limits);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits);
   }
 
   public SupervisorConfig withJobTimeout(Duration timeout) {
-    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, shutdownGrace, limits);
+    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
   }
 
   public SupervisorConfig withKeepFinished(int n) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, shutdownGrace, limits);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits);
+  }
+
+  public SupervisorConfig withFinishedMemoryBytes(long bytes) {
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits);
   }
 
   public SupervisorConfig withLimits(Limits l) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, shutdownGrace, l);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l);
   }
 }

@@ -234,8 +234,24 @@ class CliIT {
     Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
     Path state = dir.resolve("state-of-a-refused-serve");
     Cli.Result r = Cli.run("serve", "--listen", "unix:" + open.resolve("s.sock"), "--workers", "1", "--state-dir", state.toString());
-    assertEquals(1, r.exitCode(), r.err());
+    assertEquals(2, r.exitCode(), "a refusal, as every other: " + r.err());
     assertTrue(r.err().contains("others can write to it"), r.err());
     assertFalse(Files.exists(state), "refused before the state dir (and its workers' logs) was made");
+  }
+
+  @Test
+  void serve_withAStateDirOthersCanWrite_refusesWithExit2BeforeStartingAnyWorker() throws Exception {
+    Path state = Files.createDirectory(dir.resolve("open-state"));
+    Files.setPosixFilePermissions(state, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path socketDir = Files.createDirectory(dir.resolve("private-for-open-state"));
+    Files.setPosixFilePermissions(socketDir, PosixFilePermissions.fromString("rwx------"));
+
+    Cli.Result r = Cli.run("serve", "--listen", "unix:" + socketDir.resolve("s.sock"), "--workers", "1", "--state-dir", state.toString());
+
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("can be written by others") && r.err().contains("--state-dir"), r.err());
+    try (var made = Files.list(state)) {
+      assertEquals(0, made.count(), "no log, no workers' logs");
+    }
   }
 }

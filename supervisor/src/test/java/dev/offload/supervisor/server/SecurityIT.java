@@ -136,6 +136,25 @@ class SecurityIT {
     assertTrue(r.err().contains("chmod 600"), r.err());
   }
 
+  @Test
+  void aTokenShorterThan22Characters_isRefusedByServeAndClients_sayingHowToMakeOne() throws Exception {
+    Path shortToken = write("short-token", "x".repeat(21) + "\n");
+    Files.setPosixFilePermissions(shortToken, PosixFilePermissions.fromString("rw-------"));
+    // A socket in a directory others can write to is refused too, but only after the token is read:
+    // a service that took the short token could not start here either.
+    Path open = Files.createDirectories(dir.resolve("open-for-short-token"));
+    Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+
+    Cli.Result serve = Cli.run("serve", "--listen", "unix:" + open.resolve("s.sock"), "--token-file", shortToken.toString());
+    Cli.Result client = Cli.run("stats", "--server", target.toString(), "--token-file", shortToken.toString(), "--tls-ca", ca.toString());
+
+    for (Cli.Result refused : new Cli.Result[] {serve, client}) {
+      assertEquals(2, refused.exitCode(), refused.err());
+      assertTrue(refused.err().contains(shortToken.toString()) && refused.err().contains("at least 22"), refused.err());
+      assertTrue(refused.err().contains("openssl rand -base64 24"), refused.err());
+    }
+  }
+
   private static Path write(String name, String text) throws IOException {
     return Files.writeString(dir.resolve(name), text);
   }

@@ -46,7 +46,7 @@ final class BatchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
 
-  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"retries\"}; - reads stdin.")
+  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"deadline\", \"retries\"}; - reads stdin.")
   String input;
 
   @Option(names = "--output", paramLabel = "FILE", description = "Write results to FILE instead of stdout.")

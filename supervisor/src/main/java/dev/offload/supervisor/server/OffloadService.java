@@ -193,8 +193,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     if (request.getRetries() < 0) {
       throw invalid("retries must be >= 0, got " + request.getRetries());
     }
+    if (request.getDeadlineMs() < 0) {
+      throw invalid("deadline_ms must be >= 0 (0 for none), got " + request.getDeadlineMs());
+    }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
-    Job job = supervisor.jobs().create(handler, input, timeout, request.getRetries());
+    Job job = supervisor.jobs().create(handler, input, timeout, request.getDeadlineMs(), request.getRetries());
     try {
       supervisor.dispatcher().submit(job);
     } catch (JobRejectedException e) {

@@ -1,6 +1,6 @@
 package dev.offload.supervisor.cli;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
 import java.util.function.IntConsumer;
 import sun.misc.Signal;
 
@@ -19,11 +19,20 @@ final class Signals {
    */
   static final String[] STOPPING = {"INT", "TERM", "HUP"};
 
+  /**
+   * Signals that come this soon after the first are the same request, not a second one:
+   * {@code timeout(1)} signals the command and then, at once, its whole process group, and a
+   * terminal that closes hangs up the group as its shell hangs up its jobs. A person's second
+   * Ctrl-C comes later than that.
+   */
+  static final Duration SAME_REQUEST = Duration.ofMillis(500);
+
   private Signals() {}
 
   /**
    * Handles each named signal (such as {@code INT}, {@code TERM}): {@code first} runs on the first
-   * one, {@code second} on any later one. Both run on the JVM's signal thread and must return soon.
+   * one, {@code second} on any later one that comes {@link #SAME_REQUEST} or more after it. Both
+   * run on a thread of the JVM's signal dispatcher and must return soon.
    */
   static void handle(Runnable first, Runnable second, String... names) {
     handle(signal -> first.run(), signal -> second.run(), names);
@@ -31,15 +40,33 @@ final class Signals {
 
   /** As {@link #handle(Runnable, Runnable, String...)}, handing each the number of the signal. */
   static void handle(IntConsumer first, IntConsumer second, String... names) {
-    var seen = new AtomicInteger();
+    Requests requests = new Requests();
     for (String name : names) {
       Signal.handle(new Signal(name), signal -> {
-        if (seen.getAndIncrement() == 0) {
-          first.accept(signal.getNumber());
-        } else {
-          second.accept(signal.getNumber());
+        switch (requests.classify(System.nanoTime())) {
+          case FIRST -> first.accept(signal.getNumber());
+          case SECOND -> second.accept(signal.getNumber());
+          case REPEAT -> { } // the first one again, sent twice
         }
       });
+    }
+  }
+
+  /** What one signal is, given when it came. */
+  enum Kind { FIRST, REPEAT, SECOND }
+
+  /** Tells a first signal from its repeats and from a second one. Thread-safe. */
+  static final class Requests {
+    private boolean seen;
+    private long firstAtNanos;
+
+    synchronized Kind classify(long nowNanos) {
+      if (!seen) {
+        seen = true;
+        firstAtNanos = nowNanos;
+        return Kind.FIRST;
+      }
+      return nowNanos - firstAtNanos < SAME_REQUEST.toNanos() ? Kind.REPEAT : Kind.SECOND;
     }
   }
 }

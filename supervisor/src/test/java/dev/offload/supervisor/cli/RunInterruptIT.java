@@ -53,6 +53,20 @@ class RunInterruptIT {
     }
   }
 
+  /** timeout(1) signals the command and then its process group: one request, not a second "now". */
+  @ParameterizedTest(name = "SIG{0} twice: exit {1}")
+  @CsvSource({"TERM, 143", "HUP, 129"})
+  void signalSentTwiceAtOnce_asTimeoutDoes_stillCancelsTheJob(String signal, int exitCode) throws Exception {
+    try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
+      Process run = startRun(service);
+      Job job = awaitRunningJob(service);
+      Signals.sendTwiceAtOnce(signal, run.pid());
+      assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
+      assertEquals(exitCode, run.exitValue());
+      assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState());
+    }
+  }
+
   @ParameterizedTest(name = "SIG{0}: exit {1}")
   @CsvSource({"INT, 130", "TERM, 143", "HUP, 129"})
   void signal_withDetach_leavesTheJobRunning(String signal, int exitCode) throws Exception {

@@ -93,7 +93,7 @@ public class DispatchPathBenchmark {
   public void supervisorPerJob(Blackhole out) throws InvalidProtocolBufferException {
     SubmitJobRequest request = BatchRequest.parseFrom(batchRequest).getJob();
     out.consume(Json.parse(request.getInputJson()));
-    Job job = jobs.create(request.getHandler(), request.getInputJson(), 0, 0);
+    Job job = jobs.create(request.getHandler(), request.getInputJson(), 0, 0, 0);
     job.subscribe(event -> {
       if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
         out.consume(BatchResult.newBuilder().setKey("1").setJob(event.getJob()).build().toByteArray());

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -45,7 +46,7 @@ final class BatchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
 
-  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"retries\"}; - reads stdin.")
+  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"deadline\", \"retries\"}; - reads stdin.")
   String input;
 
   @Option(names = "--output", paramLabel = "FILE", description = "Write results to FILE instead of stdout.")
@@ -92,7 +93,7 @@ final class BatchCommand implements Callable<Integer> {
     BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
     Map<String, String> idsByKey = new ConcurrentHashMap<>();
     AtomicBoolean stopped = new AtomicBoolean();
-    AtomicBoolean interrupted = new AtomicBoolean();
+    AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
     Thread reader = Thread.currentThread();
     try (BatchProgress progress = progress()) {
       call.set(client.batch(maxInFlight, result -> {
@@ -104,14 +105,14 @@ final class BatchCommand implements Callable<Integer> {
         }
       }));
       Signals.handle(
-          () -> {
-            interrupted.set(true);
+          signal -> {
+            stoppedBy.set(signal);
             stopped.set(true);
             call.get().cancel("interrupted");
             reader.interrupt();
           },
-          () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
-          "INT");
+          signal -> Runtime.getRuntime().halt(ExitCodes.forSignal(signal)),
+          Signals.STOPPING);
 
       sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
       try {
@@ -125,11 +126,11 @@ final class BatchCommand implements Callable<Integer> {
       }
     }
     var err = spec.commandLine().getErr();
-    err.printf("offload: batch %s: %d succeeded, %d did not%n", interrupted.get() ? "interrupted" : "done",
+    err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
         results.succeeded(), results.unsuccessful());
     err.flush();
-    if (interrupted.get()) {
-      return ExitCodes.INTERRUPTED;
+    if (stoppedBy.get() != 0) {
+      return ExitCodes.forSignal(stoppedBy.get());
     }
     return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
   }

@@ -6,7 +6,8 @@ import dev.offload.worker.api.Json;
 
 /**
  * One line of a batch file: {@code {"id": "...", "handler": "...", "input": <JSON>, "timeout":
- * "5s", "retries": 0}}. A line that cannot become a job carries the reason instead.
+ * "5s", "deadline": "1m", "retries": 0}}. A line that cannot become a job carries the reason
+ * instead.
  *
  * @param number the 1-based line number
  * @param id the line's id, or its line number when it gives none
@@ -46,6 +47,14 @@ record BatchLine(long number, String id, SubmitJobRequest request, String invali
         request.setTimeoutMs(Math.max(1, DURATIONS.convert(timeout.asText()).toMillis()));
       } catch (RuntimeException e) {
         return invalid(number, id, "line " + number + ": \"timeout\": " + e.getMessage());
+      }
+    }
+    JsonNode deadline = line.get("deadline");
+    if (deadline != null && !deadline.isNull()) {
+      try {
+        request.setDeadlineMs(Math.max(1, DURATIONS.convert(deadline.asText()).toMillis()));
+      } catch (RuntimeException e) {
+        return invalid(number, id, "line " + number + ": \"deadline\": " + e.getMessage());
       }
     }
     JsonNode retries = line.get("retries");

@@ -23,10 +23,18 @@ public final class ExitCodes {
   public static final int UNAVAILABLE = 3;
   /** The job was CANCELLED or TIMED_OUT. */
   public static final int CANCELLED = 4;
-  /** Interrupted by Ctrl-C (SIGINT). */
+  /** Interrupted by Ctrl-C: {@link #forSignal} of SIGINT. */
   public static final int INTERRUPTED = 130;
 
   private ExitCodes() {}
+
+  /**
+   * The exit code of a command stopped by a signal: 128 + its number, as a shell reports a process
+   * the signal killed (SIGHUP 129, SIGINT 130, SIGTERM 143), so scripts read it the same either way.
+   */
+  public static int forSignal(int number) {
+    return 128 + number;
+  }
 
   /** The exit code for a job that ended in this state. */
   public static int forState(JobState state) {

@@ -39,6 +39,7 @@ final class JobJson {
     node.put("run_ms", job.getRunMs());
     node.put("submitted_at", Instant.ofEpochMilli(job.getSubmittedAtMs()).toString());
     node.put("timeout_ms", job.getTimeoutMs());
+    node.put("deadline_ms", job.getDeadlineMs());
     node.put("retries", job.getRetries());
     node.put("data_dropped", job.getDataDropped());
     return node;

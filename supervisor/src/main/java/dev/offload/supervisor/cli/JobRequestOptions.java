@@ -23,8 +23,15 @@ final class JobRequestOptions {
   String inputFile;
 
   @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
-      description = "Stop the job if it runs longer than this (500ms, 2s, 1m); it then ends TIMED_OUT.")
+      description = "Stop the job if it runs longer than this (500ms, 2s, 1m), counted on each attempt from when a worker"
+          + " takes it; queue time is not counted. It then ends TIMED_OUT.")
   Duration timeout;
+
+  @Option(names = "--deadline", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "End the job if it has not ended this long after the service accepted it (500ms, 2s, 1m): queue time"
+          + " and every attempt count. Queued, it ends at once; running, it is stopped. It then ends TIMED_OUT with code"
+          + " DEADLINE_EXCEEDED.")
+  Duration deadline;
 
   @Option(names = "--retries", paramLabel = "N", defaultValue = "0",
       description = "Re-queue the job up to N times if its worker is lost (for idempotent jobs; default: ${DEFAULT-VALUE}).")
@@ -44,6 +51,9 @@ final class JobRequestOptions {
         .setRetries(retries);
     if (timeout != null) {
       request.setTimeoutMs(Math.max(1, timeout.toMillis()));
+    }
+    if (deadline != null) {
+      request.setDeadlineMs(Math.max(1, deadline.toMillis()));
     }
     return request.build();
   }

@@ -28,7 +28,9 @@ import picocli.CommandLine.Command;
       "2:usage error or invalid input, rejected before running",
       "3:no service answers, it is shutting down, or its queue is full",
       "4:the job was CANCELLED or TIMED_OUT",
-      "130:interrupted (Ctrl-C)"
+      "129:stopped by SIGHUP (128 + the signal's number); run and batch cancel what they started",
+      "130:interrupted by SIGINT (Ctrl-C)",
+      "143:stopped by SIGTERM (kill, timeout)"
     })
 public final class OffloadCommand implements Runnable {
 

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +35,7 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print the whole job record as JSON instead of its output.")
   boolean json;
 
-  @Option(names = "--detach", description = "On Ctrl-C, leave the job running on the service instead of cancelling it.")
+  @Option(names = "--detach", description = "On Ctrl-C, SIGTERM or SIGHUP, leave the job running on the service instead of cancelling it.")
   boolean detach;
 
   @Option(names = "--handlers", paramLabel = "PATH", converter = HandlerJarConverter.class,
@@ -58,24 +58,24 @@ final class RunCommand implements Callable<Integer> {
 
   private int run(OffloadClient client, SubmitJobRequest request) {
     CompletableFuture<String> jobId = new CompletableFuture<>();
-    AtomicBoolean interrupted = new AtomicBoolean();
+    AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
     Signals.handle(
-        () -> {
-          interrupted.set(true);
+        signal -> {
+          stoppedBy.set(signal);
           if (detach) {
-            Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
+            Runtime.getRuntime().halt(ExitCodes.forSignal(signal));
           }
           // The job's id comes with its first event, which may still be on its way.
           Thread.ofVirtual().start(() -> {
             try {
               client.cancel(jobId.get(ID_WAIT.toMillis(), TimeUnit.MILLISECONDS));
             } catch (Exception noJobToCancel) {
-              Runtime.getRuntime().halt(ExitCodes.INTERRUPTED);
+              Runtime.getRuntime().halt(ExitCodes.forSignal(signal));
             }
           });
         },
-        () -> Runtime.getRuntime().halt(ExitCodes.INTERRUPTED),
-        "INT");
+        signal -> Runtime.getRuntime().halt(ExitCodes.forSignal(signal)),
+        Signals.STOPPING);
     Job end;
     try (JobProgressBar progress = new JobProgressBar(System.err)) {
       boolean showProgress = Boolean.getBoolean("offload.stderr.tty") && !json;
@@ -88,6 +88,6 @@ final class RunCommand implements Callable<Integer> {
       });
     }
     int code = JobPrinter.printEnded(end, json, spec.commandLine().getOut(), spec.commandLine().getErr());
-    return interrupted.get() ? ExitCodes.INTERRUPTED : code;
+    return stoppedBy.get() != 0 ? ExitCodes.forSignal(stoppedBy.get()) : code;
   }
 }

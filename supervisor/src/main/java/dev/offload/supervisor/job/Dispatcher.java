@@ -40,10 +40,14 @@ import org.slf4j.LoggerFactory;
  * (and the first job of a handler) go one at a time, so no job waits behind a long one while
  * another worker is free. A job counts as RUNNING from when it is sent to its worker.
  *
- * <p>Stopping a running job (cancel, deadline, shutdown) escalates: the worker is told, and if the
- * job is still on that same worker after the cancel grace, that worker process is killed and the
- * pool replaces it. The kill is tied to the job and the worker object (one process), so a late
- * timer can never hit the next job.
+ * <p>Each job's deadline runs from its acceptance to its end, whatever happens between: it ends a
+ * queued job at once, stops a running one, and keeps a job that lost its worker from being retried
+ * once it has passed. A timeout runs on each attempt, from the job's sending to its end.
+ *
+ * <p>Stopping a running job (cancel, timeout, deadline, shutdown) escalates: the worker is told,
+ * and if the job is still on that same worker after the cancel grace, that worker process is
+ * killed and the pool replaces it. The kill is tied to the job and the worker object (one
+ * process), so a late timer can never hit the next job.
  *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.
@@ -58,6 +62,9 @@ public final class Dispatcher implements WorkerPool.Listener {
   /** The most jobs one worker holds at a time, however short they are. */
   static final int MAX_JOBS_PER_WORKER = 32;
 
+  /** The error code of a job whose deadline (deadline_ms) passed, queued or running. */
+  public static final String DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED";
+
   private final JobQueue queue;
   private final ScheduledExecutorService scheduler;
   private final Duration cancelGrace;
@@ -68,6 +75,12 @@ public final class Dispatcher implements WorkerPool.Listener {
   /** The jobs sent to each worker that holds any, in the order sent: the first is running. */
   private final Map<Worker, Deque<Job>> sent = new HashMap<>();
   private final RunTimeEstimates runTimes = new RunTimeEstimates();
+  /** Each running job's run-time limit (timeout_ms), from when its attempt was sent to a worker. */
+  private final Map<Job, ScheduledFuture<?>> timeouts = new ConcurrentHashMap<>();
+  /**
+   * Each job's wall-clock limit (deadline_ms), from its acceptance to its end, across attempts;
+   * cleared by {@link #jobEnded}.
+   */
   private final Map<Job, ScheduledFuture<?>> deadlines = new ConcurrentHashMap<>();
   private boolean intakeOpen = true;
   private WorkerPool pool;
@@ -105,9 +118,11 @@ public final class Dispatcher implements WorkerPool.Listener {
           throw new JobRejectedException(JobRejectedException.Reason.QUEUE_FULL,
               "the queue is full (" + queue.capacity() + " jobs wait already); retry later or start the service with a larger --max-queue");
         }
+        startDeadline(job);
         return;
       }
       assign(worker, job);
+      startDeadline(job);
     } finally {
       lock.unlock();
     }
@@ -120,6 +135,17 @@ public final class Dispatcher implements WorkerPool.Listener {
    */
   public void cancel(Job job) {
     stop(job, JobState.CANCELLED, "CANCELLED", "cancelled by request");
+  }
+
+  /**
+   * Told of every job as it ends, however it ended (the job store's hook): drops its deadline
+   * timer, which would otherwise hold the job until the deadline.
+   */
+  public void jobEnded(Job job) {
+    ScheduledFuture<?> deadline = deadlines.remove(job);
+    if (deadline != null) {
+      deadline.cancel(false);
+    }
   }
 
   public int queueDepth() {
@@ -276,7 +302,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       send(worker, next); // first, so the worker is busy again while the results are handed out
     }
     for (int k = 0; k < ended.size(); k++) {
-      clearDeadline(ended.get(k));
+      clearTimeout(ended.get(k));
       worker.countJobDone();
       complete(ended.get(k), outcomes.get(k));
     }
@@ -319,7 +345,7 @@ public final class Dispatcher implements WorkerPool.Listener {
         // queue in their order, with no attempt counted.
         for (Iterator<Job> behind = jobs.descendingIterator(); behind.hasNext(); ) {
           Job job = behind.next();
-          if (intakeOpen && !job.isStopping() && job.unstart()) {
+          if (intakeOpen && !job.isStopping() && !job.deadlinePassed() && job.unstart()) {
             queue.returnToFront(job);
             requeued.add(job);
           } else {
@@ -330,17 +356,20 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    requeued.forEach(this::clearDeadline);
+    requeued.forEach(this::clearTimeout);
     for (Job job : notStarted) {
-      clearDeadline(job);
+      clearTimeout(job);
       if (job.isStopping()) {
         job.endStopped("");
+      } else if (job.deadlinePassed()) {
+        job.fail(JobState.TIMED_OUT, DEADLINE_EXCEEDED, deadlineMessage(job, "before it started: its worker (pid " + worker.pid()
+            + ") was lost with the job waiting its turn there"));
       } else {
         job.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down before the job ran");
       }
     }
     if (wasRunning != null) {
-      clearDeadline(wasRunning);
+      clearTimeout(wasRunning);
       jobLostItsWorker(wasRunning, worker, loss);
     }
     dispatchWaiting();
@@ -359,12 +388,19 @@ public final class Dispatcher implements WorkerPool.Listener {
       return;
     }
     String cause = loss.words() + logTail;
-    if (job.hasRetriesLeft() && requeue(job)) {
-      LOG.info(job + " lost worker pid " + worker.pid() + "; retrying");
-      dispatchWaiting();
-      return;
-    }
     String message = "worker pid " + worker.pid() + " " + cause;
+    if (job.hasRetriesLeft()) {
+      if (requeue(job)) {
+        LOG.info(job + " lost worker pid " + worker.pid() + "; retrying");
+        dispatchWaiting();
+        return;
+      }
+      if (job.deadlinePassed()) {
+        job.fail(JobState.TIMED_OUT, DEADLINE_EXCEEDED, deadlineMessage(job, "before it could be retried; its attempt "
+            + job.attempts() + " lost its worker: " + message));
+        return;
+      }
+    }
     if (job.retries() > 0) {
       job.fail(JobState.FAILED, "POISON",
           "the job lost its worker on every one of its " + job.attempts() + " attempts, so it is not retried again; last: " + message);
@@ -373,11 +409,16 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  /** Puts a job that lost its worker back at the front of the queue, unless intake has stopped. */
+  /**
+   * Puts a job that lost its worker back at the front of the queue, unless intake has stopped or
+   * its deadline has passed. The deadline is read under the lock: its timer, which takes the lock
+   * too, has either found the job nowhere and the deadline passed already, or it will find the
+   * job in the queue.
+   */
   private boolean requeue(Job job) {
     lock.lock();
     try {
-      if (!intakeOpen || !job.requeue()) {
+      if (!intakeOpen || job.deadlinePassed() || !job.requeue()) {
         return false;
       }
       queue.returnToFront(job);
@@ -513,12 +554,12 @@ public final class Dispatcher implements WorkerPool.Listener {
     return null;
   }
 
-  /** Under the lock: records the pairing, marks the job RUNNING and starts its deadline. */
+  /** Under the lock: records the pairing, marks the job RUNNING and starts its run-time limit. */
   private void assign(Worker worker, Job job) {
     sent.computeIfAbsent(worker, w -> new ArrayDeque<>(4)).addLast(job);
     job.start(worker.pid());
     if (job.timeoutMillis() > 0) {
-      deadlines.put(job, scheduler.schedule(
+      timeouts.put(job, scheduler.schedule(
           () -> stop(job, JobState.TIMED_OUT, "TIMED_OUT", "the job ran longer than its timeout of " + job.timeoutMillis() + " ms"),
           job.timeoutMillis(), TimeUnit.MILLISECONDS));
     }
@@ -533,11 +574,19 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   private void stop(Job job, JobState terminal, String code, String message) {
+    stop(job, terminal, code, message, message + " while queued");
+  }
+
+  /**
+   * Ends a queued job at once with {@code queuedMessage}; asks a running one to stop, to end with
+   * {@code message} (its worker killed if it has not stopped after the cancel grace).
+   */
+  private void stop(Job job, JobState terminal, String code, String message, String queuedMessage) {
     Worker worker = null;
     lock.lock();
     try {
       if (queue.remove(job)) {
-        job.fail(terminal, code, message + " while queued");
+        job.fail(terminal, code, queuedMessage);
         return;
       }
       for (Map.Entry<Worker, Deque<Job>> entry : sent.entrySet()) {
@@ -554,6 +603,21 @@ public final class Dispatcher implements WorkerPool.Listener {
     Worker target = worker;
     target.cancel(job.id());
     scheduler.schedule(() -> killIfStillRunning(target, job), cancelGrace.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Under the lock, once the job is queued or assigned: starts its deadline, if it has one. */
+  private void startDeadline(Job job) {
+    if (job.deadlineMillis() > 0) {
+      deadlines.put(job, scheduler.schedule(() -> stop(job, JobState.TIMED_OUT, DEADLINE_EXCEEDED,
+              deadlineMessage(job, "while it ran"),
+              deadlineMessage(job, "while it was queued: no worker was free in time; give it a longer --deadline, or the service more workers")),
+          job.deadlineMillis(), TimeUnit.MILLISECONDS));
+    }
+  }
+
+  private static String deadlineMessage(Job job, String when) {
+    return "the job's deadline of " + job.deadlineMillis() + " ms (from its acceptance, queue time and every attempt included) passed "
+        + when;
   }
 
   /**
@@ -575,10 +639,10 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  private void clearDeadline(Job job) {
-    ScheduledFuture<?> deadline = deadlines.remove(job);
-    if (deadline != null) {
-      deadline.cancel(false);
+  private void clearTimeout(Job job) {
+    ScheduledFuture<?> timeout = timeouts.remove(job);
+    if (timeout != null) {
+      timeout.cancel(false);
     }
   }
 }

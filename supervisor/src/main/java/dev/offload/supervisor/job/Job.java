@@ -36,6 +36,7 @@ public final class Job {
   /** Guarded by {@code this}: dropped once the job has ended and memory is short. */
   private String inputJson;
   private final long timeoutMillis;
+  private final long deadlineMillis;
   private final int retries;
   private final long submittedAtMillis = System.currentTimeMillis();
   private final long submittedNanos = System.nanoTime();
@@ -61,15 +62,20 @@ public final class Job {
   private final Consumer<Job> onEnd;
 
   /**
+   * @param timeoutMillis the run-time limit of each attempt; 0 for none
+   * @param deadlineMillis the wall-clock limit from now, queue time and every attempt included; 0
+   *     for none
    * @param onEnd called once with the job when it has ended, after its listeners; must not block
    */
-  public Job(long sequence, String handler, String inputJson, long timeoutMillis, int retries, Consumer<Job> onEnd) {
+  public Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
+      Consumer<Job> onEnd) {
     this.sequence = sequence;
     this.onEnd = onEnd;
     this.id = "j-" + sequence;
     this.handler = handler;
     this.inputJson = inputJson;
     this.timeoutMillis = timeoutMillis;
+    this.deadlineMillis = deadlineMillis;
     this.retries = retries;
     LOG.debug("{} ({}) queued", id, handler);
   }
@@ -93,6 +99,18 @@ public final class Job {
 
   public long timeoutMillis() {
     return timeoutMillis;
+  }
+
+  public long deadlineMillis() {
+    return deadlineMillis;
+  }
+
+  /**
+   * Whether its deadline has passed: on the monotonic clock, from its creation (when the service
+   * accepted it). False for a job without one.
+   */
+  public boolean deadlinePassed() {
+    return deadlineMillis > 0 && System.nanoTime() - submittedNanos >= deadlineMillis * 1_000_000;
   }
 
   public synchronized JobState state() {
@@ -351,6 +369,7 @@ public final class Job {
         .setRunMs(runNanos() / 1_000_000)
         .setSubmittedAtMs(submittedAtMillis)
         .setTimeoutMs(timeoutMillis)
+        .setDeadlineMs(deadlineMillis)
         .setRetries(retries)
         .setDataDropped(dataDropped);
     if (error != null) {

@@ -53,9 +53,9 @@ public final class JobStore {
     this.onEnd = onEnd;
   }
 
-  /** Creates a QUEUED job and remembers it. */
-  public Job create(String handler, String inputJson, long timeoutMillis, int retries) {
-    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, retries, this::remembered);
+  /** Creates a QUEUED job and remembers it; see {@link Job#Job} for the limits. */
+  public Job create(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries) {
+    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, this::remembered);
     byId.put(job.id(), job);
     return job;
   }

@@ -2,8 +2,10 @@ package dev.offload.supervisor.server;
 
 import dev.offload.worker.UnixSockets;
 import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.supervisor.security.PeerCheck;
 import dev.offload.supervisor.security.ServerSecurity;
 import dev.offload.supervisor.security.TokenCheck;
+import dev.offload.supervisor.security.UnixPeers;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.health.v1.HealthCheckResponse;
@@ -37,8 +39,10 @@ import java.util.concurrent.TimeUnit;
  * another thread per message was the largest cost of a job's way through the supervisor (it
  * halved the no-op throughput of a batch in the bench).
  *
- * <p>A Unix socket lives in a directory only its owner can enter (0700) and is itself 0600; a
- * stale socket file left by a dead service is replaced, a live one is never taken over.
+ * <p>A Unix socket lives in a directory only its owner can enter (0700) and is itself 0600 from
+ * the moment it appears at its path (see {@link StagedSocket}); a stale socket file left by a dead
+ * service is replaced, a live one is never taken over. Its calls are checked against the
+ * connecting process's uid ({@link PeerCheck}).
  */
 public final class OffloadServer {
 
@@ -70,12 +74,8 @@ public final class OffloadServer {
     }
     EventLoopGroup io = supervisor.io();
     HealthStatusManager health = new HealthStatusManager();
-    Server server;
-    switch (target) {
-      case ServerTarget.Unix unix -> {
-        prepareSocket(unix.socket());
-        server = withServices(UnixSockets.serverBuilder(unix.socket(), io), supervisor, health, security).build();
-      }
+    Server server = switch (target) {
+      case ServerTarget.Unix unix -> startOnUnixSocket(unix, supervisor, health, security);
       case ServerTarget.Tcp tcp -> {
         InetAddress address = InetAddress.getByName(tcp.host());
         if (!address.isLoopbackAddress() && security.token() == null) {
@@ -90,24 +90,50 @@ public final class OffloadServer {
         if (security.tls()) {
           builder.sslContext(GrpcSslContexts.forServer(security.tlsCert().toFile(), security.tlsKey().toFile()).build());
         }
-        server = withServices(builder, supervisor, health, security).build();
+        yield started(target, withServices(builder, supervisor, health, security).build());
       }
       case ServerTarget.InProcess inProcess ->
-          server = withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health, security).build();
-    }
-    try {
-      server.start();
-    } catch (IOException e) {
-      throw new IOException("cannot listen on " + target + ": " + e.getMessage(), e);
-    }
-    if (target instanceof ServerTarget.Unix unix) {
-      Files.setPosixFilePermissions(unix.socket(), PosixFilePermissions.fromString("rw-------"));
-    }
+          started(target, withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health, security).build());
+    };
     health.setStatus(OffloadGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
     // From the first moment of a shutdown, health checks say so: load balancers and scripts stop
     // sending work while the running jobs finish.
     supervisor.shutdownBegun().thenRun(health::enterTerminalState);
     return new OffloadServer(target, server, supervisor);
+  }
+
+  /**
+   * Serves on a Unix socket that is never connectable by another user: bound in a private staging
+   * directory, made 0600 there, and only then given its path; every call checked against the
+   * connecting process's uid.
+   */
+  private static Server startOnUnixSocket(ServerTarget.Unix target, Supervisor supervisor, HealthStatusManager health,
+      ServerSecurity security) throws IOException {
+    prepareSocket(target.socket());
+    try (StagedSocket staged = StagedSocket.create(target.socket())) {
+      UnixPeers peers = new UnixPeers();
+      NettyServerBuilder builder = UnixSockets.serverBuilder(staged.bindPath(), supervisor.io()).channelFactory(peers::newServerChannel);
+      Server server = withServices(builder, supervisor, health, security)
+          // Added last, so it runs first: a caller who is not the owner gets no further, not even to the token check.
+          .intercept(new PeerCheck(staged.ownerUid(), security.token() != null, peers))
+          .build();
+      started(target, server);
+      try {
+        staged.publish();
+      } catch (IOException e) {
+        server.shutdownNow();
+        throw e;
+      }
+      return server;
+    }
+  }
+
+  private static Server started(ServerTarget target, Server server) throws IOException {
+    try {
+      return server.start();
+    } catch (IOException e) {
+      throw new IOException("cannot listen on " + target + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -189,6 +215,8 @@ public final class OffloadServer {
     Path dir = socket.getParent();
     if (!Files.isDirectory(dir)) {
       Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      // The umask can only narrow mkdir's mode; set it outright, so that even umask 777 leaves it usable.
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
     }
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(dir);
     if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {

@@ -198,8 +198,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid("retries " + request.getRetries() + " is more than this service allows (" + limits.maxRetries()
           + "): each retry can cost a worker process; ask for fewer, or start the service with a larger --max-retries");
     }
+    if (request.getDeadlineMs() < 0) {
+      throw invalid("deadline_ms must be >= 0 (0 for none), got " + request.getDeadlineMs());
+    }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
-    Job job = supervisor.jobs().create(handler, input, timeout, request.getRetries());
+    Job job = supervisor.jobs().create(handler, input, timeout, request.getDeadlineMs(), request.getRetries());
     try {
       supervisor.dispatcher().submit(job);
     } catch (JobRejectedException e) {

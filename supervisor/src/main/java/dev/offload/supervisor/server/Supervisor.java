@@ -9,8 +9,8 @@ import dev.offload.worker.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,11 +48,17 @@ public final class Supervisor {
 
   private Supervisor(SupervisorConfig config) {
     this.config = config;
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(
-        Thread.ofPlatform().name("offload-timers").daemon(true).factory());
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, Thread.ofPlatform().name("offload-timers").daemon(true).factory());
+    // A job's timers are cancelled when it ends, mostly long before they would fire: dropped at
+    // once, they do not hold the job (its input and output) until then.
+    timers.setRemoveOnCancelPolicy(true);
+    this.scheduler = timers;
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
-    this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), metrics::jobEnded);
+    this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), job -> {
+      dispatcher.jobEnded(job);
+      metrics.jobEnded(job);
+    });
     metrics.trackFinishedJobData(jobs::finishedDataBytes, config.finishedMemoryBytes());
     this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);

@@ -14,11 +14,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
-/** Ctrl-C on {@code offload run} cancels its job, then exits 130; with --detach the job runs on. */
+/**
+ * SIGINT (Ctrl-C), SIGTERM ({@code kill}, {@code timeout}) and SIGHUP on {@code offload run}
+ * cancel its job, then it exits 128 + the signal's number; with --detach the job runs on.
+ */
 @ExtendWith(NoLeftoverProcesses.class)
 class RunInterruptIT {
 
@@ -36,26 +40,42 @@ class RunInterruptIT {
     return service.client().list(JobState.RUNNING).getFirst();
   }
 
-  @Test
-  void ctrlC_cancelsTheJobAndExits130() throws Exception {
+  @ParameterizedTest(name = "SIG{0}: exit {1}")
+  @CsvSource({"INT, 130", "TERM, 143", "HUP, 129"})
+  void signal_cancelsTheJob_andExits128PlusItsNumber(String signal, int exitCode) throws Exception {
     try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
       Process run = startRun(service);
       Job job = awaitRunningJob(service);
-      Signals.send("INT", run.pid());
+      Signals.send(signal, run.pid());
       assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
-      assertEquals(130, run.exitValue());
+      assertEquals(exitCode, run.exitValue());
       assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState());
     }
   }
 
-  @Test
-  void ctrlC_withDetach_leavesTheJobRunning() throws Exception {
+  /** timeout(1) signals the command and then its process group: one request, not a second "now". */
+  @ParameterizedTest(name = "SIG{0} twice: exit {1}")
+  @CsvSource({"TERM, 143", "HUP, 129"})
+  void signalSentTwiceAtOnce_asTimeoutDoes_stillCancelsTheJob(String signal, int exitCode) throws Exception {
+    try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
+      Process run = startRun(service);
+      Job job = awaitRunningJob(service);
+      Signals.sendTwiceAtOnce(signal, run.pid());
+      assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
+      assertEquals(exitCode, run.exitValue());
+      assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState());
+    }
+  }
+
+  @ParameterizedTest(name = "SIG{0}: exit {1}")
+  @CsvSource({"INT, 130", "TERM, 143", "HUP, 129"})
+  void signal_withDetach_leavesTheJobRunning(String signal, int exitCode) throws Exception {
     try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
       Process run = startRun(service, "--detach");
       Job job = awaitRunningJob(service);
-      Signals.send("INT", run.pid());
+      Signals.send(signal, run.pid());
       assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
-      assertEquals(130, run.exitValue());
+      assertEquals(exitCode, run.exitValue());
       assertEquals(JobState.RUNNING, service.client().get(job.getId()).getState());
       service.client().cancel(job.getId());
     }

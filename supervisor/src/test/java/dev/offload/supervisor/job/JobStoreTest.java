@@ -22,7 +22,7 @@ class JobStoreTest {
   }
 
   private static Job succeeded(JobStore store, String input, String output) {
-    Job job = store.create("echo", input, 0, 0);
+    Job job = store.create("echo", input, 0, 0, 0);
     assertTrue(job.start(1));
     assertTrue(job.succeed(output));
     return job;
@@ -69,8 +69,8 @@ class JobStoreTest {
   @Test
   void unfinishedJobs_keepTheirInput_onlyFinishedDataIsBounded() {
     JobStore store = new JobStore(100, 0, job -> {});
-    Job queued = store.create("echo", json(1_000), 0, 0);
-    Job running = store.create("echo", json(1_000), 0, 0);
+    Job queued = store.create("echo", json(1_000), 0, 0, 0);
+    Job running = store.create("echo", json(1_000), 0, 0, 0);
     running.start(1);
 
     Job ended = succeeded(store, json(10), json(10));
@@ -85,7 +85,7 @@ class JobStoreTest {
   void bytesAreUtf8_andErrorMessagesCount_thenAreCut() {
     JobStore store = new JobStore(100, 1 << 20, job -> {});
     String input = "\"" + "é".repeat(100) + "\""; // 202 bytes in UTF-8, 102 characters
-    Job failed = store.create("is_prime", input, 0, 0);
+    Job failed = store.create("is_prime", input, 0, 0, 0);
     failed.start(1);
     String message = "is_prime takes a number, got " + "y".repeat(5_000);
     failed.fail(JobState.FAILED, "HANDLER_ERROR", message);

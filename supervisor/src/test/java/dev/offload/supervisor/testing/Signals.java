@@ -9,9 +9,22 @@ public final class Signals {
   private Signals() {}
 
   public static void send(String signal, long pid) throws IOException, InterruptedException {
-    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
-    if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
-      throw new IOException("kill -" + signal + " " + pid + " failed");
+    run(new ProcessBuilder("kill", "-" + signal, Long.toString(pid)), "kill -" + signal + " " + pid);
+  }
+
+  /**
+   * Sends a signal twice, back to back, as {@code timeout(1)} does (to the process, then to its
+   * process group) and as a closing terminal may (the group's hangup, then the shell's).
+   */
+  public static void sendTwiceAtOnce(String signal, long pid) throws IOException, InterruptedException {
+    String kill = "kill -" + signal + " " + pid;
+    run(new ProcessBuilder("sh", "-c", kill + " && " + kill), kill + " twice");
+  }
+
+  private static void run(ProcessBuilder kill, String what) throws IOException, InterruptedException {
+    Process process = kill.inheritIO().start();
+    if (!process.waitFor(10, TimeUnit.SECONDS) || process.exitValue() != 0) {
+      throw new IOException(what + " failed");
     }
   }
 }

@@ -200,8 +200,20 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  /** Stops every running job (for shutdown); each ends CANCELLED with code SHUTDOWN. */
+  /**
+   * Stops every running job (for shutdown); each ends CANCELLED with code SHUTDOWN, its worker
+   * killed if it has not stopped within the cancel grace.
+   */
   public void stopAllRunning() {
+    stopAllRunning(cancelGrace);
+  }
+
+  /**
+   * Stops every running job as {@link #stopAllRunning()} does, but kills the worker of a job that
+   * is still running after {@code killAfter}, even of a job already asked to stop with a longer
+   * grace: for a shutdown that must end now.
+   */
+  public void stopAllRunning(Duration killAfter) {
     List<Job> jobs;
     lock.lock();
     try {
@@ -209,7 +221,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    jobs.forEach(j -> stop(j, JobState.CANCELLED, "SHUTDOWN", "the service shut down while the job ran"));
+    jobs.forEach(j -> stop(j, JobState.CANCELLED, "SHUTDOWN", "the service shut down while the job ran", killAfter));
   }
 
   @Override
@@ -526,6 +538,15 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   private void stop(Job job, JobState terminal, String code, String message) {
+    stop(job, terminal, code, message, cancelGrace);
+  }
+
+  /**
+   * Stops a job: a queued one ends now; a running one is told, and its worker killed if the job is
+   * still on it after {@code killAfter}. A job already stopping gets that kill timer too, so a
+   * shorter wait asked later (shutdown now) is kept; a job that has ended is left alone.
+   */
+  private void stop(Job job, JobState terminal, String code, String message, Duration killAfter) {
     Worker worker = null;
     lock.lock();
     try {
@@ -541,19 +562,23 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (worker == null || !job.requestStop(terminal, code, message)) {
+    if (worker == null) {
       return;
     }
+    if (job.requestStop(terminal, code, message)) {
+      worker.cancel(job.id());
+    } else if (!job.isStopping()) {
+      return; // it has ended meanwhile
+    }
     Worker target = worker;
-    target.cancel(job.id());
-    scheduler.schedule(() -> killIfStillRunning(target, job), cancelGrace.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler.schedule(() -> killIfStillRunning(target, job, killAfter), killAfter.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**
    * Kills the worker if the job is still on it: running and ignoring the cancel (a job waiting
    * its turn is dropped by the worker at once, so it is never found here after the grace).
    */
-  private void killIfStillRunning(Worker worker, Job job) {
+  private void killIfStillRunning(Worker worker, Job job, Duration waited) {
     boolean stillThere;
     lock.lock();
     try {
@@ -563,7 +588,9 @@ public final class Dispatcher implements WorkerPool.Listener {
       lock.unlock();
     }
     if (stillThere) {
-      worker.kill("job " + job.id() + " did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms");
+      worker.kill("job " + job.id() + " did not stop within " + (waited.equals(cancelGrace)
+          ? "the cancel grace of " + cancelGrace.toMillis() + " ms"
+          : waited.toMillis() + " ms of being cancelled, as the service was stopping at once"));
     }
   }
 

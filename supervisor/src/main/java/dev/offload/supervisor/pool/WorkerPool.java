@@ -70,6 +70,8 @@ public final class WorkerPool implements AutoCloseable {
   private final Set<Process> starting = new HashSet<>();
   private volatile List<HandlerInfo> handlers = List.of();
   private ScheduledFuture<?> healthChecks;
+  /** Read only by the health checks, which run one at a time on the scheduler. */
+  private SilenceClock silence;
   private boolean closed;
 
   /**
@@ -125,6 +127,7 @@ public final class WorkerPool implements AutoCloseable {
       throw first;
     }
     long interval = config.healthInterval().toMillis();
+    silence = new SilenceClock(config.healthInterval(), config.healthTimeout(), System::nanoTime);
     healthChecks = scheduler.scheduleWithFixedDelay(this::checkHealth, interval, interval, TimeUnit.MILLISECONDS);
   }
 
@@ -307,14 +310,23 @@ public final class WorkerPool implements AutoCloseable {
     worker.close("retired after its replacement was ready");
   }
 
+  /**
+   * Pings every worker and kills one that has answered none for longer than the health timeout,
+   * not counting a time when the supervisor itself was not running (see {@link SilenceClock}).
+   */
   private void checkHealth() {
+    Duration paused = silence.tick();
+    if (!paused.isZero()) {
+      LOG.warn(String.format("the supervisor itself was not running for about %.1f s (stopped, suspended or paused); its"
+          + " workers' silence meanwhile is not held against them: each gets a fresh health deadline", paused.toMillis() / 1000.0));
+    }
     for (SlotStatus status : status()) {
       Worker worker = status.worker();
       if (worker == null || !worker.isAlive()) {
         continue;
       }
       worker.sampleMemory();
-      Duration silent = worker.silentFor();
+      Duration silent = silence.silenceSince(worker.lastAnswerNanos());
       if (silent.compareTo(config.healthTimeout()) > 0) {
         worker.kill("it answered no health check for " + silent.toSeconds() + " s: stopped or wedged");
       } else {

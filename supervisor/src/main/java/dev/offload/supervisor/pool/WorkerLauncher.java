@@ -8,6 +8,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -19,6 +20,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.security.SecureRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts worker JVMs: spawns the process with the same Java and class path as this one, and waits
@@ -27,6 +30,7 @@ import java.security.SecureRandom;
  */
 public class WorkerLauncher {
 
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerLauncher.class);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final PoolConfig config;
@@ -64,6 +68,9 @@ public class WorkerLauncher {
     } catch (IOException e) {
       throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
     }
+    // However the process ends (killed, crashed, refused to start, closed), its socket is of no
+    // more use: the pool removes it then, as a worker killed with SIGKILL cannot.
+    process.onExit().thenRun(() -> removeSocket(socket));
     spawned.accept(process);
     String secret = WorkerSecret.generate();
     try {
@@ -76,6 +83,14 @@ public class WorkerLauncher {
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       process.destroyForcibly();
       throw e;
+    }
+  }
+
+  private static void removeSocket(Path socket) {
+    try {
+      Files.deleteIfExists(socket);
+    } catch (IOException e) {
+      LOG.warn("could not remove the socket " + socket + " of a worker that has ended: " + e.getMessage());
     }
   }
 

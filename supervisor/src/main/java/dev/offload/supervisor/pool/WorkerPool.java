@@ -1,12 +1,12 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.worker.PoolDirectory;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -400,12 +400,23 @@ public final class WorkerPool implements AutoCloseable {
     processes.forEach(Process::destroyForcibly);
   }
 
+  /**
+   * A private directory for the workers' sockets, in the temporary directory, where the directories
+   * that pools of supervisors killed before they could close left behind are removed first.
+   */
   private static Path createRunDir() {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    PoolDirectory.Created created;
     try {
-      return Files.createTempDirectory("offload-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      created = PoolDirectory.create(tmp);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a private directory for worker sockets", e);
+      throw new UncheckedIOException("cannot create a private directory for worker sockets in " + tmp, e);
     }
+    if (!created.removed().isEmpty()) {
+      LOG.info("removed " + created.removed().size() + " pool directories left by supervisors that are gone: " + created.removed());
+    }
+    created.notRemoved().forEach(why -> LOG.warn("could not remove a stale pool directory " + why));
+    return created.dir();
   }
 
   private void deleteRunDir() {

@@ -14,12 +14,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -69,6 +71,8 @@ public final class WorkerPool implements AutoCloseable {
   /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
   private final Set<Process> starting = new HashSet<>();
   private volatile List<HandlerInfo> handlers = List.of();
+  /** Told the number of ready workers after each change; the lock keeps their calls in order. */
+  private final List<IntConsumer> readyWatchers = new CopyOnWriteArrayList<>();
   private ScheduledFuture<?> healthChecks;
   /** Read only by the health checks, which run one at a time on the scheduler. */
   private SilenceClock silence;
@@ -144,6 +148,30 @@ public final class WorkerPool implements AutoCloseable {
     return config;
   }
 
+  /** How many slots hold a worker that is ready for jobs (none while every one is starting). */
+  public synchronized int readyCount() {
+    return (int) slots.stream().filter(s -> s.worker != null && s.worker.isAlive()).count();
+  }
+
+  /**
+   * Tells {@code watcher} the number of ready workers now, and again after every change (it may
+   * hear the same number twice). Called on the thread that made the change, one call at a time,
+   * each with the number as it is then: it must not block.
+   */
+  public void watchReady(IntConsumer watcher) {
+    readyWatchers.add(watcher);
+    readyChanged();
+  }
+
+  private void readyChanged() {
+    // Counted and told under one lock, so that the last call tells the number as it is now, even
+    // when two changes race. Never called under the pool's lock (readyCount takes it).
+    synchronized (readyWatchers) {
+      int ready = readyCount();
+      readyWatchers.forEach(w -> w.accept(ready));
+    }
+  }
+
   /** A snapshot of every slot, in slot order. */
   public synchronized List<SlotStatus> status() {
     return slots.stream()
@@ -167,6 +195,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.lastRestartReason = "pid " + lost.pid() + " " + loss.words();
     }
     onRestart.accept(loss.cause());
+    readyChanged();
     Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
   }
 
@@ -241,6 +270,7 @@ public final class WorkerPool implements AutoCloseable {
         handlers = worker.handlers();
       }
     }
+    readyChanged();
     listener.onReady(worker);
   }
 

@@ -30,6 +30,8 @@ public final class ServeProcess implements AutoCloseable {
   private final Process process;
   private final Path socket;
   private final StringBuffer stderr = new StringBuffer();
+  /** Counted down when serve's stderr ends: it and every worker writing there have exited. */
+  private final CountDownLatch stderrEnded = new CountDownLatch(1);
 
   private ServeProcess(Process process, Path socket) {
     this.process = process;
@@ -65,6 +67,8 @@ public final class ServeProcess implements AutoCloseable {
         }
       } catch (IOException ended) {
         // The process is gone.
+      } finally {
+        serve.stderrEnded.countDown();
       }
     });
     if (!serving.await(60, TimeUnit.SECONDS)) {
@@ -87,7 +91,12 @@ public final class ServeProcess implements AutoCloseable {
     return process.pid();
   }
 
-  /** Everything serve has written to stderr so far. */
+  /** The socket it serves on. */
+  public Path socket() {
+    return socket;
+  }
+
+  /** Everything serve has written to stderr so far (all of it after {@link #shutdown}). */
   public String stderr() {
     return stderr.toString();
   }
@@ -106,12 +115,16 @@ public final class ServeProcess implements AutoCloseable {
     return pids;
   }
 
-  /** Sends {@code offload shutdown} and waits (bounded) for serve to exit 0. */
+  /**
+   * Sends {@code offload shutdown} and waits (bounded) for serve to exit 0 and for the end of its
+   * stderr, where workers without a log file write too.
+   */
   public void shutdown() throws InterruptedException {
     Cli.Result r = Cli.run("shutdown", "--server", target());
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(process.waitFor(30, TimeUnit.SECONDS), "serve did not exit within 30 s of offload shutdown");
     assertEquals(0, process.exitValue(), stderr());
+    assertTrue(stderrEnded.await(10, TimeUnit.SECONDS), "serve's stderr still open 10 s after it exited");
   }
 
   /** Kills serve if it still runs (its workers follow by themselves) and waits for it to end. */

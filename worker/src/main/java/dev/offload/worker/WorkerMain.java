@@ -19,6 +19,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Map;
@@ -58,6 +59,12 @@ public final class WorkerMain {
   /** The most output, in UTF-8 bytes, a job may produce (set by the supervisor). */
   public static final String MAX_OUTPUT_PROPERTY = "offload.worker.maxOutputBytes";
 
+  /**
+   * The most an exiting worker waits to see its supervisor gone and its siblings exited before it
+   * leaves their directory to them.
+   */
+  private static final Duration SIBLINGS_EXIT_WAIT = Duration.ofSeconds(1);
+
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
@@ -89,7 +96,17 @@ public final class WorkerMain {
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
     long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
-    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), () -> exit(socket, "its supervisor closed the stream", false));
+    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), new WorkerService.StreamEnd() {
+      @Override
+      public void closed() {
+        exit(socket, "its supervisor closed the stream", false);
+      }
+
+      @Override
+      public void broken() {
+        exit(socket, "its supervisor's stream broke", true);
+      }
+    });
     // Only the supervisor that started this worker reaches its socket, and it enforces the input
     // limit; a batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
     Server server = UnixSockets.serverBuilder(socket, group)
@@ -182,20 +199,22 @@ public final class WorkerMain {
    * Ends this worker now. It halts rather than exits: a running job that ignores interrupts must
    * not delay it, and the supervisor that could want its result is gone.
    *
-   * @param supervisorDied the supervisor process is gone, not only this worker's stream: then
-   *     nobody else will remove the socket's directory, the pool's own (a supervisor killed with
-   *     SIGKILL runs no clean-up), so the last worker out removes it once nothing is left in it.
-   *     A live supervisor may be starting a replacement there.
+   * @param supervisorDied the supervisor process may be gone, not only this worker's stream: then
+   *     nobody else may remove the socket's directory, the pool's own (a supervisor killed with
+   *     SIGKILL runs no clean-up), so the last worker out removes it, with what killed siblings
+   *     left in it, once it sees the supervisor gone (see {@link PoolDirectory#removeIfAbandoned}).
+   *     A live supervisor may be starting a replacement there. Whichever way the supervisor's
+   *     death is learned first (stdin, the parent's exit, the stream), each does all of this.
    */
   private static void exit(Path socket, String why, boolean supervisorDied) {
     LOG.info("worker " + ProcessHandle.current().pid() + " exits: " + why);
     try {
       Files.deleteIfExists(socket);
-      if (supervisorDied) {
-        Files.deleteIfExists(socket.getParent());
-      }
     } catch (IOException ignored) {
-      // Not empty yet (another worker's socket, logs kept there), or gone already.
+      // Gone already; else the supervisor, or the last worker out, removes it.
+    }
+    if (supervisorDied) {
+      PoolDirectory.removeIfAbandoned(socket.getParent(), SIBLINGS_EXIT_WAIT);
     }
     Runtime.getRuntime().halt(0);
   }

@@ -32,7 +32,7 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
 
   private final HandlerRegistry registry;
   private final JobRunner runner;
-  private final Runnable onSupervisorGone;
+  private final StreamEnd onStreamEnd;
   /** Results are batched up to about this size, far below what the supervisor accepts. */
   private static final int RESULTS_MESSAGE_BYTES = 1 << 20;
 
@@ -43,14 +43,23 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
   /** The stream up to the supervisor; writes are serialized on it. */
   private volatile StreamObserver<WorkerMessage> upstream;
 
+  /** How the supervisor's stream ended, which tells how the worker exits. Called on the I/O thread. */
+  interface StreamEnd {
+    /** The supervisor closed it: it is alive, and done with this worker. */
+    void closed();
+
+    /** It broke: most likely the supervisor has died (the worker's stdin says so too). */
+    void broken();
+  }
+
   /**
    * @param ioThread the server's single I/O thread, where results are written
    */
-  WorkerService(HandlerRegistry registry, long maxOutputBytes, Executor ioThread, Runnable onSupervisorGone) {
+  WorkerService(HandlerRegistry registry, long maxOutputBytes, Executor ioThread, StreamEnd onStreamEnd) {
     this.registry = registry;
     this.ioThread = ioThread;
     this.runner = new JobRunner(registry, maxOutputBytes, this);
-    this.onSupervisorGone = onSupervisorGone;
+    this.onStreamEnd = onStreamEnd;
     runner.start();
   }
 
@@ -94,12 +103,12 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
 
       @Override
       public void onError(Throwable t) {
-        onSupervisorGone.run();
+        onStreamEnd.broken();
       }
 
       @Override
       public void onCompleted() {
-        onSupervisorGone.run();
+        onStreamEnd.closed();
       }
     };
   }
@@ -154,7 +163,7 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
       try {
         stream.onNext(message);
       } catch (IllegalStateException streamOver) {
-        // The supervisor's stream has ended; onSupervisorGone ends this process.
+        // The supervisor's stream has ended; onStreamEnd ends this process.
       }
     }
   }

@@ -175,9 +175,9 @@ final class ServeCommand implements Callable<Integer> {
     Signals.handle(
         () -> supervisor.shutdown(null),
         () -> {
-          spec.commandLine().getErr().println("offload: second signal: stopping now");
+          spec.commandLine().getErr().println("offload: second signal: stopping now (running jobs cancelled, their workers killed)");
           spec.commandLine().getErr().flush();
-          supervisor.shutdown(Duration.ZERO);
+          supervisor.shutdownNow();
         },
         "INT", "TERM");
     var err = spec.commandLine().getErr();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.offload.proto.v1.GetPoolStatusResponse;
 import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
+import dev.offload.proto.v1.WorkerState;
 import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.worker.api.Json;
 import java.io.PrintWriter;
@@ -15,8 +16,12 @@ final class StatsView {
 
   /** The status as a few lines and two tables. */
   static void print(GetPoolStatusResponse status, PrintWriter out) {
-    out.printf("uptime %s, queue %d of %d%s%n", DurationConverter.format(status.getUptimeMs() / 1000 * 1000),
-        status.getQueueDepth(), status.getMaxQueue(), status.getShuttingDown() ? ", shutting down" : "");
+    int ready = readyWorkers(status);
+    out.printf("uptime %s, queue %d of %d, workers %d of %d ready%s%n", DurationConverter.format(status.getUptimeMs() / 1000 * 1000),
+        status.getQueueDepth(), status.getMaxQueue(), ready, status.getWorkersCount(), status.getShuttingDown() ? ", shutting down" : "");
+    if (ready == 0 && !status.getShuttingDown()) {
+      out.println("NO WORKER IS READY: jobs wait until one is; LAST RESTART below says why (the service's log has the rest)");
+    }
     StringBuilder counts = new StringBuilder("jobs:");
     for (JobState state : JobState.values()) {
       if (state != JobState.JOB_STATE_UNSPECIFIED && state != JobState.UNRECOGNIZED) {
@@ -60,6 +65,7 @@ final class StatsView {
           .put("rss_bytes", w.getRssBytes())
           .put("cpu_ms", w.getCpuMs());
     }
+    root.put("ready_workers", readyWorkers(status));
     root.put("queue_depth", status.getQueueDepth());
     root.put("max_queue", status.getMaxQueue());
     ObjectNode jobs = root.putObject("jobs_by_state");
@@ -84,6 +90,13 @@ final class StatsView {
           .put("run_p99_ms", t.getRunP99Ms());
     }
     return root;
+  }
+
+  /** Workers that can take a job now: idle or busy, not starting or stopping. */
+  private static int readyWorkers(GetPoolStatusResponse status) {
+    return (int) status.getWorkersList().stream()
+        .filter(w -> w.getState() == WorkerState.IDLE || w.getState() == WorkerState.BUSY)
+        .count();
   }
 
   private static String mebibytes(long bytes) {

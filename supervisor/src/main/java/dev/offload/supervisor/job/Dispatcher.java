@@ -226,8 +226,20 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  /** Stops every running job (for shutdown); each ends CANCELLED with code SHUTDOWN. */
+  /**
+   * Stops every running job (for shutdown); each ends CANCELLED with code SHUTDOWN, its worker
+   * killed if it has not stopped within the cancel grace.
+   */
   public void stopAllRunning() {
+    stopAllRunning(cancelGrace);
+  }
+
+  /**
+   * Stops every running job as {@link #stopAllRunning()} does, but kills the worker of a job that
+   * is still running after {@code killAfter}, even of a job already asked to stop with a longer
+   * grace: for a shutdown that must end now.
+   */
+  public void stopAllRunning(Duration killAfter) {
     List<Job> jobs;
     lock.lock();
     try {
@@ -235,7 +247,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    jobs.forEach(j -> stop(j, JobState.CANCELLED, "SHUTDOWN", "the service shut down while the job ran"));
+    jobs.forEach(j -> stop(j, JobState.CANCELLED, "SHUTDOWN", "the service shut down while the job ran",
+        "the service shut down while the job was queued", killAfter));
   }
 
   @Override
@@ -574,14 +587,16 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   private void stop(Job job, JobState terminal, String code, String message) {
-    stop(job, terminal, code, message, message + " while queued");
+    stop(job, terminal, code, message, message + " while queued", cancelGrace);
   }
 
   /**
-   * Ends a queued job at once with {@code queuedMessage}; asks a running one to stop, to end with
-   * {@code message} (its worker killed if it has not stopped after the cancel grace).
+   * Stops a job: a queued one ends now, with {@code queuedMessage}; a running one is told, to end
+   * with {@code message}, and its worker killed if the job is still on it after {@code killAfter}.
+   * A job already stopping gets that kill timer too, so a shorter wait asked later (shutdown now)
+   * is kept; a job that has ended is left alone.
    */
-  private void stop(Job job, JobState terminal, String code, String message, String queuedMessage) {
+  private void stop(Job job, JobState terminal, String code, String message, String queuedMessage, Duration killAfter) {
     Worker worker = null;
     lock.lock();
     try {
@@ -597,12 +612,16 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (worker == null || !job.requestStop(terminal, code, message)) {
+    if (worker == null) {
       return;
     }
+    if (job.requestStop(terminal, code, message)) {
+      worker.cancel(job.id());
+    } else if (!job.isStopping()) {
+      return; // it has ended meanwhile
+    }
     Worker target = worker;
-    target.cancel(job.id());
-    scheduler.schedule(() -> killIfStillRunning(target, job), cancelGrace.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler.schedule(() -> killIfStillRunning(target, job, killAfter), killAfter.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Under the lock, once the job is queued or assigned: starts its deadline, if it has one. */
@@ -610,7 +629,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     if (job.deadlineMillis() > 0) {
       deadlines.put(job, scheduler.schedule(() -> stop(job, JobState.TIMED_OUT, DEADLINE_EXCEEDED,
               deadlineMessage(job, "while it ran"),
-              deadlineMessage(job, "while it was queued: no worker was free in time; give it a longer --deadline, or the service more workers")),
+              deadlineMessage(job, "while it was queued: no worker was free in time; give it a longer --deadline, or the service more workers"),
+              cancelGrace),
           job.deadlineMillis(), TimeUnit.MILLISECONDS));
     }
   }
@@ -624,7 +644,7 @@ public final class Dispatcher implements WorkerPool.Listener {
    * Kills the worker if the job is still on it: running and ignoring the cancel (a job waiting
    * its turn is dropped by the worker at once, so it is never found here after the grace).
    */
-  private void killIfStillRunning(Worker worker, Job job) {
+  private void killIfStillRunning(Worker worker, Job job, Duration waited) {
     boolean stillThere;
     lock.lock();
     try {
@@ -635,7 +655,9 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (stillThere) {
       job.noteKilledToStop();
-      worker.kill("job " + job.id() + " did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms");
+      worker.kill("job " + job.id() + " did not stop within " + (waited.equals(cancelGrace)
+          ? "the cancel grace of " + cancelGrace.toMillis() + " ms"
+          : waited.toMillis() + " ms of being cancelled, as the service was stopping at once"));
     }
   }
 

@@ -56,6 +56,10 @@ public record PoolConfig(
     if (maxOutputBytes < 1) {
       throw new IllegalArgumentException("the output limit must be at least 1 byte, got " + maxOutputBytes);
     }
+    if (healthTimeout.compareTo(healthInterval) <= 0) {
+      throw new IllegalArgumentException("the health timeout (" + healthTimeout.toMillis() + " ms) must be longer than the"
+          + " interval between health checks (" + healthInterval.toMillis() + " ms)");
+    }
     Objects.requireNonNull(java, "java");
     Objects.requireNonNull(classpath, "classpath");
     handlerJars = List.copyOf(handlerJars);

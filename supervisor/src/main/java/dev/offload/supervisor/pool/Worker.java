@@ -152,14 +152,14 @@ public final class Worker {
     send(SupervisorMessage.newBuilder().setCancel(CancelJob.newBuilder().setJobId(jobId)).build());
   }
 
-  /** Sends a health check; the answer updates {@link #silentFor()}. */
+  /** Sends a health check; the answer updates {@link #lastAnswerNanos()}. */
   public void ping() {
     send(SupervisorMessage.newBuilder().setPing(Ping.newBuilder().setSequence(pingSequence.incrementAndGet())).build());
   }
 
-  /** How long since the worker last answered a health check (or became ready). */
-  public Duration silentFor() {
-    return Duration.ofNanos(System.nanoTime() - lastPongNanos);
+  /** When the worker last answered a health check (or became ready), as a {@link System#nanoTime} reading. */
+  long lastAnswerNanos() {
+    return lastPongNanos;
   }
 
   /** The resident memory of the process when it was last sampled; 0 before the first sample. */

@@ -7,18 +7,26 @@ import dev.offload.worker.WorkerSecret;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
-import java.security.SecureRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Starts worker JVMs: spawns the process with the same Java and class path as this one, and waits
@@ -27,10 +35,13 @@ import java.security.SecureRandom;
  */
 public class WorkerLauncher {
 
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerLauncher.class);
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final PoolConfig config;
   private final Path runDir;
+  /** Whether the last worker's log could not be created: then it was said once, not per worker. */
+  private final AtomicBoolean logsFailing = new AtomicBoolean();
   /** The plugin jars, directories expanded; null until the first launch. Guarded by this. */
   private List<Path> handlerJars;
 
@@ -52,18 +63,21 @@ public class WorkerLauncher {
       throws WorkerStartException, InterruptedException {
     String name = "w" + slot + "-" + incarnation;
     Path socket = runDir.resolve(name + ".sock");
-    WorkerLog log = new WorkerLog(logPath(name));
+    WorkerLog log = openLog(name);
     String nonce = HexFormat.of().formatHex(RANDOM.generateSeed(16));
 
     ProcessBuilder builder = new ProcessBuilder(command(socket, handlerJars()));
     builder.environment().put(Handshake.NONCE_ENV, nonce);
-    builder.redirectError(log.path().toFile());
+    builder.redirectError(log.isFile() ? ProcessBuilder.Redirect.to(log.path().toFile()) : ProcessBuilder.Redirect.INHERIT);
     Process process;
     try {
       process = builder.start();
     } catch (IOException e) {
       throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
     }
+    // However the process ends (killed, crashed, refused to start, closed), its socket is of no
+    // more use: the pool removes it then, as a worker killed with SIGKILL cannot.
+    process.onExit().thenRun(() -> removeSocket(socket));
     spawned.accept(process);
     String secret = WorkerSecret.generate();
     try {
@@ -79,15 +93,37 @@ public class WorkerLauncher {
     }
   }
 
-  /** In the configured log directory (kept, pruned), else in the pool's run directory. */
-  private Path logPath(String name) throws WorkerStartException {
-    if (config.logDir() == null) {
-      return runDir.resolve(name + ".log");
-    }
+  private static void removeSocket(Path socket) {
     try {
-      return WorkerLogs.next(config.logDir(), name);
+      Files.deleteIfExists(socket);
     } catch (IOException e) {
-      throw new WorkerStartException("cannot keep the worker's log in " + config.logDir() + ": " + e.getMessage());
+      LOG.warn("could not remove the socket " + socket + " of a worker that has ended: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Creates the worker's log file, in the configured log directory (kept, pruned), else in the
+   * pool's run directory. A worker matters more than its log: when the file cannot be created (a
+   * disk out of space or inodes, a directory that is not one), the worker logs to the supervisor's
+   * stderr instead, and the supervisor warns once, until a log can be created again.
+   */
+  private WorkerLog openLog(String name) {
+    Path dir = config.logDir() == null ? runDir : config.logDir();
+    try {
+      Path path = config.logDir() == null ? runDir.resolve(name + ".log") : WorkerLogs.next(config.logDir(), name);
+      Files.newByteChannel(path, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING),
+          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))).close();
+      if (logsFailing.compareAndSet(true, false)) {
+        LOG.info("worker logs are kept in " + dir + " again");
+      }
+      return new WorkerLog(path);
+    } catch (IOException | UncheckedIOException e) {
+      if (logsFailing.compareAndSet(false, true)) {
+        LOG.warn("cannot create worker logs in " + dir + " (" + e.getMessage() + "): workers started from now on write"
+            + " their logs here, to this process's stderr, until a log file can be created again; free space or inodes"
+            + (config.logDir() == null ? " in " + dir.getParent() : " there, or make " + dir + " a writable directory (it is in --state-dir)"));
+      }
+      return WorkerLog.SUPERVISOR_STDERR;
     }
   }
 

@@ -7,13 +7,29 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-/** The log file a worker's standard error goes to, and the tail of it that error messages quote. */
+/**
+ * The log file a worker's standard error goes to, and the tail of it that error messages quote; or
+ * none, for a worker whose log file could not be created, which writes to the supervisor's stderr.
+ *
+ * @param path the file, or null for none
+ */
 public record WorkerLog(Path path) {
+
+  /** No file: the worker writes to the supervisor's stderr. */
+  static final WorkerLog SUPERVISOR_STDERR = new WorkerLog(null);
 
   private static final int TAIL_BYTES = 8 * 1024;
 
-  /** The last {@code lines} lines of the log, or an empty list if it cannot be read. */
+  /** Whether the worker writes to a file of its own (else to the supervisor's stderr). */
+  public boolean isFile() {
+    return path != null;
+  }
+
+  /** The last {@code lines} lines of the log, or an empty list if it cannot be read or is no file. */
   public List<String> tail(int lines) {
+    if (path == null) {
+      return List.of();
+    }
     try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "r")) {
       long length = file.length();
       int size = (int) Math.min(length, TAIL_BYTES);
@@ -28,8 +44,14 @@ public record WorkerLog(Path path) {
     }
   }
 
-  /** The tail as one string for an error message, or an empty string if the log is empty. */
+  /**
+   * The tail as one string for an error message, or an empty string if the log is empty; for no
+   * file, where the worker's lines went instead.
+   */
   public String quote(int lines) {
+    if (path == null) {
+      return "; its log went to the supervisor's stderr, as no log file could be created for it";
+    }
     List<String> tail = tail(lines);
     return tail.isEmpty() ? "" : "; last lines of its log " + path + ":\n  " + String.join("\n  ", tail);
   }

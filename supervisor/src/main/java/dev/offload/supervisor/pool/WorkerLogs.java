@@ -33,6 +33,9 @@ final class WorkerLogs {
    * @param name the worker's name in its pool, such as {@code w1-0}
    */
   static Path next(Path dir, String name) throws IOException {
+    if (Files.exists(dir) && !Files.isDirectory(dir)) {
+      throw new IOException(dir + " is not a directory");
+    }
     if (!Files.isDirectory(dir)) {
       Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     }

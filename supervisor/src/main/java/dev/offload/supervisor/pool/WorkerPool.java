@@ -1,12 +1,12 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.proto.v1.HandlerInfo;
+import dev.offload.worker.PoolDirectory;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -14,12 +14,14 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -69,7 +71,11 @@ public final class WorkerPool implements AutoCloseable {
   /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
   private final Set<Process> starting = new HashSet<>();
   private volatile List<HandlerInfo> handlers = List.of();
+  /** Told the number of ready workers after each change; the lock keeps their calls in order. */
+  private final List<IntConsumer> readyWatchers = new CopyOnWriteArrayList<>();
   private ScheduledFuture<?> healthChecks;
+  /** Read only by the health checks, which run one at a time on the scheduler. */
+  private SilenceClock silence;
   private boolean closed;
 
   /**
@@ -125,6 +131,7 @@ public final class WorkerPool implements AutoCloseable {
       throw first;
     }
     long interval = config.healthInterval().toMillis();
+    silence = new SilenceClock(config.healthInterval(), config.healthTimeout(), System::nanoTime);
     healthChecks = scheduler.scheduleWithFixedDelay(this::checkHealth, interval, interval, TimeUnit.MILLISECONDS);
   }
 
@@ -139,6 +146,30 @@ public final class WorkerPool implements AutoCloseable {
 
   public PoolConfig config() {
     return config;
+  }
+
+  /** How many slots hold a worker that is ready for jobs (none while every one is starting). */
+  public synchronized int readyCount() {
+    return (int) slots.stream().filter(s -> s.worker != null && s.worker.isAlive()).count();
+  }
+
+  /**
+   * Tells {@code watcher} the number of ready workers now, and again after every change (it may
+   * hear the same number twice). Called on the thread that made the change, one call at a time,
+   * each with the number as it is then: it must not block.
+   */
+  public void watchReady(IntConsumer watcher) {
+    readyWatchers.add(watcher);
+    readyChanged();
+  }
+
+  private void readyChanged() {
+    // Counted and told under one lock, so that the last call tells the number as it is now, even
+    // when two changes race. Never called under the pool's lock (readyCount takes it).
+    synchronized (readyWatchers) {
+      int ready = readyCount();
+      readyWatchers.forEach(w -> w.accept(ready));
+    }
   }
 
   /** A snapshot of every slot, in slot order. */
@@ -164,6 +195,7 @@ public final class WorkerPool implements AutoCloseable {
       slot.lastRestartReason = "pid " + lost.pid() + " " + loss.words();
     }
     onRestart.accept(loss.cause());
+    readyChanged();
     Thread.ofVirtual().name("offload-replace-" + slot.number).start(() -> replaceIn(slot));
   }
 
@@ -238,6 +270,7 @@ public final class WorkerPool implements AutoCloseable {
         handlers = worker.handlers();
       }
     }
+    readyChanged();
     listener.onReady(worker);
   }
 
@@ -307,14 +340,23 @@ public final class WorkerPool implements AutoCloseable {
     worker.close("retired after its replacement was ready");
   }
 
+  /**
+   * Pings every worker and kills one that has answered none for longer than the health timeout,
+   * not counting a time when the supervisor itself was not running (see {@link SilenceClock}).
+   */
   private void checkHealth() {
+    Duration paused = silence.tick();
+    if (!paused.isZero()) {
+      LOG.warn(String.format("the supervisor itself was not running for about %.1f s (stopped, suspended or paused); its"
+          + " workers' silence meanwhile is not held against them: each gets a fresh health deadline", paused.toMillis() / 1000.0));
+    }
     for (SlotStatus status : status()) {
       Worker worker = status.worker();
       if (worker == null || !worker.isAlive()) {
         continue;
       }
       worker.sampleMemory();
-      Duration silent = worker.silentFor();
+      Duration silent = silence.silenceSince(worker.lastAnswerNanos());
       if (silent.compareTo(config.healthTimeout()) > 0) {
         worker.kill("it answered no health check for " + silent.toSeconds() + " s: stopped or wedged");
       } else {
@@ -388,12 +430,23 @@ public final class WorkerPool implements AutoCloseable {
     processes.forEach(Process::destroyForcibly);
   }
 
+  /**
+   * A private directory for the workers' sockets, in the temporary directory, where the directories
+   * that pools of supervisors killed before they could close left behind are removed first.
+   */
   private static Path createRunDir() {
+    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    PoolDirectory.Created created;
     try {
-      return Files.createTempDirectory("offload-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      created = PoolDirectory.create(tmp);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a private directory for worker sockets", e);
+      throw new UncheckedIOException("cannot create a private directory for worker sockets in " + tmp, e);
     }
+    if (!created.removed().isEmpty()) {
+      LOG.info("removed " + created.removed().size() + " pool directories left by supervisors that are gone: " + created.removed());
+    }
+    created.notRemoved().forEach(why -> LOG.warn("could not remove a stale pool directory " + why));
+    return created.dir();
   }
 
   private void deleteRunDir() {

@@ -95,7 +95,11 @@ public final class OffloadServer {
       case ServerTarget.InProcess inProcess ->
           started(target, withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health, security).build());
     };
-    health.setStatus(OffloadGrpc.SERVICE_NAME, HealthCheckResponse.ServingStatus.SERVING);
+    // offload.v1.Offload serves while a worker is ready to run jobs: a pool down to none (its
+    // replacements failing to start) takes jobs that can only wait, which a load balancer or a
+    // script should hear. The service as a whole, "", stays SERVING until shutdown.
+    supervisor.pool().watchReady(ready -> health.setStatus(OffloadGrpc.SERVICE_NAME,
+        ready > 0 ? HealthCheckResponse.ServingStatus.SERVING : HealthCheckResponse.ServingStatus.NOT_SERVING));
     // From the first moment of a shutdown, health checks say so: load balancers and scripts stop
     // sending work while the running jobs finish.
     supervisor.shutdownBegun().thenRun(health::enterTerminalState);

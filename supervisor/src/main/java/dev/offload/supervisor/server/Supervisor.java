@@ -25,6 +25,8 @@ public final class Supervisor {
   private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
   /** Beyond the grace periods: time for kills to land and processes to be reaped. */
   private static final Duration SHUTDOWN_SLACK = Duration.ofSeconds(2);
+  /** The most a shutdown asked to end now waits for cancelled jobs before it kills their workers. */
+  private static final Duration NOW_KILL_WAIT = Duration.ofSeconds(1);
 
   private final SupervisorConfig config;
   private final ScheduledExecutorService scheduler;
@@ -45,6 +47,7 @@ public final class Supervisor {
   private final CompletableFuture<Void> shutdownBegun = new CompletableFuture<>();
   private final long startedAtMillis = System.currentTimeMillis();
   private boolean shuttingDown;
+  private boolean stoppingNow;
 
   private Supervisor(SupervisorConfig config) {
     this.config = config;
@@ -140,7 +143,7 @@ public final class Supervisor {
 
   /**
    * Starts an orderly shutdown on a virtual thread and returns at once; a second call changes
-   * nothing. Intake stops and queued jobs end CANCELLED; running jobs get {@code grace} to finish;
+   * nothing (to cut a shutdown under way short, call {@link #shutdownNow}). Intake stops and queued jobs end CANCELLED; running jobs get {@code grace} to finish;
    * what still runs is cancelled (its worker killed after the cancel grace); every worker ends.
    * The whole is bounded by grace + cancel grace + a few seconds.
    *
@@ -157,6 +160,33 @@ public final class Supervisor {
     shutdownBegun.complete(null);
     Duration runningGrace = grace == null ? config.shutdownGrace() : grace;
     Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace));
+    return terminated;
+  }
+
+  /**
+   * Shuts down now, whether or not a shutdown is under way (a second signal to {@code serve}):
+   * intake stops, every running job is cancelled at once, whatever grace it was given, and a
+   * worker whose job has not stopped within a second (or the cancel grace, if shorter) is killed;
+   * then every worker ends as in {@link #shutdown}. Returns at once; a second call changes nothing.
+   *
+   * @return completes when everything has stopped, within a few seconds
+   */
+  public CompletableFuture<Void> shutdownNow() {
+    synchronized (this) {
+      if (stoppingNow) {
+        return terminated;
+      }
+      stoppingNow = true;
+    }
+    shutdown(Duration.ZERO);
+    // Here rather than on the shutdown thread, which may be waiting out a long grace: nothing new
+    // may start, and what runs is stopped on a short fuse. Once no job runs, that thread goes on
+    // to end the workers.
+    dispatcher.closeIntake();
+    Duration killAfter = config.pool().cancelGrace().compareTo(NOW_KILL_WAIT) < 0 ? config.pool().cancelGrace() : NOW_KILL_WAIT;
+    LOG.info("stopping now: " + dispatcher.runningCount() + " running jobs cancelled, their workers killed after "
+        + killAfter.toMillis() + " ms");
+    dispatcher.stopAllRunning(killAfter);
     return terminated;
   }
 

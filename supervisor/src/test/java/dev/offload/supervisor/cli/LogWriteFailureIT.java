@@ -41,7 +41,7 @@ class LogWriteFailureIT {
       failAJob(serve);
       Await.until("the count to go on", Duration.ofSeconds(10), () -> lostLines(serve) > lost);
 
-      List<String> warnings = serve.stderr().stream().filter(l -> l.contains(WARNING)).toList();
+      List<String> warnings = serve.stderrLines().stream().filter(l -> l.contains(WARNING)).toList();
       assertEquals(1, warnings.size(), "once: " + serve.stderr());
       assertTrue(warnings.getFirst().contains(log.toString()) && warnings.getFirst().contains("No space left on device"), warnings.getFirst());
       assertEquals("1", Cli.run("run", "echo", "1", "--server", serve.target()).out().strip(), "it serves on");

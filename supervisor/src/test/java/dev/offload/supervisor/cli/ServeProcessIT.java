@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
+import dev.offload.supervisor.testing.Signals;
 import dev.offload.worker.api.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -23,6 +25,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code offload serve} as its own process, started from the build's runnable lib/ folder: it
@@ -121,6 +125,33 @@ class ServeProcessIT {
     assertTrue(serve.waitFor(10, TimeUnit.SECONDS), "supervisor exited within the bound");
     assertEquals(0, serve.exitValue());
     assertTrue(Duration.ofNanos(System.nanoTime() - start).toSeconds() < 10);
+    assertAllGone(workers, Duration.ofSeconds(5));
+  }
+
+  /**
+   * The first signal gives running jobs a minute; the second must not wait it out: the job that
+   * ignores its cancel has its worker killed at once, and serve exits within seconds.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"TERM", "INT"})
+  void secondSignal_duringALongGrace_stopsNow(String signal) throws Exception {
+    startServe("--shutdown-grace", "60s");
+    List<Long> workers = workerPids();
+    Cli.Result stubborn = Cli.run("submit", "spin", "{\"ms\": 120000, \"ignore_cancel\": true}", "--server", target());
+    assertEquals(0, stubborn.exitCode(), stubborn.err());
+    Await.until("the job to run", Duration.ofSeconds(10),
+        () -> Cli.run("status", stubborn.out().strip(), "--server", target()).out().contains("RUNNING"));
+
+    Signals.send(signal, serve.pid());
+    Await.until("the shutdown to begin", Duration.ofSeconds(10),
+        () -> Json.parse(Cli.run("stats", "--json", "--server", target()).out()).get("shutting_down").asBoolean());
+    long second = System.nanoTime();
+    Signals.send(signal, serve.pid());
+
+    // A second for the cancel, a second for the kill to land, the pool's close: far below the grace.
+    assertTrue(serve.waitFor(15, TimeUnit.SECONDS), "serve still running 15 s after the second signal, with a 60 s grace");
+    System.out.printf("second SIG%s: serve exited %d ms after it%n", signal, Duration.ofNanos(System.nanoTime() - second).toMillis());
+    assertEquals(0, serve.exitValue());
     assertAllGone(workers, Duration.ofSeconds(5));
   }
 

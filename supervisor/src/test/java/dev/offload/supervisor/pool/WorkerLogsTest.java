@@ -2,12 +2,15 @@ package dev.offload.supervisor.pool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,5 +49,20 @@ class WorkerLogsTest {
     }
     assertTrue(Files.exists(dir.resolve("old-" + (WorkerLogs.KEEP + 4) + ".log")));
     assertTrue(Files.exists(unrelated));
+  }
+
+  @Test
+  void next_whereAFileStandsForTheDirectory_saysItIsNotOne() throws Exception {
+    Path file = Files.writeString(dir.resolve("workers"), "not a directory");
+
+    IOException refused = assertThrows(IOException.class, () -> WorkerLogs.next(file, "w1-0"));
+
+    assertEquals(file + " is not a directory", refused.getMessage());
+  }
+
+  @Test
+  void noLogFile_hasNoTail_andItsQuoteSaysWhereTheLinesWent() {
+    assertEquals(List.of(), WorkerLog.SUPERVISOR_STDERR.tail(10));
+    assertTrue(WorkerLog.SUPERVISOR_STDERR.quote(10).contains("its log went to the supervisor's stderr"));
   }
 }

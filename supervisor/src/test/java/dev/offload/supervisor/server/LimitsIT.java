@@ -86,10 +86,11 @@ class LimitsIT {
   }
 
   @Test
-  void requestOverTheLimit_resourceExhausted() {
+  void requestOverTheLimit_resourceExhaustedNamingTheFlag() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(echo(MAX_REQUEST + 10)));
 
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+    assertTrue(e.getStatus().getDescription().contains("--max-request-size"), e.getStatus().getDescription());
     assertStillServing();
   }
 

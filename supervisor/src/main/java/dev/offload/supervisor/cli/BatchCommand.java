@@ -7,9 +7,7 @@ import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +75,7 @@ final class BatchCommand implements Callable<Integer> {
     if (workers != null) {
       pool.workers(workers);
     }
-    try (BufferedReader lines = open();
+    try (BatchInput lines = open();
         PrintWriter out = results();
         ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
       return run(connection.client(), lines, out, done);
@@ -86,7 +84,7 @@ final class BatchCommand implements Callable<Integer> {
     }
   }
 
-  private int run(OffloadClient client, BufferedReader lines, PrintWriter out, Set<String> done)
+  private int run(OffloadClient client, BatchInput lines, PrintWriter out, Set<String> done)
       throws InterruptedException, IOException {
     AtomicReference<BatchCall> call = new AtomicReference<>();
     BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
@@ -135,19 +133,18 @@ final class BatchCommand implements Callable<Integer> {
   }
 
   /** Reads line after line, each taking a window slot; stops early when the batch is stopped. */
-  private void sendAll(BufferedReader lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
+  private void sendAll(BatchInput lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
       Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException {
-    long number = 0;
-    String text;
+    BatchInput.Line next;
     try {
-      while (!stopped.get() && (text = lines.readLine()) != null) {
-        number++;
+      while (!stopped.get() && (next = lines.next()) != null) {
+        long number = next.number();
         call.acquire();
-        if (text.isBlank()) {
+        if (next.text() != null && next.text().isBlank()) {
           results.skip(number);
           continue;
         }
-        BatchLine line = BatchLine.parse(number, text);
+        BatchLine line = next.text() == null ? BatchLine.unreadable(number, next.notUtf8()) : BatchLine.parse(number, next.text());
         if (line.invalid() != null) {
           results.notRun(number, line.id(), BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT.name(), line.invalid());
           progress.step(results.unsuccessful());
@@ -212,12 +209,12 @@ final class BatchCommand implements Callable<Integer> {
     }
   }
 
-  private BufferedReader open() {
+  private BatchInput open() {
     if (input.equals("-")) {
-      return new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      return new BatchInput(System.in);
     }
     try {
-      return Files.newBufferedReader(Path.of(input));
+      return new BatchInput(Files.newInputStream(Path.of(input)));
     } catch (IOException e) {
       throw new CliException(ExitCodes.USAGE, "cannot read the batch file " + input + ": " + e);
     }

@@ -11,8 +11,10 @@ import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.Signals;
 import dev.offload.worker.api.Json;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -118,6 +120,32 @@ class BatchIT {
     assertEquals("INVALID", byLine.get(3L).get("state").asText());
     assertTrue(byLine.get(3L).get("error").get("message").asText().contains("unknown handler 'nope'"));
     assertEquals("SUCCEEDED", byLine.get(4L).get("state").asText());
+  }
+
+  @Test
+  void linesThatAreNotUtf8_areInvalidWithTheirNumbers_andEveryOtherLineRuns() throws Exception {
+    Path jobs = dir.resolve("latin1.jsonl");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.writeBytes("{\"id\": \"a\", \"handler\": \"echo\", \"input\": 1}\n".getBytes(StandardCharsets.UTF_8));
+    bytes.writeBytes(new byte[] {(byte) 0xff, (byte) 0xfe, '\n'});
+    bytes.writeBytes("{\"id\": \"c\", \"handler\": \"echo\", \"input\": \"café\"}\n".getBytes(StandardCharsets.ISO_8859_1));
+    bytes.writeBytes("{\"id\": \"d\", \"handler\": \"echo\", \"input\": \"café\"}\n".getBytes(StandardCharsets.UTF_8));
+    Files.write(jobs, bytes.toByteArray());
+
+    Cli.Result r = batch(jobs.toString());
+
+    assertEquals(1, r.exitCode(), r.err());
+    Map<Long, JsonNode> byLine = new HashMap<>();
+    r.out().lines().map(Json::parse).forEach(n -> byLine.put(n.get("line").asLong(), n));
+    assertEquals(4, byLine.size(), r.err());
+    assertEquals("SUCCEEDED", byLine.get(1L).get("state").asText());
+    for (long bad : new long[] {2, 3}) {
+      JsonNode result = byLine.get(bad);
+      assertEquals("INVALID", result.get("state").asText());
+      assertEquals(Long.toString(bad), result.get("id").asText());
+      assertTrue(result.get("error").get("message").asText().startsWith("line " + bad + " is not UTF-8"), result.toString());
+    }
+    assertEquals("\"café\"", Json.write(byLine.get(4L).get("output")));
   }
 
   @Test

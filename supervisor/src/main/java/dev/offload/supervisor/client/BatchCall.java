@@ -19,13 +19,17 @@ import java.util.function.Consumer;
  * the caller gives a slot back with {@link #release} once it is done with a result (so a caller
  * that must hold results back, to write them in order, keeps its memory bounded by the window).
  *
- * <p>Results are handed to the consumer on a gRPC thread, one at a time.
+ * <p>Once the call has ended, however it ended, nothing waits on it any more: {@link #acquire}
+ * throws, and jobs sent are dropped. Results are handed to the consumer on a gRPC thread, one at
+ * a time.
  */
 public final class BatchCall {
 
   private final Semaphore window;
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private final ClientCallStreamObserver<BatchRequest> requests;
+  /** Whether this side has cancelled or half-closed the call; guarded by {@link #requests}. */
+  private boolean closed;
 
   BatchCall(OffloadGrpc.OffloadStub stub, int maxInFlight, Consumer<BatchResult> onResult) {
     if (maxInFlight < 1) {
@@ -47,25 +51,46 @@ public final class BatchCall {
       @Override
       public void onError(Throwable t) {
         done.completeExceptionally(t);
+        ended();
       }
 
       @Override
       public void onCompleted() {
         done.complete(null);
+        ended();
       }
     });
     this.requests = holder.stream;
   }
 
-  /** Takes a slot of the window, waiting while it is full; every slot taken is released once. */
-  public void acquire() throws InterruptedException {
-    window.acquire();
+  /** Wakes whoever waits for a slot of a window that no result will free. */
+  private void ended() {
+    window.release();
   }
 
-  /** Sends a job; the caller has taken a slot for it with {@link #acquire}. */
+  /**
+   * Takes a slot of the window, waiting while it is full; every slot taken is released once.
+   *
+   * @throws StatusRuntimeException if the call has ended (failed, been cancelled, or completed),
+   *     with the status it ended with: no slot will come free
+   */
+  public void acquire() throws InterruptedException {
+    window.acquire();
+    if (done.isDone()) {
+      window.release(); // passes the wake-up on to the next waiter
+      throw endStatus().asRuntimeException();
+    }
+  }
+
+  /**
+   * Sends a job; the caller has taken a slot for it with {@link #acquire}. After the call has
+   * ended the job is dropped: {@link #await} tells why the call ended.
+   */
   public void send(String key, SubmitJobRequest job) {
     synchronized (requests) {
-      requests.onNext(BatchRequest.newBuilder().setKey(key).setJob(job).build());
+      if (!closed) {
+        requests.onNext(BatchRequest.newBuilder().setKey(key).setJob(job).build());
+      }
     }
   }
 
@@ -77,13 +102,20 @@ public final class BatchCall {
   /** No more jobs: the stream ends once every result has come. */
   public void finish() {
     synchronized (requests) {
-      requests.onCompleted();
+      if (!closed) {
+        closed = true;
+        requests.onCompleted();
+      }
     }
   }
 
   /** Cancels the call; the service cancels every job of the batch that has not ended. */
   public void cancel(String why) {
-    requests.cancel(why, null);
+    // A gRPC call takes one caller at a time; cancels come from signal and result threads.
+    synchronized (requests) {
+      closed = true;
+      requests.cancel(why, null);
+    }
   }
 
   /**
@@ -101,6 +133,14 @@ public final class BatchCall {
 
   public boolean isDone() {
     return done.isDone();
+  }
+
+  /** How the call ended, for a caller that wanted another slot. */
+  private Status endStatus() {
+    if (done.isCompletedExceptionally()) {
+      return Status.fromThrowable(done.exceptionNow());
+    }
+    return Status.FAILED_PRECONDITION.withDescription("the batch call has ended: every job sent was answered, and it takes no more");
   }
 
   private static final class RequestsHolder {

@@ -182,6 +182,13 @@ final class BatchCommand implements Callable<Integer> {
         continue;
       }
       String key = Long.toString(number);
+      String refusal = call.refusal(key, line.request());
+      if (refusal != null) {
+        // Sent, it would end the stream and every other line's result with it.
+        notRun(call, results, progress, stopped, line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
+            "line " + number + ": " + refusal);
+        continue;
+      }
       idsByKey.put(key, line.id());
       call.send(key, line.request());
     }

@@ -123,6 +123,31 @@ class BatchIT {
   }
 
   @Test
+  void aLineOverTheRequestLimit_isRejectedNamingTheFlag_andEveryOtherLineRuns() throws Exception {
+    Path jobs = dir.resolve("large.jsonl");
+    List<String> lines = new ArrayList<>();
+    for (int i = 1; i <= 21; i++) {
+      // The service reads requests of up to 5 MiB by default; line 11 is 6 MB.
+      String input = i == 11 ? "\"" + "x".repeat(6_000_000) + "\"" : Integer.toString(i);
+      lines.add("{\"handler\": \"echo\", \"input\": " + input + "}");
+    }
+    Files.write(jobs, lines);
+
+    Cli.Result r = batch(jobs.toString());
+
+    assertEquals(1, r.exitCode(), r.err());
+    Map<Long, JsonNode> byLine = new HashMap<>();
+    r.out().lines().map(Json::parse).forEach(n -> byLine.put(n.get("line").asLong(), n));
+    assertEquals(21, byLine.size(), r.err());
+    JsonNode large = byLine.remove(11L);
+    assertEquals("REJECTED", large.get("state").asText());
+    assertEquals("RESOURCE_EXHAUSTED", large.get("error").get("code").asText());
+    String message = large.get("error").get("message").asText();
+    assertTrue(message.startsWith("line 11: ") && message.contains("--max-request-size"), message);
+    byLine.values().forEach(n -> assertEquals("SUCCEEDED", n.get("state").asText(), n.toString()));
+  }
+
+  @Test
   void linesThatAreNotUtf8_areInvalidWithTheirNumbers_andEveryOtherLineRuns() throws Exception {
     Path jobs = dir.resolve("latin1.jsonl");
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -7,9 +7,7 @@ import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -78,30 +76,35 @@ final class BatchCommand implements Callable<Integer> {
     if (workers != null) {
       pool.workers(workers);
     }
-    try (BufferedReader lines = open();
+    try (BatchInput lines = open();
         PrintWriter out = results();
         ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
-      return run(connection.client(), lines, out, done);
+      return run(connection, lines, out, done);
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
   }
 
-  private int run(OffloadClient client, BufferedReader lines, PrintWriter out, Set<String> done)
-      throws InterruptedException, IOException {
+  /**
+   * Runs the batch: a thread reads and sends the lines while this one waits for the call's end,
+   * so that the command ends as soon as the call does (a service that is gone, Ctrl-C,
+   * --fail-fast), even while the reading thread waits for a slot or for its input.
+   */
+  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done)
+      throws InterruptedException {
     AtomicReference<BatchCall> call = new AtomicReference<>();
     BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
     Map<String, String> idsByKey = new ConcurrentHashMap<>();
     AtomicBoolean stopped = new AtomicBoolean();
     AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
-    Thread reader = Thread.currentThread();
+    AtomicReference<Throwable> inputFailure = new AtomicReference<>();
+    StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
-      call.set(client.batch(maxInFlight, result -> {
+      call.set(connection.client().batch(maxInFlight, result -> {
         boolean success = record(result, idsByKey, results);
         progress.step(results.unsuccessful());
         if (!success && failFast && stopped.compareAndSet(false, true)) {
           call.get().cancel("--fail-fast: a job did not succeed");
-          reader.interrupt();
         }
       }));
       Signals.handle(
@@ -109,21 +112,41 @@ final class BatchCommand implements Callable<Integer> {
             stoppedBy.set(signal);
             stopped.set(true);
             call.get().cancel("interrupted");
-            reader.interrupt();
           },
           signal -> Runtime.getRuntime().halt(ExitCodes.forSignal(signal)),
           Signals.STOPPING);
 
-      sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
+      // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
+      Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
+        try {
+          sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
+        } catch (StatusRuntimeException callEnded) {
+          // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
+        } catch (Throwable e) {
+          // The input cannot be read (or worse): end the call, which the waiting thread waits on.
+          inputFailure.set(e);
+          stopped.set(true);
+          call.get().cancel("the batch input failed");
+        }
+      });
       try {
         call.get().await();
       } catch (StatusRuntimeException e) {
         if (!stopped.get() || e.getStatus().getCode() != Status.Code.CANCELLED) {
-          throw e;
+          failure = e;
         }
-      } catch (InterruptedException e) {
-        // Stopped while waiting for the last results: what arrived is written.
       }
+    } finally {
+      results.close();
+    }
+    if (inputFailure.get() instanceof IOException e) {
+      throw new CliException(ExitCodes.FAILED, "cannot read the batch input " + input + ": " + e.getMessage());
+    }
+    if (inputFailure.get() != null) {
+      throw new IllegalStateException("reading the batch input failed", inputFailure.get());
+    }
+    if (failure != null) {
+      throw streamFailed(failure.getStatus(), connection, results);
     }
     var err = spec.commandLine().getErr();
     err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
@@ -135,43 +158,66 @@ final class BatchCommand implements Callable<Integer> {
     return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
   }
 
-  /** Reads line after line, each taking a window slot; stops early when the batch is stopped. */
-  private void sendAll(BufferedReader lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
-      Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException {
-    long number = 0;
-    String text;
-    try {
-      while (!stopped.get() && (text = lines.readLine()) != null) {
-        number++;
-        call.acquire();
-        if (text.isBlank()) {
-          results.skip(number);
-          continue;
-        }
-        BatchLine line = BatchLine.parse(number, text);
-        if (line.invalid() != null) {
-          results.notRun(number, line.id(), BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT.name(), line.invalid());
-          progress.step(results.unsuccessful());
-          if (failFast) {
-            stopped.set(true);
-            call.cancel("--fail-fast: line " + number + " is invalid");
-          }
-          continue;
-        }
-        if (done.contains(line.id())) {
-          results.skip(number);
-          continue;
-        }
-        String key = Long.toString(number);
-        idsByKey.put(key, line.id());
-        call.send(key, line.request());
+  /**
+   * Reads line after line, each taking a window slot; stops early when the batch is stopped.
+   *
+   * @throws StatusRuntimeException if the call ends while it waits for a slot
+   */
+  private void sendAll(BatchInput lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
+      Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException, InterruptedException {
+    BatchInput.Line next;
+    while (!stopped.get() && (next = lines.next()) != null) {
+      long number = next.number();
+      call.acquire();
+      if (next.text() != null && next.text().isBlank()) {
+        results.skip(number);
+        continue;
       }
-      if (!stopped.get()) {
-        call.finish();
+      BatchLine line = next.text() == null ? BatchLine.unreadable(number, next.notUtf8()) : BatchLine.parse(number, next.text());
+      if (line.invalid() != null) {
+        notRun(call, results, progress, stopped, line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
+        continue;
       }
-    } catch (InterruptedException e) {
-      // Stopped (Ctrl-C or --fail-fast) while waiting for a slot; the call is cancelled.
+      if (done.contains(line.id())) {
+        results.skip(number);
+        continue;
+      }
+      String key = Long.toString(number);
+      String refusal = call.refusal(key, line.request());
+      if (refusal != null) {
+        // Sent, it would end the stream and every other line's result with it.
+        notRun(call, results, progress, stopped, line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
+            "line " + number + ": " + refusal);
+        continue;
+      }
+      idsByKey.put(key, line.id());
+      call.send(key, line.request());
     }
+    if (!stopped.get()) {
+      call.finish();
+    }
+  }
+
+  /** Writes the result of a line that does not run; with --fail-fast it stops the batch. */
+  private void notRun(BatchCall call, BatchOutput results, BatchProgress progress, AtomicBoolean stopped, BatchLine line,
+      String state, Status.Code code, String message) {
+    results.notRun(line.number(), line.id(), state, code.name(), message);
+    progress.step(results.unsuccessful());
+    if (failFast && stopped.compareAndSet(false, true)) {
+      call.cancel("--fail-fast: line " + line.number() + " did not run");
+    }
+  }
+
+  /**
+   * The error for a call that ended before the batch did (the service gone, say): the results
+   * received are written, and a run with --resume finishes the batch.
+   */
+  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results) {
+    String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
+    return new CliException(ExitCodes.forStatus(status.getCode()), "the batch stream to " + connection.describe()
+        + " ended before the batch did (" + why + "); " + (results.succeeded() + results.unsuccessful())
+        + " results are written (" + results.succeeded() + " succeeded); a line without a result may have run, but its"
+        + " result is lost; run the batch again with --output FILE --resume to run every line that did not succeed");
   }
 
   /** Writes one result; true if its job succeeded. */
@@ -213,12 +259,12 @@ final class BatchCommand implements Callable<Integer> {
     }
   }
 
-  private BufferedReader open() {
+  private BatchInput open() {
     if (input.equals("-")) {
-      return new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+      return new BatchInput(System.in);
     }
     try {
-      return Files.newBufferedReader(Path.of(input));
+      return new BatchInput(Files.newInputStream(Path.of(input)));
     } catch (IOException e) {
       throw new CliException(ExitCodes.USAGE, "cannot read the batch file " + input + ": " + e);
     }

@@ -67,6 +67,11 @@ record BatchLine(long number, String id, SubmitJobRequest request, String invali
     return new BatchLine(number, id, request.build(), null);
   }
 
+  /** A line that could not be read as text (see {@link BatchInput}): its id is its number. */
+  static BatchLine unreadable(long number, String why) {
+    return invalid(number, Long.toString(number), why);
+  }
+
   private static BatchLine invalid(long number, String id, String why) {
     return new BatchLine(number, id, null, why);
   }

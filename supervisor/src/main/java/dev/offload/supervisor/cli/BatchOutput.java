@@ -8,6 +8,7 @@ import dev.offload.worker.api.Json;
 import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Writes a batch's result lines: {@code id, line, state, output, error, worker_pid, queued_ms,
@@ -15,7 +16,9 @@ import java.util.Map;
  * in a buffer until every earlier line is written. Every input line (skipped ones too) takes a
  * slot of the batch's window and gives it back only when it is written ({@code onWritten}), so
  * the buffer never holds more than the window.
- * Thread-safe; every line is flushed, so nothing received is lost if the process is stopped.
+ * Thread-safe; every line is flushed, so nothing received is lost if the process is stopped, and
+ * {@link #close} writes what order still holds back, so nothing received is lost if the batch
+ * stops early.
  */
 final class BatchOutput {
 
@@ -30,6 +33,7 @@ final class BatchOutput {
   private long nextLine = 1;
   private long succeeded;
   private long unsuccessful;
+  private boolean closed;
 
   BatchOutput(PrintWriter out, boolean ordered, Runnable onWritten) {
     this.out = out;
@@ -39,10 +43,15 @@ final class BatchOutput {
 
   /** A line that was skipped (resumed, blank): in input order, later lines need not wait for it. */
   synchronized void skip(long line) {
-    put(line, null);
+    if (!closed) {
+      put(line, null);
+    }
   }
 
   synchronized void job(long line, String id, Job job) {
+    if (closed) {
+      return;
+    }
     ObjectNode node = base(id, line, job.getState().name());
     node.set("output", job.getOutputJson().isEmpty() ? NullNode.getInstance() : Json.parse(job.getOutputJson()));
     if (job.hasError()) {
@@ -59,6 +68,9 @@ final class BatchOutput {
 
   /** A line that did not become a job: {@link #INVALID} input or {@link #REJECTED} by the service. */
   synchronized void notRun(long line, String id, String state, String code, String message) {
+    if (closed) {
+      return;
+    }
     ObjectNode node = base(id, line, state);
     node.putNull("output");
     node.putObject("error").put("code", code).put("message", message);
@@ -67,6 +79,19 @@ final class BatchOutput {
     node.putNull("run_ms");
     count(false);
     put(line, Json.write(node));
+  }
+
+  /**
+   * Ends the output: results still held back for order are written now, in input order, with
+   * gaps where earlier lines have no result (a batch that stopped early); results that come
+   * after are not written, so that the output ends with what the summary counts.
+   */
+  synchronized void close() {
+    closed = true;
+    for (String text : new TreeMap<>(waiting).values()) {
+      write(text.isEmpty() ? null : text);
+    }
+    waiting.clear();
   }
 
   synchronized long succeeded() {

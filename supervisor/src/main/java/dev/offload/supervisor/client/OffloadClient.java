@@ -104,13 +104,17 @@ public final class OffloadClient implements Offloader {
       case ServerTarget.InProcess inProcess ->
           // Not a direct executor: a caller's result handling (writing files, say) must not run on
           // the threads of the embedded pool, which are I/O threads.
-          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name()).maxInboundMessageSize(MAX_RESPONSE_BYTES).build(), null);
+          new OffloadClient(target, InProcessChannelBuilder.forName(inProcess.name())
+              .maxInboundMessageSize(MAX_RESPONSE_BYTES).intercept(new RequestSizeRefusal()).build(), null);
     };
   }
 
-  /** Any answer size, and the token on every call when there is one. */
+  /**
+   * Any answer size, a refusal of a large request that names the flag, and the token on every call
+   * when there is one.
+   */
   private static <T extends ManagedChannelBuilder<T>> T secured(T builder, ClientCredentials credentials) {
-    builder.maxInboundMessageSize(MAX_RESPONSE_BYTES);
+    builder.maxInboundMessageSize(MAX_RESPONSE_BYTES).intercept(new RequestSizeRefusal());
     if (credentials.token() != null) {
       Metadata headers = new Metadata();
       headers.put(TokenCheck.AUTHORIZATION, TokenCheck.header(credentials.token()));

@@ -1,5 +1,6 @@
 package dev.offload.supervisor.server;
 
+import dev.offload.proto.v1.BatchLimits;
 import dev.offload.proto.v1.BatchRequest;
 import dev.offload.proto.v1.BatchResult;
 import dev.offload.proto.v1.JobError;
@@ -18,28 +19,40 @@ import java.util.function.Function;
  * One {@code RunBatch} stream: jobs come in, and exactly one result per job goes out as each job
  * ends. Nothing here blocks: requests are accepted on the call's thread and results are written
  * by the jobs' listeners. If the client goes away, every job of the batch still outstanding is
- * cancelled.
+ * cancelled. A request with {@code send_limits} is answered with the service's {@link Limits}
+ * first, so that the client can keep a job the service could not read off the stream.
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
   private final Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept;
   private final Dispatcher dispatcher;
+  private final BatchLimits limits;
   private final ServerCallStreamObserver<BatchResult> results;
   /** The jobs of this batch that have not ended, by job id. */
   private final Map<String, Job> outstanding = new ConcurrentHashMap<>();
   private boolean inputDone;
   private boolean finished;
 
-  BatchSession(Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept, Dispatcher dispatcher,
+  BatchSession(Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept, Dispatcher dispatcher, Limits limits,
       ServerCallStreamObserver<BatchResult> results) {
     this.accept = accept;
     this.dispatcher = dispatcher;
+    this.limits = BatchLimits.newBuilder()
+        .setMaxRequestBytes(limits.maxRequestBytes())
+        .setMaxInputBytes(limits.maxInputBytes())
+        .build();
     this.results = results;
     results.setOnCancelHandler(this::clientGone);
   }
 
   @Override
   public void onNext(BatchRequest request) {
+    if (request.getSendLimits()) {
+      send(BatchResult.newBuilder().setKey(request.getKey()).setLimits(limits).build());
+      if (!request.hasJob()) {
+        return;
+      }
+    }
     Job job;
     try {
       job = accept.apply(request.getJob());

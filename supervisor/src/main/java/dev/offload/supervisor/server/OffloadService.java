@@ -74,7 +74,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public StreamObserver<dev.offload.proto.v1.BatchRequest> runBatch(StreamObserver<dev.offload.proto.v1.BatchResult> results) {
-    return new BatchSession(this::accept, supervisor.dispatcher(),
+    return new BatchSession(this::accept, supervisor.dispatcher(), supervisor.config().limits(),
         (ServerCallStreamObserver<dev.offload.proto.v1.BatchResult>) results);
   }
 

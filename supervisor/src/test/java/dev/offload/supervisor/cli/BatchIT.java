@@ -11,8 +11,10 @@ import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.Signals;
 import dev.offload.worker.api.Json;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -118,6 +120,57 @@ class BatchIT {
     assertEquals("INVALID", byLine.get(3L).get("state").asText());
     assertTrue(byLine.get(3L).get("error").get("message").asText().contains("unknown handler 'nope'"));
     assertEquals("SUCCEEDED", byLine.get(4L).get("state").asText());
+  }
+
+  @Test
+  void aLineOverTheRequestLimit_isRejectedNamingTheFlag_andEveryOtherLineRuns() throws Exception {
+    Path jobs = dir.resolve("large.jsonl");
+    List<String> lines = new ArrayList<>();
+    for (int i = 1; i <= 21; i++) {
+      // The service reads requests of up to 5 MiB by default; line 11 is 6 MB.
+      String input = i == 11 ? "\"" + "x".repeat(6_000_000) + "\"" : Integer.toString(i);
+      lines.add("{\"handler\": \"echo\", \"input\": " + input + "}");
+    }
+    Files.write(jobs, lines);
+
+    Cli.Result r = batch(jobs.toString());
+
+    assertEquals(1, r.exitCode(), r.err());
+    Map<Long, JsonNode> byLine = new HashMap<>();
+    r.out().lines().map(Json::parse).forEach(n -> byLine.put(n.get("line").asLong(), n));
+    assertEquals(21, byLine.size(), r.err());
+    JsonNode large = byLine.remove(11L);
+    assertEquals("REJECTED", large.get("state").asText());
+    assertEquals("RESOURCE_EXHAUSTED", large.get("error").get("code").asText());
+    String message = large.get("error").get("message").asText();
+    assertTrue(message.startsWith("line 11: ") && message.contains("--max-request-size"), message);
+    byLine.values().forEach(n -> assertEquals("SUCCEEDED", n.get("state").asText(), n.toString()));
+  }
+
+  @Test
+  void linesThatAreNotUtf8_areInvalidWithTheirNumbers_andEveryOtherLineRuns() throws Exception {
+    Path jobs = dir.resolve("latin1.jsonl");
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    bytes.writeBytes("{\"id\": \"a\", \"handler\": \"echo\", \"input\": 1}\n".getBytes(StandardCharsets.UTF_8));
+    bytes.writeBytes(new byte[] {(byte) 0xff, (byte) 0xfe, '\n'});
+    bytes.writeBytes("{\"id\": \"c\", \"handler\": \"echo\", \"input\": \"café\"}\n".getBytes(StandardCharsets.ISO_8859_1));
+    bytes.writeBytes("{\"id\": \"d\", \"handler\": \"echo\", \"input\": \"café\"}\n".getBytes(StandardCharsets.UTF_8));
+    Files.write(jobs, bytes.toByteArray());
+
+    Cli.Result r = batch(jobs.toString());
+
+    assertEquals(1, r.exitCode(), r.err());
+    Map<Long, JsonNode> byLine = new HashMap<>();
+    r.out().lines().map(Json::parse).forEach(n -> byLine.put(n.get("line").asLong(), n));
+    assertEquals(4, byLine.size(), r.err());
+    assertEquals("SUCCEEDED", byLine.get(1L).get("state").asText());
+    for (long bad : new long[] {2, 3}) {
+      JsonNode result = byLine.get(bad);
+      assertEquals("INVALID", result.get("state").asText());
+      assertEquals(Long.toString(bad), result.get("id").asText());
+      assertTrue(result.get("error").get("message").asText().startsWith("line " + bad + " is not UTF-8"), result.toString());
+    }
+    assertEquals("\"café\"", Json.write(byLine.get(4L).get("output")));
   }
 
   @Test

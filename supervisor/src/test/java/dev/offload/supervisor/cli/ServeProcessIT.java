@@ -171,7 +171,7 @@ class ServeProcessIT {
    * The pool's private directory, from a worker's command line: its socket is in it. Read from
    * /proc, as ProcessHandle.Info gives no arguments for a command line as long as a worker's.
    */
-  private static Path runDir(long workerPid) throws IOException {
+  static Path runDir(long workerPid) throws IOException {
     String socket = "-Doffload.worker.socket=";
     String[] args = Files.readString(Path.of("/proc", String.valueOf(workerPid), "cmdline")).split("\0");
     return java.util.Arrays.stream(args).filter(a -> a.startsWith(socket))

@@ -1,15 +1,19 @@
 package dev.offload.supervisor.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.offload.proto.v1.BatchRequest;
+import dev.offload.proto.v1.BatchResult;
 import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobState;
 import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.WatchJobRequest;
+import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
@@ -24,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -86,11 +91,78 @@ class LimitsIT {
   }
 
   @Test
-  void requestOverTheLimit_resourceExhausted() {
+  void requestOverTheLimit_resourceExhaustedNamingTheFlag() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(echo(MAX_REQUEST + 10)));
 
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
+    assertTrue(e.getStatus().getDescription().contains("--max-request-size"), e.getStatus().getDescription());
     assertStillServing();
+  }
+
+  @Test
+  void batchLimits_areTheFirstResultWhenAsked_andNeverSentUnasked() throws Exception {
+    BatchRequest echo = BatchRequest.newBuilder().setKey("job").setJob(echo(10)).build();
+
+    List<BatchResult> asked = rawBatch(BatchRequest.newBuilder().setKey("limits").setSendLimits(true).build(), echo);
+    assertEquals(2, asked.size(), asked.toString());
+    assertEquals("limits", asked.getFirst().getKey());
+    assertEquals(MAX_REQUEST, asked.getFirst().getLimits().getMaxRequestBytes());
+    assertEquals(MAX_INPUT, asked.getFirst().getLimits().getMaxInputBytes());
+    assertEquals(JobState.SUCCEEDED, asked.getLast().getJob().getState());
+
+    // A client written before the limits existed (or grpcurl, not asking) gets its jobs' results only.
+    List<BatchResult> unasked = rawBatch(echo);
+    assertEquals(1, unasked.size(), unasked.toString());
+    assertEquals(JobState.SUCCEEDED, unasked.getFirst().getJob().getState());
+  }
+
+  @Test
+  void batchCall_refusesAJobOverTheRequestLimit_namingTheFlag_andTheStreamGoesOn() throws Exception {
+    List<BatchResult> results = new CopyOnWriteArrayList<>();
+    BatchCall call = service.client().batch(4, results::add);
+
+    String refusal = call.refusal("large", echo(MAX_REQUEST + 10));
+    assertTrue(refusal != null && refusal.contains("--max-request-size"), refusal);
+    assertThrows(IllegalArgumentException.class, () -> call.send("large", echo(MAX_REQUEST + 10)));
+    assertNull(call.refusal("small", echo(10)));
+    call.acquire();
+    call.send("small", echo(10));
+    call.finish();
+    call.await();
+
+    assertEquals(1, results.size(), results.toString());
+    assertEquals(JobState.SUCCEEDED, results.getFirst().getJob().getState());
+  }
+
+  /** Sends these requests on a stream of its own, as any gRPC client would, and returns every result. */
+  private List<BatchResult> rawBatch(BatchRequest... requests) throws Exception {
+    if (channel == null) {
+      channel = UnixSockets.channelBuilder(dir.resolve("offload.sock"), group).build();
+    }
+    List<BatchResult> results = new CopyOnWriteArrayList<>();
+    CompletableFuture<Void> end = new CompletableFuture<>();
+    StreamObserver<BatchRequest> stream = OffloadGrpc.newStub(channel).runBatch(new StreamObserver<>() {
+      @Override
+      public void onNext(BatchResult result) {
+        results.add(result);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        end.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        end.complete(null);
+      }
+    });
+    for (BatchRequest request : requests) {
+      stream.onNext(request);
+    }
+    stream.onCompleted();
+    end.get(30, TimeUnit.SECONDS);
+    return results;
   }
 
   @Test

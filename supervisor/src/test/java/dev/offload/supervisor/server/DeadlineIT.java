@@ -38,7 +38,8 @@ class DeadlineIT {
 
   @BeforeAll
   static void start() throws Exception {
-    service = RunningService.start(RunningService.config(1), dir);
+    // Retries beyond the default --max-retries: the deadline, not the retries, must end the crashing job.
+    service = RunningService.start(RunningService.config(1).withLimits(Limits.defaults().withMaxRetries(1_000)), dir);
   }
 
   @AfterAll

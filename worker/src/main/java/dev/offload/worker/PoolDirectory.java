@@ -76,14 +76,20 @@ public final class PoolDirectory {
    */
   public record Created(Path dir, List<Path> removed, List<String> notRemoved) {}
 
-  /** Removes the pool directories in {@code parent} of the user {@code uid} whose owner process is gone. */
+  /**
+   * Removes the pool directories in {@code parent} of the user {@code uid} whose owner process is
+   * gone and where no socket answers.
+   */
   private static void removeStale(Path parent, Object uid, List<Path> removed, List<String> notRemoved) {
     try (DirectoryStream<Path> entries = Files.newDirectoryStream(parent, PREFIX + "*")) {
       for (Path dir : entries) {
         try {
           if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)
               && uid.equals(Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS))
-              && isOwnerGone(dir)) {
+              && isOwnerGone(dir)
+              // An owner in another pid namespace (a container sharing /tmp) looks gone from here,
+              // but its workers' sockets still answer.
+              && !anySocketAnswers(dir)) {
             removeWithFiles(dir);
             removed.add(dir);
           }

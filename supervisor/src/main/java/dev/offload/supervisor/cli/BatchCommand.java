@@ -214,7 +214,10 @@ final class BatchCommand implements Callable<Integer> {
    */
   private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results) {
     String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
-    return new CliException(ExitCodes.forStatus(status.getCode()), "the batch stream to " + connection.describe()
+    // A stream this client did not cancel was reset by the service's end (its shutdown's last
+    // resort, say): the service is gone, as far as this batch can tell.
+    Status.Code code = status.getCode() == Status.Code.CANCELLED ? Status.Code.UNAVAILABLE : status.getCode();
+    return new CliException(ExitCodes.forStatus(code), "the batch stream to " + connection.describe()
         + " ended before the batch did (" + why + "); " + (results.succeeded() + results.unsuccessful())
         + " results are written (" + results.succeeded() + " succeeded); a line without a result may have run, but its"
         + " result is lost; run the batch again with --output FILE --resume to run every line that did not succeed");

@@ -346,7 +346,6 @@ public final class Dispatcher implements WorkerPool.Listener {
   public void onLost(Worker worker, WorkerLoss loss) {
     Job wasRunning = null;
     List<Job> notStarted = new ArrayList<>();
-    List<Job> requeued = new ArrayList<>();
     lock.lock();
     try {
       idle.remove(worker);
@@ -359,8 +358,9 @@ public final class Dispatcher implements WorkerPool.Listener {
         for (Iterator<Job> behind = jobs.descendingIterator(); behind.hasNext(); ) {
           Job job = behind.next();
           if (intakeOpen && !job.isStopping() && !job.deadlinePassed() && job.unstart()) {
+            // Its timer goes before another thread can take the job from the queue and start a new one.
+            clearTimeout(job);
             queue.returnToFront(job);
-            requeued.add(job);
           } else {
             notStarted.add(job);
           }
@@ -369,7 +369,6 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    requeued.forEach(this::clearTimeout);
     for (Job job : notStarted) {
       clearTimeout(job);
       if (job.isStopping()) {
@@ -395,8 +394,9 @@ public final class Dispatcher implements WorkerPool.Listener {
     if (job.isStopping()) {
       // Only the kill that escalated this stop may be blamed on the cancel grace: the worker may
       // have died by itself (or been killed for another reason) before the job stopped.
-      job.endStopped(job.wasKilledToStop()
-          ? "it did not stop within the cancel grace of " + cancelGrace.toMillis() + " ms, so its worker (pid " + worker.pid() + ") was killed and replaced"
+      String killedBecause = job.killedToStopBecause();
+      job.endStopped(killedBecause != null
+          ? killedBecause + ", so its worker (pid " + worker.pid() + ") was killed and replaced"
           : "its worker (pid " + worker.pid() + ") " + loss.words() + " before the job stopped" + logTail);
       return;
     }
@@ -406,6 +406,11 @@ public final class Dispatcher implements WorkerPool.Listener {
       if (requeue(job)) {
         LOG.info(job + " lost worker pid " + worker.pid() + "; retrying");
         dispatchWaiting();
+        return;
+      }
+      if (!intakeOpen()) {
+        job.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down after the job lost its worker (" + message
+            + "), so it was not retried");
         return;
       }
       if (job.deadlinePassed()) {
@@ -436,6 +441,15 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
       queue.returnToFront(job);
       return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private boolean intakeOpen() {
+    lock.lock();
+    try {
+      return intakeOpen;
     } finally {
       lock.unlock();
     }
@@ -572,9 +586,12 @@ public final class Dispatcher implements WorkerPool.Listener {
     sent.computeIfAbsent(worker, w -> new ArrayDeque<>(4)).addLast(job);
     job.start(worker.pid());
     if (job.timeoutMillis() > 0) {
-      timeouts.put(job, scheduler.schedule(
+      ScheduledFuture<?> previous = timeouts.put(job, scheduler.schedule(
           () -> stop(job, JobState.TIMED_OUT, "TIMED_OUT", "the job ran longer than its timeout of " + job.timeoutMillis() + " ms"),
           job.timeoutMillis(), TimeUnit.MILLISECONDS));
+      if (previous != null) {
+        previous.cancel(false); // an earlier attempt's, which must not time this one out
+      }
     }
   }
 
@@ -617,7 +634,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (job.requestStop(terminal, code, message)) {
       worker.cancel(job.id());
-    } else if (!job.isStopping()) {
+    } else if (!job.isStopping() || job.isTerminal()) {
       return; // it has ended meanwhile
     }
     Worker target = worker;
@@ -654,10 +671,11 @@ public final class Dispatcher implements WorkerPool.Listener {
       lock.unlock();
     }
     if (stillThere) {
-      job.noteKilledToStop();
-      worker.kill("job " + job.id() + " did not stop within " + (waited.equals(cancelGrace)
+      String because = "it did not stop within " + (waited.equals(cancelGrace)
           ? "the cancel grace of " + cancelGrace.toMillis() + " ms"
-          : waited.toMillis() + " ms of being cancelled, as the service was stopping at once"));
+          : waited.toMillis() + " ms of being cancelled, as the service was stopping at once");
+      job.noteKilledToStop(because);
+      worker.kill("job " + job.id() + ": " + because);
     }
   }
 

@@ -56,7 +56,8 @@ public final class Job {
   /** Why it is being stopped, for its record. */
   private JobError stopReason;
   /** Whether its worker was killed because it did not stop within the cancel grace. */
-  private boolean killedToStop;
+  /** Why its worker is being killed to stop it (the wait it outlived); null unless that happened. */
+  private String killedToStopBecause;
   private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
   /** Told once, after the terminal change: the job store's bookkeeping, not a watcher. */
   private final Consumer<Job> onEnd;
@@ -154,14 +155,19 @@ public final class Job {
     return true;
   }
 
-  /** Records that the job's worker is being killed because the job did not stop within the cancel grace. */
-  public synchronized void noteKilledToStop() {
-    killedToStop = true;
+  /**
+   * Records that the job's worker is being killed because the job did not stop in time.
+   *
+   * @param because the wait it outlived, as a sentence's subject can follow it: "it did not stop
+   *     within the cancel grace of 2000 ms"
+   */
+  public synchronized void noteKilledToStop(String because) {
+    killedToStopBecause = because;
   }
 
-  /** Whether {@link #noteKilledToStop} was called since the job last went to a worker. */
-  public synchronized boolean wasKilledToStop() {
-    return killedToStop;
+  /** What {@link #noteKilledToStop} was told since the job last went to a worker; null if nothing. */
+  public synchronized String killedToStopBecause() {
+    return killedToStopBecause;
   }
 
   /**
@@ -217,7 +223,7 @@ public final class Job {
     state = JobState.QUEUED;
     stopState = null;
     stopReason = null;
-    killedToStop = false;
+    killedToStopBecause = null;
     LOG.debug("{} ({}) queued again for a retry", id, handler);
     announce();
     return true;

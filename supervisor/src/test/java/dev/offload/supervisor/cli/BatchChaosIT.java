@@ -10,12 +10,10 @@ import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
+import dev.offload.supervisor.testing.ServeProcess;
 import dev.offload.worker.api.Json;
-import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,7 +23,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -67,8 +64,9 @@ class BatchChaosIT {
       }
     }
     Path results = dir.resolve("results.jsonl");
-    Process serve = startServe();
-    List<Long> workers = workerPids();
+    ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "2");
+    started.add(serve.process());
+    List<Long> workers = serve.workerPids();
     Path poolDir = ServeProcessIT.runDir(workers.getFirst());
 
     // The default window of 256 is full all along: 2 workers run what 3,000 lines queue.
@@ -77,8 +75,8 @@ class BatchChaosIT {
         dir.resolve("batch.err"));
     Await.until(KILL_AFTER + " results written", Duration.ofSeconds(60), () -> lineCount(results) >= KILL_AFTER);
     assertTrue(batch.isAlive(), "the batch was still running when its service was killed");
-    serve.destroyForcibly(); // SIGKILL
-    assertTrue(serve.waitFor(10, TimeUnit.SECONDS));
+    serve.process().destroyForcibly(); // SIGKILL
+    assertTrue(serve.process().waitFor(10, TimeUnit.SECONDS));
 
     assertTrue(batch.waitFor(10, TimeUnit.SECONDS), "the client ended within 10 s of its service's death");
     String err = Files.readString(dir.resolve("batch.err"));
@@ -98,14 +96,15 @@ class BatchChaosIT {
     assertFalse(Files.exists(poolDir), "the pool's socket directory " + poolDir + " outlived its workers");
 
     // As the message says: a new service and --resume run what is missing, once.
-    Process again = startServe();
+    ServeProcess again = ServeProcess.start(dir, List.of(), "--workers", "2");
+    started.add(again.process());
     Cli.Result resumed = Cli.run("batch", jobs.toString(), "--output", results.toString(), "--resume",
         "--server", target(), "--progress", "never");
     assertEquals(0, resumed.exitCode(), resumed.err());
     Map<String, Long> all = resultLines(results);
     assertEquals(LINES, all.size());
     assertEquals(0, Cli.run("shutdown", "--server", target()).exitCode());
-    assertTrue(again.waitFor(30, TimeUnit.SECONDS));
+    assertTrue(again.process().waitFor(30, TimeUnit.SECONDS));
   }
 
   /**
@@ -144,36 +143,5 @@ class BatchChaosIT {
         .start();
     started.add(process);
     return process;
-  }
-
-  /** Starts {@code offload serve} with 2 workers and waits (bounded) for its "serving on" line. */
-  private Process startServe() throws Exception {
-    Process serve = new ProcessBuilder(OffloadProcess.command(List.of(),
-        "serve", "--listen", target(), "--workers", "2", "--state-dir", dir.resolve("state").toString()))
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-    started.add(serve);
-    CompletableFuture<Boolean> serving = CompletableFuture.supplyAsync(() -> {
-      try (BufferedReader err = new BufferedReader(new InputStreamReader(serve.getErrorStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = err.readLine()) != null) {
-          if (line.contains("serving on")) {
-            // Keep draining so the service never blocks on a full pipe.
-            CompletableFuture.runAsync(() -> err.lines().forEach(l -> {}));
-            return true;
-          }
-        }
-        return false;
-      } catch (IOException e) {
-        return false;
-      }
-    });
-    assertTrue(serving.get(60, TimeUnit.SECONDS), "offload serve did not come up");
-    return serve;
-  }
-
-  private List<Long> workerPids() {
-    Cli.Result stats = Cli.run("stats", "--json", "--server", target());
-    assertEquals(0, stats.exitCode(), stats.err());
-    return Json.parse(stats.out()).get("workers").findValues("pid").stream().map(JsonNode::asLong).toList();
   }
 }

@@ -23,8 +23,6 @@ public final class ExitCodes {
   public static final int UNAVAILABLE = 3;
   /** The job was CANCELLED or TIMED_OUT. */
   public static final int CANCELLED = 4;
-  /** Interrupted by Ctrl-C: {@link #forSignal} of SIGINT. */
-  public static final int INTERRUPTED = 130;
 
   private ExitCodes() {}
 

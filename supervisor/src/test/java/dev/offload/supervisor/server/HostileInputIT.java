@@ -145,14 +145,15 @@ class HostileInputIT {
   }
 
   static Stream<Arguments> anySubmits() {
-    return Tries.of("anySubmits", 60, HANDLERS, INPUTS, LONGS, INTS);
+    return Tries.of("anySubmits", 60, HANDLERS, INPUTS, LONGS, INTS, LONGS);
   }
 
   @ParameterizedTest
   @MethodSource("anySubmits")
-  void submit_anyFields_refusedCleanlyOrAcceptedAndEnded(String handler, String input, long timeoutMs, int retries) throws Exception {
+  void submit_anyFields_refusedCleanlyOrAcceptedAndEnded(String handler, String input, long timeoutMs, int retries,
+      long deadlineMs) throws Exception {
     SubmitJobRequest request = SubmitJobRequest.newBuilder()
-        .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
+        .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).setDeadlineMs(deadlineMs).build();
     Job accepted;
     try {
       accepted = stub.withDeadlineAfter(10, TimeUnit.SECONDS).submitJob(request).getJob();
@@ -167,14 +168,15 @@ class HostileInputIT {
   }
 
   static Stream<Arguments> anyRuns() {
-    return Tries.of("anyRuns", 40, HANDLERS, INPUTS, LONGS, INTS);
+    return Tries.of("anyRuns", 40, HANDLERS, INPUTS, LONGS, INTS, LONGS);
   }
 
   @ParameterizedTest
   @MethodSource("anyRuns")
-  void runJob_anyFields_refusedCleanlyOrFollowedToItsOneEnd(String handler, String input, long timeoutMs, int retries) {
+  void runJob_anyFields_refusedCleanlyOrFollowedToItsOneEnd(String handler, String input, long timeoutMs, int retries,
+      long deadlineMs) {
     SubmitJobRequest request = SubmitJobRequest.newBuilder()
-        .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).build();
+        .setHandler(handler).setInputJson(input).setTimeoutMs(timeoutMs).setRetries(retries).setDeadlineMs(deadlineMs).build();
     List<Job> seen = new ArrayList<>();
     Iterator<JobEvent> events = stub.withDeadlineAfter(LIMIT.toSeconds(), TimeUnit.SECONDS).runJob(request);
     while (true) {

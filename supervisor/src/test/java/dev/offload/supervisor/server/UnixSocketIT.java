@@ -121,14 +121,35 @@ class UnixSocketIT {
 
   private record Result(int exitCode, String output) {}
 
-  /** The CLI as its own process, run as uid 65534 (nobody), stdout and stderr together. */
-  private static Result runAsOtherUser(String... args) throws IOException, InterruptedException {
+  /**
+   * The CLI as its own process, run as uid 65534 (nobody), stdout and stderr together, from a copy
+   * of its class path that nobody can read: the build's own may lie in a private directory (a
+   * clone in a 0700 temporary directory, a home directory).
+   */
+  private Result runAsOtherUser(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + OTHER_UID, "--regid=" + OTHER_UID, "--clear-groups"));
-    command.addAll(OffloadProcess.command(List.of(), args));
+    List<String> cli = new ArrayList<>(OffloadProcess.command(List.of(), args));
+    cli.set(cli.indexOf("-cp") + 1, readableLib() + "/*");
+    command.addAll(cli);
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the client exited");
     return new Result(process.exitValue(), output);
+  }
+
+  /** A copy of the runnable lib/ folder, in a directory (made open to others) that others may read. */
+  private Path readableLib() throws IOException {
+    Path lib = dir.resolve("lib");
+    if (!Files.isDirectory(lib)) {
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+      Files.createDirectory(lib, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+      try (Stream<Path> jars = Files.list(Path.of("target", "lib"))) {
+        for (Path jar : jars.filter(p -> p.toString().endsWith(".jar")).toList()) {
+          Files.setPosixFilePermissions(Files.copy(jar, lib.resolve(jar.getFileName())), PosixFilePermissions.fromString("rw-r--r--"));
+        }
+      }
+    }
+    return lib;
   }
 
   /** A directory others may enter but not write to, as a shared parent directory would be. */

@@ -51,8 +51,6 @@ public final class LogSetup {
     ch.qos.logback.classic.Logger rootLogger = context.getLogger(Logger.ROOT_LOGGER_NAME);
     rootLogger.setLevel(root);
     rootLogger.addAppender(stderr);
-    // Netty warns once per Unix-socket channel that SO_KEEPALIVE, which gRPC sets, does not apply.
-    context.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
     levels.forEach((name, level) -> context.getLogger(name).setLevel(level));
 
     SLF4JBridgeHandler.removeHandlersForRootLogger();

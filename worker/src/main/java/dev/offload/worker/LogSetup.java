@@ -26,8 +26,10 @@ public final class LogSetup {
    *
    * @param pattern the Logback layout of a line
    * @param root the level of every logger not named in {@code levels}
+   * @throws IllegalStateException if SLF4J does not log into Logback here (see {@link LogbackBinding#require})
    */
   public static LoggerContext toStderr(String pattern, Level root, Map<String, Level> levels) {
+    LogbackBinding.require();
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     context.reset();
 

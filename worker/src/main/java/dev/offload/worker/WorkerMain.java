@@ -71,6 +71,13 @@ public final class WorkerMain {
     // From here on, only the handshake may use the real standard output.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
     System.setOut(System.err);
+    try {
+      // Before any Logback class is touched: a class path without Logback must end in this message.
+      LogbackBinding.require();
+    } catch (IllegalStateException e) {
+      refuse(e.getMessage());
+      return;
+    }
     configureLogging();
 
     Path socket = Path.of(required("offload.worker.socket"));

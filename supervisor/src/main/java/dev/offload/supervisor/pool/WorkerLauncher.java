@@ -1,6 +1,7 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.worker.Handshake;
+import dev.offload.worker.LogbackBinding;
 import dev.offload.worker.PluginJars;
 import dev.offload.worker.WorkerMain;
 import dev.offload.worker.WorkerSecret;
@@ -139,6 +140,10 @@ public class WorkerLauncher {
     command.add("-XX:+DisplayVMOutputToStderr");
     command.add("--enable-native-access=ALL-UNNAMED");
     command.addAll(config.jvmOptions());
+    // A worker logs with Logback whatever else its class path holds (an embedding application's
+    // may carry another SLF4J backend, found first); SLF4J's own notes would only say so per worker.
+    command.add("-Dslf4j.provider=" + LogbackBinding.PROVIDER);
+    command.add("-Dslf4j.internal.verbosity=WARN");
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
     command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code -Doffload.worker.socket=PATH}: the Unix socket to serve on, in a directory only
- *       the supervisor's user can enter;
+ *       the supervisor's user can enter; only the process that started the worker, its parent,
+ *       may connect (see {@link SupervisorGate});
  *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
  *   <li>{@code -Doffload.worker.handlers=JAR:JAR...}: plugin jars whose handlers it offers as well
  *       (see {@link PluginJars});
@@ -82,11 +83,9 @@ public final class WorkerMain {
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
-    WorkerSecret secret;
-    try {
-      secret = WorkerSecret.read(System.in);
-    } catch (IOException e) {
-      refuse(e.getMessage() + "; workers are started by a supervisor");
+    Optional<ProcessHandle> supervisor = ProcessHandle.current().parent();
+    if (supervisor.isEmpty()) {
+      refuse("the process that started it is gone already; workers are started by a supervisor");
       return;
     }
     HandlerRegistry registry;
@@ -114,12 +113,12 @@ public final class WorkerMain {
         exit(socket, "its supervisor's stream broke", true);
       }
     });
-    // Only the supervisor that started this worker reaches its socket, and it enforces the input
-    // limit; a batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
+    // Only the supervisor that started this worker gets in, and it enforces the input limit; a
+    // batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
     Server server = UnixSockets.serverBuilder(socket, group)
+        .channelFactory(new SupervisorGate(supervisor.get().pid())::newServerChannel)
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
-        .intercept(secret)
         .addService(service)
         .build();
     try {
@@ -129,7 +128,7 @@ public final class WorkerMain {
       return;
     }
 
-    watchSupervisor(socket);
+    watchSupervisor(socket, supervisor.get());
     handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
     handshake.close();
     warmUp();
@@ -181,8 +180,8 @@ public final class WorkerMain {
     }
   }
 
-  /** Exits as soon as the supervisor's end of the stdin pipe closes, or the parent process ends. */
-  private static void watchSupervisor(Path socket) {
+  /** Exits as soon as the supervisor's end of the stdin pipe closes, or the supervisor process ends. */
+  private static void watchSupervisor(Path socket, ProcessHandle supervisor) {
     Thread.ofPlatform()
         .daemon(true)
         .name("offload-supervisor-watch")
@@ -197,9 +196,7 @@ public final class WorkerMain {
               }
               exit(socket, "its supervisor is gone (stdin closed)", true);
             });
-    ProcessHandle.current()
-        .parent()
-        .ifPresent(parent -> parent.onExit().thenRun(() -> exit(socket, "its supervisor process ended", true)));
+    supervisor.onExit().thenRun(() -> exit(socket, "its supervisor process ended", true));
   }
 
   /**

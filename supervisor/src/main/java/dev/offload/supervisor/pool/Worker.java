@@ -12,11 +12,8 @@ import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerGrpc;
 import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.worker.UnixSockets;
-import dev.offload.worker.WorkerSecret;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
@@ -89,12 +86,11 @@ public final class Worker {
   static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout, long maxOutputBytes)
       throws WorkerStartException {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, maxOutputBytes + MESSAGE_OVERHEAD_BYTES);
-    Metadata secret = new Metadata();
-    secret.put(WorkerSecret.HEADER, process.secret());
+    // The worker lets in only its parent process, this one (it reads each connection's peer), so
+    // a call carries nothing that proves who sends it.
     ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group)
         .directExecutor()
         .maxInboundMessageSize(maxMessage)
-        .intercept(MetadataUtils.newAttachHeadersInterceptor(secret))
         .build();
     DescribeWorkerResponse description;
     try {

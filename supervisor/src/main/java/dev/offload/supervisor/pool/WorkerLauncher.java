@@ -4,7 +4,6 @@ import dev.offload.worker.Handshake;
 import dev.offload.worker.LogbackBinding;
 import dev.offload.worker.PluginJars;
 import dev.offload.worker.WorkerMain;
-import dev.offload.worker.WorkerSecret;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -30,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts worker JVMs: spawns the process with the same Java and class path as this one, and waits
+ * Starts worker JVMs: spawns the process with the pool's {@code java} and class path, and waits
  * (bounded by the start timeout) for its ready line. Blocks the calling thread, so it is called on
  * a virtual thread, never under a lock or on an I/O thread.
  */
@@ -80,14 +79,9 @@ public class WorkerLauncher {
     // more use: the pool removes it then, as a worker killed with SIGKILL cannot.
     process.onExit().thenRun(() -> removeSocket(socket));
     spawned.accept(process);
-    String secret = WorkerSecret.generate();
     try {
-      WorkerSecret.send(secret, process.getOutputStream());
       awaitReady(process, nonce, log);
-      return new WorkerProcess(slot, incarnation, process, socket, log, secret);
-    } catch (IOException e) {
-      process.destroyForcibly();
-      throw new WorkerStartException("could not hand a new worker its secret: " + e.getMessage() + log.quote(10));
+      return new WorkerProcess(slot, incarnation, process, socket, log);
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       process.destroyForcibly();
       throw e;

@@ -15,8 +15,13 @@ import dev.offload.supervisor.testing.RunningService;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -31,6 +36,11 @@ import org.junit.jupiter.api.io.TempDir;
 class EmbeddedLoggingIT {
 
   private static final String CLASS_PATH = System.getProperty("java.class.path");
+  private static final Duration APP_LIMIT = Duration.ofSeconds(120);
+  /** The headers in gRPC-netty's log line of an outbound HEADERS frame. */
+  private static final Pattern HEADERS = Pattern.compile("headers=GrpcHttp2OutboundHeaders\\[(.*?)] (?:streamDependency|padding)=");
+  private static final Set<String> STANDARD_HEADERS =
+      Set.of(":authority", ":path", ":method", ":scheme", "content-type", "te", "user-agent", "grpc-accept-encoding", "grpc-timeout");
 
   @TempDir Path dir;
 
@@ -63,6 +73,41 @@ class EmbeddedLoggingIT {
 
     WorkerStartException e = assertThrows(WorkerStartException.class, () -> ProcessPool.start(config).close());
     assertTrue(e.getMessage().contains("refused to start: Logback (logback-classic) is not on the class path"), e.getMessage());
+  }
+
+  @Test
+  void everyLoggerAtTrace_theWorkersCallsCarryNoCredential() throws Exception {
+    Path logs = dir.resolve("logs");
+    Path output = dir.resolve("app.log");
+    Process app = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "--enable-native-access=ALL-UNNAMED", "-cp", CLASS_PATH, VerboseEmbeddingApp.class.getName(), logs.toString())
+        .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+    try {
+      assertTrue(app.waitFor(APP_LIMIT.toSeconds(), TimeUnit.SECONDS), "the app did not end within " + APP_LIMIT.toSeconds() + " s");
+    } finally {
+      app.destroyForcibly().waitFor();
+    }
+    String log = Files.readString(output) + workerLogs(logs);
+    assertEquals(0, app.exitValue(), tail(log));
+
+    // gRPC's frame logger printed every header of every call to the worker ...
+    List<String> workerCalls = log.lines()
+        .filter(l -> l.contains("OUTBOUND HEADERS") && l.contains(":path: /offload.v1.Worker/"))
+        .toList();
+    assertTrue(workerCalls.size() >= 2, "DescribeWorker and Connect, their headers logged:\n" + tail(log));
+    // ... and those are HTTP/2's and gRPC's own: nothing that proves who calls, which a log would keep.
+    for (String call : workerCalls) {
+      Matcher headers = HEADERS.matcher(call);
+      assertTrue(headers.find(), call);
+      for (String header : headers.group(1).split(", ")) {
+        String name = header.substring(0, header.indexOf(": ", 1));
+        assertTrue(STANDARD_HEADERS.contains(name), "a call to a worker carries the header '" + name + "': " + call);
+      }
+    }
+  }
+
+  private static String tail(String log) {
+    return log.substring(Math.max(0, log.length() - 20_000));
   }
 
   private static String workerLogs(Path dir) throws Exception {

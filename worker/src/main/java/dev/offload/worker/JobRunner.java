@@ -152,8 +152,17 @@ final class JobRunner {
             .setCode("OUTPUT_TOO_LARGE")
             .setMessage("handler '" + job.getHandler() + "' produced " + outputBytes + " bytes of output; the service takes at most "
                 + maxOutputBytes + " (raise it with 'offload serve --max-output-size', or have the handler write large results to a file and return its path)"));
+      } else if (output == null) {
+        result.setOutputJson("null");
       } else {
-        result.setOutputJson(checkedOutput(job.getHandler(), output));
+        try {
+          Json.parse(output, "the output of handler '" + job.getHandler() + "'");
+          result.setOutputJson(output);
+        } catch (IllegalArgumentException notJson) {
+          // The handler's mistake, not a failure inside it: a stack trace would only point here.
+          LOG.warn("job " + job.getJobId() + " failed: " + notJson.getMessage());
+          result.setError(JobError.newBuilder().setCode("HANDLER_ERROR").setMessage(notJson.getMessage()));
+        }
       }
     } catch (Throwable failure) {
       if (context.cancelled) {
@@ -183,19 +192,6 @@ final class JobRunner {
 
   private static String inputOf(ExecuteJob job) {
     return job.getInputJson().isEmpty() ? "null" : job.getInputJson();
-  }
-
-  private static String checkedOutput(String handler, String output) {
-    if (output == null) {
-      return "null";
-    }
-    try {
-      Json.parse(output);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalStateException(
-          "handler '" + handler + "' returned output that is not JSON (" + e.getMessage() + ")");
-    }
-    return output;
   }
 
   private static String describe(Throwable failure) {

@@ -149,13 +149,14 @@ class JobRunnerTest {
   }
 
   @Test
-  void offer_handlerReturnsNonJson_failsNamingHandler() throws Exception {
+  void offer_handlerReturnsNonJson_failsSayingItsOutputIsNotJson() throws Exception {
     JobResult result = run("job-1", "not_json", "null");
 
     assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
     assertEquals("HANDLER_ERROR", result.getError().getCode());
+    // It is the output that is not JSON: the message must not blame the input.
     assertTrue(
-        result.getError().getMessage().contains("'not_json' returned output that is not JSON"),
+        result.getError().getMessage().startsWith("the output of handler 'not_json' is not valid JSON: Unrecognized token 'this'"),
         result.getError().getMessage());
   }
 

@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -160,11 +161,33 @@ public class WorkerLauncher {
     if (handlerJars == null) {
       try {
         handlerJars = PluginJars.expand(config.handlerJars());
+        sayWhichJarsListNoHandlers(handlerJars);
       } catch (IllegalArgumentException e) {
         throw new WorkerStartException("plugin jars: " + e.getMessage());
       }
     }
     return handlerJars;
+  }
+
+  /**
+   * A jar without a services file loads silently and adds no handler. Beside jars that have
+   * handlers it may well be their library, which is said, not warned of; when no jar lists any
+   * handler, the services file is surely missing.
+   */
+  private static void sayWhichJarsListNoHandlers(List<Path> jars) {
+    List<Path> without = PluginJars.withoutHandlers(jars);
+    if (without.isEmpty()) {
+      return;
+    }
+    if (without.size() == jars.size()) {
+      LOG.warn((jars.size() == 1
+              ? "the plugin jar " + jars.getFirst() + " lists no handler, so it adds none"
+              : "none of the plugin jars " + jars.stream().map(Path::toString).collect(Collectors.joining(", ")) + " lists a handler, so they add none")
+          + ": a plugin jar names its handler classes in " + PluginJars.SERVICES + " (see the README's Plugins section)");
+    } else {
+      without.forEach(jar -> LOG.info("the plugin jar " + jar + " lists no handler (it has no " + PluginJars.SERVICES
+          + " naming one): it is loaded as a library of the other plugin jars' handlers"));
+    }
   }
 
   private void awaitReady(Process process, String nonce, WorkerLog log)

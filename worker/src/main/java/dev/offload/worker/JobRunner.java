@@ -44,6 +44,7 @@ final class JobRunner {
 
   private final HandlerRegistry registry;
   private final long maxOutputBytes;
+  private final LogEnd logEnd;
   private final Events events;
   private final Thread thread;
   /** Guards {@link #waiting} and {@link #current}: a cancel must see a job in exactly one of them. */
@@ -59,10 +60,12 @@ final class JobRunner {
   /**
    * @param maxOutputBytes the most output, in UTF-8 bytes, a job may produce; more ends it FAILED
    *     with OUTPUT_TOO_LARGE
+   * @param logEnd where the worker's log ends, which each result carries when it has moved
    */
-  JobRunner(HandlerRegistry registry, long maxOutputBytes, Events events) {
+  JobRunner(HandlerRegistry registry, long maxOutputBytes, LogEnd logEnd, Events events) {
     this.registry = registry;
     this.maxOutputBytes = maxOutputBytes;
+    this.logEnd = logEnd;
     this.events = events;
     this.thread = Thread.ofPlatform().name("offload-job").daemon(true).unstarted(this::loop);
   }
@@ -181,7 +184,8 @@ final class JobRunner {
         lock.unlock();
       }
     }
-    return result.setRunNanos(System.nanoTime() - start).build();
+    // After the job's last line (the warning of its failure too), before its result leaves.
+    return result.setRunNanos(System.nanoTime() - start).setLogEnd(logEnd.ifMoved()).build();
   }
 
   private JobHandler handler(String name) {

@@ -69,8 +69,9 @@ public final class WorkerMain {
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
-    // From here on, only the handshake may use the real standard output.
+    // From here on, only the handshake may use the real standard output; System.out is the log.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    LogEnd logEnd = LogEnd.watchStderr();
     System.setOut(System.err);
     try {
       // Before any Logback class is touched: a class path without Logback must end in this message.
@@ -102,7 +103,7 @@ public final class WorkerMain {
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
     long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
-    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), new WorkerService.StreamEnd() {
+    WorkerService service = new WorkerService(registry, maxOutputBytes, logEnd, group.next(), new WorkerService.StreamEnd() {
       @Override
       public void closed() {
         exit(socket, "its supervisor closed the stream", false);

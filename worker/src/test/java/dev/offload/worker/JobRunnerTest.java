@@ -71,7 +71,7 @@ class JobRunnerTest {
             HoldHandler.class,
             ProgressHandler.class,
             SelfInterruptHandler.class);
-    runner = new JobRunner(registry, MAX_OUTPUT_BYTES, events);
+    runner = new JobRunner(registry, MAX_OUTPUT_BYTES, LogEnd.UNKNOWN, events);
     runner.start();
   }
 
@@ -293,7 +293,7 @@ class JobRunnerTest {
 
   @Test
   void cancel_jobOfferedButNotYetTaken_resultIsCancelled() throws Exception {
-    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), MAX_OUTPUT_BYTES, events);
+    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), MAX_OUTPUT_BYTES, LogEnd.UNKNOWN, events);
     late.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}")));
 
     late.cancel("job-1");

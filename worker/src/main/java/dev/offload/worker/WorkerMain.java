@@ -36,6 +36,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
  *   <li>{@code -Doffload.worker.handlers=JAR:JAR...}: plugin jars whose handlers it offers as well
  *       (see {@link PluginJars});
+ *   <li>{@code -Dslf4j.provider=}{@value LogbackBinding#PROVIDER}: SLF4J logs into Logback, which
+ *       the worker sets up, whatever other backend its class path holds; without Logback it
+ *       refuses to start;
  *   <li>the environment variable {@value Handshake#NONCE_ENV}: the nonce of its ready line;
  *   <li>standard input: a pipe the supervisor holds open. Its end of file means the supervisor is
  *       gone, however it died (even SIGKILL), and the worker then exits at once.

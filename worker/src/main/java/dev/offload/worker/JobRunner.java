@@ -44,6 +44,7 @@ final class JobRunner {
 
   private final HandlerRegistry registry;
   private final long maxOutputBytes;
+  private final LogEnd logEnd;
   private final Events events;
   private final Thread thread;
   /** Guards {@link #waiting} and {@link #current}: a cancel must see a job in exactly one of them. */
@@ -59,10 +60,12 @@ final class JobRunner {
   /**
    * @param maxOutputBytes the most output, in UTF-8 bytes, a job may produce; more ends it FAILED
    *     with OUTPUT_TOO_LARGE
+   * @param logEnd where the worker's log ends, which each result carries when it has moved
    */
-  JobRunner(HandlerRegistry registry, long maxOutputBytes, Events events) {
+  JobRunner(HandlerRegistry registry, long maxOutputBytes, LogEnd logEnd, Events events) {
     this.registry = registry;
     this.maxOutputBytes = maxOutputBytes;
+    this.logEnd = logEnd;
     this.events = events;
     this.thread = Thread.ofPlatform().name("offload-job").daemon(true).unstarted(this::loop);
   }
@@ -152,8 +155,17 @@ final class JobRunner {
             .setCode("OUTPUT_TOO_LARGE")
             .setMessage("handler '" + job.getHandler() + "' produced " + outputBytes + " bytes of output; the service takes at most "
                 + maxOutputBytes + " (raise it with 'offload serve --max-output-size', or have the handler write large results to a file and return its path)"));
+      } else if (output == null) {
+        result.setOutputJson("null");
       } else {
-        result.setOutputJson(checkedOutput(job.getHandler(), output));
+        try {
+          Json.parse(output, "the output of handler '" + job.getHandler() + "'");
+          result.setOutputJson(output);
+        } catch (IllegalArgumentException notJson) {
+          // The handler's mistake, not a failure inside it: a stack trace would only point here.
+          LOG.warn("job " + job.getJobId() + " failed: " + notJson.getMessage());
+          result.setError(JobError.newBuilder().setCode("HANDLER_ERROR").setMessage(notJson.getMessage()));
+        }
       }
     } catch (Throwable failure) {
       if (context.cancelled) {
@@ -172,7 +184,8 @@ final class JobRunner {
         lock.unlock();
       }
     }
-    return result.setRunNanos(System.nanoTime() - start).build();
+    // After the job's last line (the warning of its failure too), before its result leaves.
+    return result.setRunNanos(System.nanoTime() - start).setLogEnd(logEnd.ifMoved()).build();
   }
 
   private JobHandler handler(String name) {
@@ -183,19 +196,6 @@ final class JobRunner {
 
   private static String inputOf(ExecuteJob job) {
     return job.getInputJson().isEmpty() ? "null" : job.getInputJson();
-  }
-
-  private static String checkedOutput(String handler, String output) {
-    if (output == null) {
-      return "null";
-    }
-    try {
-      Json.parse(output);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalStateException(
-          "handler '" + handler + "' returned output that is not JSON (" + e.getMessage() + ")");
-    }
-    return output;
   }
 
   private static String describe(Throwable failure) {

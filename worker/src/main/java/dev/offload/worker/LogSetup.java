@@ -26,8 +26,10 @@ public final class LogSetup {
    *
    * @param pattern the Logback layout of a line
    * @param root the level of every logger not named in {@code levels}
+   * @throws IllegalStateException if SLF4J does not log into Logback here (see {@link LogbackBinding#require})
    */
   public static LoggerContext toStderr(String pattern, Level root, Map<String, Level> levels) {
+    LogbackBinding.require();
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     context.reset();
 
@@ -51,8 +53,6 @@ public final class LogSetup {
     ch.qos.logback.classic.Logger rootLogger = context.getLogger(Logger.ROOT_LOGGER_NAME);
     rootLogger.setLevel(root);
     rootLogger.addAppender(stderr);
-    // Netty warns once per Unix-socket channel that SO_KEEPALIVE, which gRPC sets, does not apply.
-    context.getLogger("io.netty.bootstrap").setLevel(Level.ERROR);
     levels.forEach((name, level) -> context.getLogger(name).setLevel(level));
 
     SLF4JBridgeHandler.removeHandlersForRootLogger();

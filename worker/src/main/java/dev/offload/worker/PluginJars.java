@@ -35,7 +35,7 @@ public final class PluginJars {
   public static final String PROPERTY = "offload.worker.handlers";
 
   /** The services file that lists a jar's handler classes. */
-  static final String SERVICES = "META-INF/services/" + JobHandler.class.getName();
+  public static final String SERVICES = "META-INF/services/" + JobHandler.class.getName();
 
   private PluginJars() {}
 
@@ -98,6 +98,16 @@ public final class PluginJars {
       }
     }
     return new URLClassLoader("offload-plugins", urls, parent);
+  }
+
+  /**
+   * The jars among {@code jars} that list no handler: no {@link #SERVICES} file, or one that names
+   * no class. Such a jar adds no handler; it can only be a library for the others' handlers.
+   *
+   * @throws IllegalArgumentException if a jar cannot be read
+   */
+  public static List<Path> withoutHandlers(List<Path> jars) {
+    return jars.stream().filter(jar -> handlerClasses(jar).isEmpty()).toList();
   }
 
   /** The class names a services file lists: one a line, {@code #} starting a comment. */

@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
@@ -14,6 +15,11 @@ import java.util.concurrent.ThreadFactory;
 /**
  * gRPC over Unix domain sockets with Netty's epoll transport, for servers and channels alike. The
  * caller owns the event loop group it passes in and shuts it down after the server or channel.
+ *
+ * <p>gRPC sets {@code SO_KEEPALIVE} on every connection it makes or accepts, a TCP option that a
+ * Unix socket does not have, and Netty warns of an unknown option on each such connection. Both
+ * builders here remove the option again: Netty takes a null value as "remove this option", and
+ * gRPC applies the builder's options after its own.
  */
 public final class UnixSockets {
 
@@ -35,7 +41,8 @@ public final class UnixSockets {
     return NettyServerBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
         .channelType(EpollServerDomainSocketChannel.class)
         .bossEventLoopGroup(group)
-        .workerEventLoopGroup(group);
+        .workerEventLoopGroup(group)
+        .withChildOption(ChannelOption.SO_KEEPALIVE, null);
   }
 
   /** A plaintext channel builder for a socket file, on the given event loops. */
@@ -43,6 +50,7 @@ public final class UnixSockets {
     return NettyChannelBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
         .channelType(EpollDomainSocketChannel.class)
         .eventLoopGroup(group)
+        .withOption(ChannelOption.SO_KEEPALIVE, null)
         .usePlaintext();
   }
 

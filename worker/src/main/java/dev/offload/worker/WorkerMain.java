@@ -31,10 +31,14 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code -Doffload.worker.socket=PATH}: the Unix socket to serve on, in a directory only
- *       the supervisor's user can enter;
+ *       the supervisor's user can enter; only the process that started the worker, its parent,
+ *       may connect (see {@link SupervisorGate});
  *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
  *   <li>{@code -Doffload.worker.handlers=JAR:JAR...}: plugin jars whose handlers it offers as well
  *       (see {@link PluginJars});
+ *   <li>{@code -Dslf4j.provider=}{@value LogbackBinding#PROVIDER}: SLF4J logs into Logback, which
+ *       the worker sets up, whatever other backend its class path holds; without Logback it
+ *       refuses to start;
  *   <li>the environment variable {@value Handshake#NONCE_ENV}: the nonce of its ready line;
  *   <li>standard input: a pipe the supervisor holds open. Its end of file means the supervisor is
  *       gone, however it died (even SIGKILL), and the worker then exits at once.
@@ -68,18 +72,24 @@ public final class WorkerMain {
   private WorkerMain() {}
 
   public static void main(String[] args) throws Exception {
-    // From here on, only the handshake may use the real standard output.
+    // From here on, only the handshake may use the real standard output; System.out is the log.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+    LogEnd logEnd = LogEnd.watchStderr();
     System.setOut(System.err);
+    try {
+      // Before any Logback class is touched: a class path without Logback must end in this message.
+      LogbackBinding.require();
+    } catch (IllegalStateException e) {
+      refuse(e.getMessage());
+      return;
+    }
     configureLogging();
 
     Path socket = Path.of(required("offload.worker.socket"));
     String nonce = Optional.ofNullable(System.getenv(Handshake.NONCE_ENV)).orElse("");
-    WorkerSecret secret;
-    try {
-      secret = WorkerSecret.read(System.in);
-    } catch (IOException e) {
-      refuse(e.getMessage() + "; workers are started by a supervisor");
+    Optional<ProcessHandle> supervisor = ProcessHandle.current().parent();
+    if (supervisor.isEmpty()) {
+      refuse("the process that started it is gone already; workers are started by a supervisor");
       return;
     }
     HandlerRegistry registry;
@@ -96,7 +106,7 @@ public final class WorkerMain {
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
     long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
-    WorkerService service = new WorkerService(registry, maxOutputBytes, group.next(), new WorkerService.StreamEnd() {
+    WorkerService service = new WorkerService(registry, maxOutputBytes, logEnd, group.next(), new WorkerService.StreamEnd() {
       @Override
       public void closed() {
         exit(socket, "its supervisor closed the stream", false);
@@ -107,12 +117,12 @@ public final class WorkerMain {
         exit(socket, "its supervisor's stream broke", true);
       }
     });
-    // Only the supervisor that started this worker reaches its socket, and it enforces the input
-    // limit; a batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
+    // Only the supervisor that started this worker gets in, and it enforces the input limit; a
+    // batch of jobs with large inputs can be larger than gRPC's default of 4 MiB.
     Server server = UnixSockets.serverBuilder(socket, group)
+        .channelFactory(new SupervisorGate(supervisor.get().pid())::newServerChannel)
         .directExecutor()
         .maxInboundMessageSize(Integer.MAX_VALUE)
-        .intercept(secret)
         .addService(service)
         .build();
     try {
@@ -122,7 +132,7 @@ public final class WorkerMain {
       return;
     }
 
-    watchSupervisor(socket);
+    watchSupervisor(socket, supervisor.get());
     handshake.println(Handshake.readyLine(nonce, ProcessHandle.current().pid()));
     handshake.close();
     warmUp();
@@ -174,8 +184,8 @@ public final class WorkerMain {
     }
   }
 
-  /** Exits as soon as the supervisor's end of the stdin pipe closes, or the parent process ends. */
-  private static void watchSupervisor(Path socket) {
+  /** Exits as soon as the supervisor's end of the stdin pipe closes, or the supervisor process ends. */
+  private static void watchSupervisor(Path socket, ProcessHandle supervisor) {
     Thread.ofPlatform()
         .daemon(true)
         .name("offload-supervisor-watch")
@@ -190,9 +200,7 @@ public final class WorkerMain {
               }
               exit(socket, "its supervisor is gone (stdin closed)", true);
             });
-    ProcessHandle.current()
-        .parent()
-        .ifPresent(parent -> parent.onExit().thenRun(() -> exit(socket, "its supervisor process ended", true)));
+    supervisor.onExit().thenRun(() -> exit(socket, "its supervisor process ended", true));
   }
 
   /**

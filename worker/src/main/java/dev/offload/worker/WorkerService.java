@@ -31,6 +31,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner.Events {
 
   private final HandlerRegistry registry;
+  private final LogEnd logEnd;
   private final JobRunner runner;
   private final StreamEnd onStreamEnd;
   /** Results are batched up to about this size, far below what the supervisor accepts. */
@@ -55,10 +56,11 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
   /**
    * @param ioThread the server's single I/O thread, where results are written
    */
-  WorkerService(HandlerRegistry registry, long maxOutputBytes, Executor ioThread, StreamEnd onStreamEnd) {
+  WorkerService(HandlerRegistry registry, long maxOutputBytes, LogEnd logEnd, Executor ioThread, StreamEnd onStreamEnd) {
     this.registry = registry;
+    this.logEnd = logEnd;
     this.ioThread = ioThread;
-    this.runner = new JobRunner(registry, maxOutputBytes, this);
+    this.runner = new JobRunner(registry, maxOutputBytes, logEnd, this);
     this.onStreamEnd = onStreamEnd;
     runner.start();
   }
@@ -70,6 +72,7 @@ final class WorkerService extends WorkerGrpc.WorkerImplBase implements JobRunner
         DescribeWorkerResponse.newBuilder()
             .setPid(ProcessHandle.current().pid())
             .addAllHandlers(registry.describe())
+            .setLogEnd(logEnd.now())
             .build());
     response.onCompleted();
   }

@@ -71,7 +71,7 @@ class JobRunnerTest {
             HoldHandler.class,
             ProgressHandler.class,
             SelfInterruptHandler.class);
-    runner = new JobRunner(registry, MAX_OUTPUT_BYTES, events);
+    runner = new JobRunner(registry, MAX_OUTPUT_BYTES, LogEnd.UNKNOWN, events);
     runner.start();
   }
 
@@ -149,13 +149,14 @@ class JobRunnerTest {
   }
 
   @Test
-  void offer_handlerReturnsNonJson_failsNamingHandler() throws Exception {
+  void offer_handlerReturnsNonJson_failsSayingItsOutputIsNotJson() throws Exception {
     JobResult result = run("job-1", "not_json", "null");
 
     assertEquals(JobResult.OutcomeCase.ERROR, result.getOutcomeCase());
     assertEquals("HANDLER_ERROR", result.getError().getCode());
+    // It is the output that is not JSON: the message must not blame the input.
     assertTrue(
-        result.getError().getMessage().contains("'not_json' returned output that is not JSON"),
+        result.getError().getMessage().startsWith("the output of handler 'not_json' is not valid JSON: Unrecognized token 'this'"),
         result.getError().getMessage());
   }
 
@@ -292,7 +293,7 @@ class JobRunnerTest {
 
   @Test
   void cancel_jobOfferedButNotYetTaken_resultIsCancelled() throws Exception {
-    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), MAX_OUTPUT_BYTES, events);
+    JobRunner late = new JobRunner(TestRegistry.load(dir.resolve("late"), false, HoldHandler.class), MAX_OUTPUT_BYTES, LogEnd.UNKNOWN, events);
     late.offer(List.of(job("job-1", "hold", "{\"ms\": 60000}")));
 
     late.cancel("job-1");

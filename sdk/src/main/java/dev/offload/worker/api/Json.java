@@ -33,14 +33,28 @@ public final class Json {
    *     wrong, so a handler can let it fail the job as it is
    */
   public static JsonNode parse(String json) {
+    return parse(json, "input");
+  }
+
+  /**
+   * Parses JSON text as {@link #parse(String)} does, naming the text in the error message.
+   *
+   * @param json the text
+   * @param what what the text is, as the message names it: {@code "the output"} makes it "the
+   *     output is not valid JSON: ..."
+   * @return the value as a tree
+   * @throws IllegalArgumentException if the text is not one JSON value; the message says what is
+   *     wrong
+   */
+  public static JsonNode parse(String json, String what) {
     JsonNode node;
     try {
       node = MAPPER.readTree(json);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("input is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(what + " is not valid JSON: " + e.getOriginalMessage(), e);
     }
     if (node == null || node.isMissingNode()) {
-      throw new IllegalArgumentException("input is not valid JSON: there is no value, only blank text");
+      throw new IllegalArgumentException(what + " is not valid JSON: there is no value, only blank text");
     }
     return node;
   }

@@ -65,6 +65,13 @@ class JsonTest {
     assertTrue(e.getMessage().startsWith("input is not valid JSON"), e.getMessage());
   }
 
+  @Test
+  void parse_malformedTextNamed_namesItInTheMessage() {
+    var e = assertThrows(IllegalArgumentException.class, () -> Json.parse("{", "the output of handler 'x'"));
+
+    assertTrue(e.getMessage().startsWith("the output of handler 'x' is not valid JSON: "), e.getMessage());
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"", " ", "\n"})
   void parse_noValueAtAll_throwsIllegalArgumentException(String text) {

@@ -20,7 +20,10 @@ import java.util.function.Consumer;
  * }
  * }</pre>
  *
- * <p>Workers run on the class path and Java of this JVM. {@link #close()} cancels what still
+ * <p>Workers run on the class path and Java of this JVM unless the pool's config names others
+ * ({@link dev.offload.supervisor.pool.PoolConfig.Builder#classpath}, {@link
+ * dev.offload.supervisor.pool.PoolConfig.Builder#java}); they log with Logback into logs of their
+ * own, whatever SLF4J backend this JVM uses. {@link #close()} cancels what still
  * runs, ends every worker and returns within a few seconds, leaving no process behind.
  */
 public final class ProcessPool implements Offloader {

@@ -389,8 +389,9 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   private void jobLostItsWorker(Job job, Worker worker, WorkerLoss loss) {
-    // The tail of its log says why a worker died by itself; one the supervisor ended has nothing to add.
-    String logTail = loss.deliberate() ? "" : worker.log().quote(5);
+    // The tail of its log says why a worker died by itself, from where this job began; one the
+    // supervisor ended has nothing to add.
+    String logTail = loss.deliberate() ? "" : worker.quoteLogSinceLastResult(5);
     if (job.isStopping()) {
       // Only the kill that escalated this stop may be blamed on the cancel grace: the worker may
       // have died by itself (or been killed for another reason) before the job stopped.

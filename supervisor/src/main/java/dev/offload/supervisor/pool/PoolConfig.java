@@ -28,8 +28,8 @@ import java.util.stream.Stream;
  *     produces more ends FAILED with OUTPUT_TOO_LARGE
  * @param logDir where workers' logs are kept (see {@link WorkerLogs}); null to keep them in the
  *     pool's temporary directory, gone when the pool closes
- * @param java the {@code java} executable workers run on
- * @param classpath the class path of workers
+ * @param java the {@code java} executable workers run on (see {@link Builder#java})
+ * @param classpath the class path of workers (see {@link Builder#classpath})
  * @param jvmOptions further JVM options for workers
  */
 public record PoolConfig(
@@ -207,6 +207,30 @@ public record PoolConfig(
     /** Where to keep workers' logs across restarts; null (the default) for the pool's temporary directory. */
     public Builder logDir(Path dir) {
       logDir = dir;
+      return this;
+    }
+
+    /**
+     * The {@code java} executable workers run on; by default this JVM's. It must become the worker
+     * process itself (a JVM's launcher, or a script that ends by {@code exec}-ing one): a worker
+     * serves only its parent process. A JDK other than this JVM's ignores the class-data-sharing
+     * archive made for this one, and its workers start more slowly.
+     */
+    public Builder java(Path executable) {
+      java = executable;
+      return this;
+    }
+
+    /**
+     * The class path of workers, entries joined with {@link java.io.File#pathSeparator}; by default
+     * this JVM's {@code java.class.path}, which does not list the application's jars under a
+     * launcher that loads them itself (such as {@code mvn exec:java}). It must hold the worker
+     * ({@code offload-worker}) and its runtime libraries, Logback included: a worker logs with
+     * Logback whatever other SLF4J backend the class path carries, and one without Logback refuses
+     * to start, saying so.
+     */
+    public Builder classpath(String classpath) {
+      this.classpath = classpath;
       return this;
     }
 

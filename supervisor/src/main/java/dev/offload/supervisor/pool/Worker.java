@@ -12,11 +12,8 @@ import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerGrpc;
 import dev.offload.proto.v1.WorkerMessage;
 import dev.offload.worker.UnixSockets;
-import dev.offload.worker.WorkerSecret;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
@@ -66,6 +63,12 @@ public final class Worker {
   private final AtomicBoolean lost = new AtomicBoolean();
   private final CompletableFuture<Void> gone = new CompletableFuture<>();
   private volatile long lastPongNanos = System.nanoTime();
+  /**
+   * Where the running job's lines begin in the worker's log: where the log ended when the last
+   * result before it came (or when the worker was ready), as the worker said. Written on the I/O
+   * thread, read by whoever reports the worker's loss.
+   */
+  private volatile long runningJobLogStart;
   private volatile long rssBytes;
   private final AtomicBoolean retirementRequested = new AtomicBoolean();
   private volatile boolean retired;
@@ -89,12 +92,11 @@ public final class Worker {
   static Worker connect(WorkerProcess process, EventLoopGroup group, Listener listener, Duration timeout, long maxOutputBytes)
       throws WorkerStartException {
     int maxMessage = (int) Math.min(Integer.MAX_VALUE, maxOutputBytes + MESSAGE_OVERHEAD_BYTES);
-    Metadata secret = new Metadata();
-    secret.put(WorkerSecret.HEADER, process.secret());
+    // The worker lets in only its parent process, this one (it reads each connection's peer), so
+    // a call carries nothing that proves who sends it.
     ManagedChannel channel = UnixSockets.channelBuilder(process.socket(), group)
         .directExecutor()
         .maxInboundMessageSize(maxMessage)
-        .intercept(MetadataUtils.newAttachHeadersInterceptor(secret))
         .build();
     DescribeWorkerResponse description;
     try {
@@ -108,6 +110,7 @@ public final class Worker {
           "worker pid " + process.pid() + " did not answer on " + process.socket() + ": " + e.getStatus() + process.log().quote(10));
     }
     Worker worker = new Worker(process, channel, listener, description.getHandlersList());
+    worker.runningJobLogStart = description.getLogEnd();
     worker.downstream = WorkerGrpc.newStub(channel).connect(worker.new Upstream());
     process.process().onExit().thenRun(worker::exited);
     return worker;
@@ -135,6 +138,15 @@ public final class Worker {
 
   public WorkerLog log() {
     return process.log();
+  }
+
+  /**
+   * The tail of what the worker wrote to its log since its last result (or since it was ready),
+   * that is while running the job it runs now, for an error message (see {@link WorkerLog#quote}):
+   * an earlier job's lines, a failure's stack trace say, are no explanation of a later death.
+   */
+  public String quoteLogSinceLastResult(int lines) {
+    return process.log().quote(lines, runningJobLogStart);
   }
 
   /** Sends jobs, to run in this order after those the worker holds already. */
@@ -289,12 +301,27 @@ public final class Worker {
     @Override
     public void onNext(WorkerMessage message) {
       switch (message.getMessageCase()) {
-        case RESULTS -> listener.onResults(Worker.this, message.getResults().getResultsList());
+        case RESULTS -> {
+          List<JobResult> results = message.getResults().getResultsList();
+          noteLogEnd(results);
+          listener.onResults(Worker.this, results);
+        }
         case PROGRESS ->
             listener.onProgress(Worker.this, message.getProgress().getJobId(), message.getProgress().getProgress());
         case PONG -> lastPongNanos = System.nanoTime();
         case MESSAGE_NOT_SET -> {
           // A newer worker's message; nothing to do with it.
+        }
+      }
+    }
+
+    /** The latest end of the log that the results tell, before the jobs after them may be lost. */
+    private void noteLogEnd(List<JobResult> results) {
+      for (int i = results.size() - 1; i >= 0; i--) {
+        long end = results.get(i).getLogEnd();
+        if (end > 0) {
+          runningJobLogStart = end;
+          return;
         }
       }
     }

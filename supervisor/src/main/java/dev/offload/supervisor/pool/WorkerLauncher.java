@@ -1,9 +1,9 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.worker.Handshake;
+import dev.offload.worker.LogbackBinding;
 import dev.offload.worker.PluginJars;
 import dev.offload.worker.WorkerMain;
-import dev.offload.worker.WorkerSecret;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -25,11 +25,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts worker JVMs: spawns the process with the same Java and class path as this one, and waits
+ * Starts worker JVMs: spawns the process with the pool's {@code java} and class path, and waits
  * (bounded by the start timeout) for its ready line. Blocks the calling thread, so it is called on
  * a virtual thread, never under a lock or on an I/O thread.
  */
@@ -79,14 +80,9 @@ public class WorkerLauncher {
     // more use: the pool removes it then, as a worker killed with SIGKILL cannot.
     process.onExit().thenRun(() -> removeSocket(socket));
     spawned.accept(process);
-    String secret = WorkerSecret.generate();
     try {
-      WorkerSecret.send(secret, process.getOutputStream());
       awaitReady(process, nonce, log);
-      return new WorkerProcess(slot, incarnation, process, socket, log, secret);
-    } catch (IOException e) {
-      process.destroyForcibly();
-      throw new WorkerStartException("could not hand a new worker its secret: " + e.getMessage() + log.quote(10));
+      return new WorkerProcess(slot, incarnation, process, socket, log);
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       process.destroyForcibly();
       throw e;
@@ -139,6 +135,10 @@ public class WorkerLauncher {
     command.add("-XX:+DisplayVMOutputToStderr");
     command.add("--enable-native-access=ALL-UNNAMED");
     command.addAll(config.jvmOptions());
+    // A worker logs with Logback whatever else its class path holds (an embedding application's
+    // may carry another SLF4J backend, found first); SLF4J's own notes would only say so per worker.
+    command.add("-Dslf4j.provider=" + LogbackBinding.PROVIDER);
+    command.add("-Dslf4j.internal.verbosity=WARN");
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
     command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
@@ -161,11 +161,33 @@ public class WorkerLauncher {
     if (handlerJars == null) {
       try {
         handlerJars = PluginJars.expand(config.handlerJars());
+        sayWhichJarsListNoHandlers(handlerJars);
       } catch (IllegalArgumentException e) {
         throw new WorkerStartException("plugin jars: " + e.getMessage());
       }
     }
     return handlerJars;
+  }
+
+  /**
+   * A jar without a services file loads silently and adds no handler. Beside jars that have
+   * handlers it may well be their library, which is said, not warned of; when no jar lists any
+   * handler, the services file is surely missing.
+   */
+  private static void sayWhichJarsListNoHandlers(List<Path> jars) {
+    List<Path> without = PluginJars.withoutHandlers(jars);
+    if (without.isEmpty()) {
+      return;
+    }
+    if (without.size() == jars.size()) {
+      LOG.warn((jars.size() == 1
+              ? "the plugin jar " + jars.getFirst() + " lists no handler, so it adds none"
+              : "none of the plugin jars " + jars.stream().map(Path::toString).collect(Collectors.joining(", ")) + " lists a handler, so they add none")
+          + ": a plugin jar names its handler classes in " + PluginJars.SERVICES + " (see the README's Plugins section)");
+    } else {
+      without.forEach(jar -> LOG.info("the plugin jar " + jar + " lists no handler (it has no " + PluginJars.SERVICES
+          + " naming one): it is loaded as a library of the other plugin jars' handlers"));
+    }
   }
 
   private void awaitReady(Process process, String nonce, WorkerLog log)

@@ -27,14 +27,25 @@ public record WorkerLog(Path path) {
 
   /** The last {@code lines} lines of the log, or an empty list if it cannot be read or is no file. */
   public List<String> tail(int lines) {
+    return tail(lines, 0);
+  }
+
+  /**
+   * The last {@code lines} lines of what the log holds from byte {@code from} on (where a job's
+   * lines begin), or an empty list if it holds nothing there, cannot be read or is no file.
+   */
+  public List<String> tail(int lines, long from) {
     if (path == null) {
       return List.of();
     }
     try (RandomAccessFile file = new RandomAccessFile(path.toFile(), "r")) {
       long length = file.length();
-      int size = (int) Math.min(length, TAIL_BYTES);
-      byte[] bytes = new byte[size];
-      file.seek(length - size);
+      long start = Math.max(Math.max(0, from), length - TAIL_BYTES);
+      if (start >= length) {
+        return List.of();
+      }
+      byte[] bytes = new byte[(int) (length - start)];
+      file.seek(start);
       file.readFully(bytes);
       List<String> all = Arrays.asList(new String(bytes, StandardCharsets.UTF_8).split("\n"));
       List<String> nonBlank = all.stream().filter(l -> !l.isBlank()).toList();
@@ -49,10 +60,15 @@ public record WorkerLog(Path path) {
    * file, where the worker's lines went instead.
    */
   public String quote(int lines) {
+    return quote(lines, 0);
+  }
+
+  /** As {@link #quote(int)}, of what the log holds from byte {@code from} on (see {@link #tail(int, long)}). */
+  public String quote(int lines, long from) {
     if (path == null) {
       return "; its log went to the supervisor's stderr, as no log file could be created for it";
     }
-    List<String> tail = tail(lines);
+    List<String> tail = tail(lines, from);
     return tail.isEmpty() ? "" : "; last lines of its log " + path + ":\n  " + String.join("\n  ", tail);
   }
 }

@@ -9,9 +9,8 @@ import java.nio.file.Path;
  *
  * @param slot the pool slot it fills, 1..N
  * @param incarnation how many workers this slot had before it, so each process has its own name
- * @param secret what every call to it must carry (see {@link dev.offload.worker.WorkerSecret})
  */
-public record WorkerProcess(int slot, int incarnation, Process process, Path socket, WorkerLog log, String secret) {
+public record WorkerProcess(int slot, int incarnation, Process process, Path socket, WorkerLog log) {
 
   public long pid() {
     return process.pid();

@@ -10,6 +10,7 @@ import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.supervisor.testing.RunningService;
+import dev.offload.supervisor.testing.ServeProcess;
 import dev.offload.worker.api.JobHandler;
 import dev.offload.worker.api.Json;
 import java.io.File;
@@ -219,6 +220,27 @@ class PluginIT {
     assertFalse(Files.exists(serve.socket()), "nothing was served");
   }
 
+  @Test
+  void serve_jarsThatListNoHandler_saysSoNamingThem() throws Exception {
+    Path library = Files.createDirectories(dir.resolve("library")).resolve("word-stemmer.jar");
+    writeLibraryJar(library);
+
+    // Alone, it adds nothing: the services file must be missing, and serve warns.
+    try (ServeProcess serve = ServeProcess.start(Files.createDirectories(dir.resolve("serve-library")), List.of(),
+        "--workers", "1", "--handlers", library.toString())) {
+      assertTrue(serve.stderrLines().stream()
+          .anyMatch(l -> l.startsWith("offload: WARN: the plugin jar " + library + " lists no handler, so it adds none")), serve.stderr());
+      assertTrue(serve.stderr().contains("META-INF/services/" + JobHandler.class.getName()), serve.stderr());
+    }
+    // Beside a plugin, it may be the plugin's library: serve says so, without a warning.
+    try (ServeProcess serve = ServeProcess.start(Files.createDirectories(dir.resolve("serve-plugin-and-library")), List.of(),
+        "--workers", "1", "--handlers", jar.toString(), "--handlers", library.toString())) {
+      assertTrue(serve.stderrContains("the plugin jar " + library + " lists no handler"), serve.stderr());
+      assertTrue(serve.stderrContains("loaded as a library"), serve.stderr());
+      assertFalse(serve.stderrContains("WARN"), serve.stderr());
+    }
+  }
+
   private record ServeResult(int exitCode, String err, Path socket) {}
 
   /** Runs {@code offload serve} as its own process, from the runnable lib/ folder, until it exits. */
@@ -267,6 +289,14 @@ class PluginIT {
       out.write(Files.readAllBytes(classes.resolve(entry)));
       out.putNextEntry(new JarEntry("META-INF/services/" + JobHandler.class.getName()));
       out.write((className + "\n").getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  /** Writes a jar of resources only, and no services file: a library, as far as offload can tell. */
+  private static void writeLibraryJar(Path jar) throws IOException {
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+      out.putNextEntry(new JarEntry("stemmer/suffixes.txt"));
+      out.write("ing\ned\ns\n".getBytes(StandardCharsets.UTF_8));
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.offload.supervisor.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,6 +107,19 @@ class WorkerFailureIT {
   @Test
   void outOfMemory_failsItsJobSayingSo() throws Exception {
     assertLostAndHealed(service.client().run(job("crash", "{\"mode\": \"oom\"}"), e -> {}), "out of memory");
+  }
+
+  @Test
+  void lostWorker_quotesOnlyWhatItsLastJobWrote() throws Exception {
+    Job failed = service.client().run(job("is_prime", "\"seven\""), e -> {}); // its stack trace goes to the worker's log
+    assertEquals(JobState.FAILED, failed.getState());
+    Job lost = service.client().run(job("crash", "{\"mode\": \"oom\"}"), e -> {});
+    assertEquals(failed.getWorkerPid(), lost.getWorkerPid(), "both jobs ran on the most recently idle worker");
+
+    assertLostAndHealed(lost, "out of memory");
+    String message = lost.getError().getMessage();
+    assertTrue(message.contains("Terminating due to java.lang.OutOfMemoryError"), "the lost job's own last line: " + message);
+    assertFalse(message.contains("JobRunner"), "the earlier job's stack trace: " + message);
   }
 
   @Test

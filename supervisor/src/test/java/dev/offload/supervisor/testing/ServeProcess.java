@@ -168,9 +168,13 @@ public final class ServeProcess implements AutoCloseable {
   /**
    * Sends {@code offload shutdown} and waits (bounded) for serve to exit 0 and for the end of its
    * stderr, where workers without a log file write too.
+   *
+   * @param clientOptions further options of the shutdown command, such as {@code --token-file FILE}
    */
-  public void shutdown() throws InterruptedException {
-    Cli.Result r = Cli.run("shutdown", "--server", target());
+  public void shutdown(String... clientOptions) throws InterruptedException {
+    List<String> command = new ArrayList<>(List.of("shutdown", "--server", target()));
+    command.addAll(List.of(clientOptions));
+    Cli.Result r = Cli.run(command.toArray(String[]::new));
     assertEquals(0, r.exitCode(), r.err());
     assertTrue(process.waitFor(30, TimeUnit.SECONDS), "serve did not exit within 30 s of offload shutdown");
     assertEquals(0, process.exitValue(), stderr());

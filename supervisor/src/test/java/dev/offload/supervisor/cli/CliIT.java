@@ -42,11 +42,7 @@ class CliIT {
   }
 
   private static Cli.Result offload(String... args) {
-    String[] withServer = new String[args.length + 2];
-    System.arraycopy(args, 0, withServer, 0, args.length);
-    withServer[args.length] = "--server";
-    withServer[args.length + 1] = service.target();
-    return Cli.run(withServer);
+    return service.cli(args);
   }
 
   @Test

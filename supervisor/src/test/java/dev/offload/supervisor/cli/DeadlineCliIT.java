@@ -43,11 +43,7 @@ class DeadlineCliIT {
   }
 
   private static Cli.Result offload(String... args) {
-    String[] withServer = new String[args.length + 2];
-    System.arraycopy(args, 0, withServer, 0, args.length);
-    withServer[args.length] = "--server";
-    withServer[args.length + 1] = service.target();
-    return Cli.run(withServer);
+    return service.cli(args);
   }
 
   /** `run echo --timeout 5s` waited on while no worker was free: --timeout counts run time only; --deadline counts it all. */

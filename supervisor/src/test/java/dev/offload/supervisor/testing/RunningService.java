@@ -57,6 +57,14 @@ public final class RunningService implements AutoCloseable {
   public String target() {
     return server.target().toString();
   }
+  /** The CLI, in this JVM, with {@code --server} set to this service. */
+  public Cli.Result cli(String... args) {
+    String[] withServer = java.util.Arrays.copyOf(args, args.length + 2);
+    withServer[args.length] = "--server";
+    withServer[args.length + 1] = target();
+    return Cli.run(withServer);
+  }
+
 
   @Override
   public void close() throws Exception {

@@ -15,7 +15,7 @@ import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.worker.LogSetup;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;

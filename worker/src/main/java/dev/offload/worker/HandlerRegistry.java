@@ -1,7 +1,8 @@
 package dev.offload.worker;
 
+import dev.offload.wire.PluginJars;
 import dev.offload.proto.v1.HandlerInfo;
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;

@@ -1,12 +1,13 @@
 package dev.offload.worker;
 
+import dev.offload.wire.Utf8;
 import dev.offload.proto.v1.ExecuteJob;
 import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobResult;
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.Json;
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.Json;
+import dev.offload.sdk.JobHandler;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;

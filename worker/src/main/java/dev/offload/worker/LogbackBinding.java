@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import dev.offload.wire.WorkerLaunch;
 import org.slf4j.ILoggerFactory;
 import org.slf4j.LoggerFactory;
 
@@ -10,14 +11,6 @@ import org.slf4j.LoggerFactory;
  * than from a {@link NoClassDefFoundError} or a {@link ClassCastException} in {@link LogSetup}.
  */
 public final class LogbackBinding {
-
-  /**
-   * Logback's SLF4J provider. A JVM that must log with Logback whatever else is on its class path
-   * (a worker started on an embedding application's class path, which may carry another SLF4J
-   * backend first) names it in the system property {@code slf4j.provider}, which SLF4J 2.0.9 and
-   * later load instead of looking for providers.
-   */
-  public static final String PROVIDER = "ch.qos.logback.classic.spi.LogbackServiceProvider";
 
   private static final String LOGGER_CONTEXT = "ch.qos.logback.classic.LoggerContext";
 
@@ -43,7 +36,7 @@ public final class LogbackBinding {
     }
     throw new IllegalStateException(present
         ? "SLF4J logs into " + factory.getClass().getName() + " here, not into Logback, which this JVM sets up; start it"
-            + " with -Dslf4j.provider=" + PROVIDER + " (SLF4J 2.0.9 or later reads it), as a supervisor does for its workers"
+            + " with -Dslf4j.provider=" + WorkerLaunch.LOGGING_PROVIDER + " (SLF4J 2.0.9 or later reads it), as a supervisor does for its workers"
         : "Logback (logback-classic) is not on the class path, and this JVM logs with it; add logback-classic to its class"
             + " path (for workers: PoolConfig's classpath)");
   }

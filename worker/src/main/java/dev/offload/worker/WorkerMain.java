@@ -1,5 +1,10 @@
 package dev.offload.worker;
 
+import dev.offload.wire.UnixSockets;
+import dev.offload.wire.PoolDirectory;
+import dev.offload.wire.Handshake;
+import dev.offload.wire.PluginJars;
+import dev.offload.wire.WorkerLaunch;
 import ch.qos.logback.classic.Level;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.offload.proto.v1.ExecuteJob;
@@ -8,7 +13,7 @@ import dev.offload.proto.v1.JobResult;
 import dev.offload.proto.v1.JobResults;
 import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerMessage;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import io.grpc.Server;
 import io.netty.channel.EventLoopGroup;
 import java.io.FileDescriptor;
@@ -36,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code -Doffload.worker.testHandlers=true}: offer the test-only handlers too;
  *   <li>{@code -Doffload.worker.handlers=JAR:JAR...}: plugin jars whose handlers it offers as well
  *       (see {@link PluginJars});
- *   <li>{@code -Dslf4j.provider=}{@value LogbackBinding#PROVIDER}: SLF4J logs into Logback, which
+ *   <li>{@code -Dslf4j.provider=}{@value WorkerLaunch#LOGGING_PROVIDER}: SLF4J logs into Logback, which
  *       the worker sets up, whatever other backend its class path holds; without Logback it
  *       refuses to start;
  *   <li>the environment variable {@value Handshake#NONCE_ENV}: the nonce of its ready line;
@@ -44,24 +49,13 @@ import org.slf4j.LoggerFactory;
  *       gone, however it died (even SIGKILL), and the worker then exits at once.
  * </ul>
  *
- * <p>Standard error is the worker's log. Exit status {@value #EXIT_CANNOT_START} means it refused
- * to start, and the last line of its log that begins with {@value #REFUSAL} says why: a plugin jar
+ * <p>Standard error is the worker's log. Exit status {@value WorkerLaunch#EXIT_CANNOT_START} means it refused
+ * to start, and the last line of its log that begins with {@value WorkerLaunch#REFUSAL} says why: a plugin jar
  * that cannot be read or fails to load, two handlers with one name, a socket it cannot serve on.
  */
 public final class WorkerMain {
 
   private static final Logger LOG = LoggerFactory.getLogger(WorkerMain.class);
-
-  /** The exit status of a worker that refused to start. */
-  public static final int EXIT_CANNOT_START = 2;
-  /** How the log line that says why a worker refused to start begins. */
-  public static final String REFUSAL = "offload worker: ";
-
-  /** The level of offload's own lines and of the jobs' loggers in a worker (set by the supervisor). */
-  public static final String LOG_LEVEL_PROPERTY = "offload.log.level";
-
-  /** The most output, in UTF-8 bytes, a job may produce (set by the supervisor). */
-  public static final String MAX_OUTPUT_PROPERTY = "offload.worker.maxOutputBytes";
 
   /**
    * The most an exiting worker waits to see its supervisor gone and its siblings exited before it
@@ -105,7 +99,7 @@ public final class WorkerMain {
     }
 
     EventLoopGroup group = UnixSockets.newEventLoopGroup(1, "offload-worker-io");
-    long maxOutputBytes = Long.parseLong(required(MAX_OUTPUT_PROPERTY));
+    long maxOutputBytes = Long.parseLong(required(WorkerLaunch.MAX_OUTPUT_PROPERTY));
     WorkerService service = new WorkerService(registry, maxOutputBytes, logEnd, group.next(), new WorkerService.StreamEnd() {
       @Override
       public void closed() {
@@ -145,7 +139,7 @@ public final class WorkerMain {
    * libraries' warnings.
    */
   private static void configureLogging() {
-    Level level = Level.toLevel(System.getProperty(LOG_LEVEL_PROPERTY), Level.INFO);
+    Level level = Level.toLevel(System.getProperty(WorkerLaunch.LOG_LEVEL_PROPERTY), Level.INFO);
     LogSetup.toStderr("%d{HH:mm:ss.SSS} %-5level [%thread] %logger{36}: %msg%n", Level.INFO, Map.of(
         "dev.offload", level,
         "offload.job", level,
@@ -227,10 +221,10 @@ public final class WorkerMain {
     Runtime.getRuntime().halt(0);
   }
 
-  /** Says why in the log and exits with {@link #EXIT_CANNOT_START}; the supervisor quotes it. */
+  /** Says why in the log and exits with {@link WorkerLaunch#EXIT_CANNOT_START}; the supervisor quotes it. */
   private static void refuse(String reason) {
-    System.err.println(REFUSAL + reason);
-    System.exit(EXIT_CANNOT_START);
+    System.err.println(WorkerLaunch.REFUSAL + reason);
+    System.exit(WorkerLaunch.EXIT_CANNOT_START);
   }
 
   private static String required(String property) {

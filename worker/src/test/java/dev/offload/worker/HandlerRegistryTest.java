@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import dev.offload.wire.PluginJars;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -209,11 +210,11 @@ class HandlerRegistryTest {
   void load_pluginWhoseConstructorThrows_throwsNamingTheJarAndTheCause() throws Exception {
     String source = """
         package plugin;
-        public final class Fussy implements dev.offload.worker.api.JobHandler {
+        public final class Fussy implements dev.offload.sdk.JobHandler {
           public Fussy() { throw new IllegalStateException("no config file"); }
           public String name() { return "fussy"; }
           public String description() { return "Test plugin"; }
-          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+          public String run(String input, dev.offload.sdk.JobContext context) { return input; }
         }
         """;
     Path jar = TestJars.jar(dir.resolve("fussy.jar"), Map.of("plugin.Fussy", source), List.of("plugin.Fussy"));
@@ -227,11 +228,11 @@ class HandlerRegistryTest {
   void load_pluginMissingALibraryClass_throwsNamingTheJarAndTheClassWithAHint() throws Exception {
     String handler = """
         package plugin;
-        public final class Needy implements dev.offload.worker.api.JobHandler {
+        public final class Needy implements dev.offload.sdk.JobHandler {
           private final Object helper = new plugin.lib.Helper();
           public String name() { return "needy"; }
           public String description() { return "Test plugin"; }
-          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+          public String run(String input, dev.offload.sdk.JobContext context) { return input; }
         }
         """;
     Path jar = TestJars.jar(dir.resolve("needy.jar"),

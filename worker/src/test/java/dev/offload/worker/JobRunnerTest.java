@@ -18,7 +18,7 @@ import dev.offload.worker.TestHandlers.NullOutputHandler;
 import dev.offload.worker.TestHandlers.ProgressHandler;
 import dev.offload.worker.TestHandlers.RawOutputHandler;
 import dev.offload.worker.TestHandlers.SelfInterruptHandler;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

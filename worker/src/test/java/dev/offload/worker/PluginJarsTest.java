@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import dev.offload.wire.PluginJars;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,8 +1,8 @@
 package dev.offload.worker;
 
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.JobHandler;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.JobHandler;
+import dev.offload.sdk.Json;
 
 /**
  * Handlers that exist only in the tests. They are public with public no-argument constructors

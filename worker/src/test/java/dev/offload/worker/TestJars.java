@@ -1,5 +1,6 @@
 package dev.offload.worker;
 
+import dev.offload.wire.PluginJars;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.net.URI;
@@ -29,10 +30,10 @@ final class TestJars {
   static String echoHandler(String simpleName, String name) {
     return """
         package plugin;
-        public final class %s implements dev.offload.worker.api.JobHandler {
+        public final class %s implements dev.offload.sdk.JobHandler {
           public String name() { return "%s"; }
           public String description() { return "Test plugin: echoes its input"; }
-          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+          public String run(String input, dev.offload.sdk.JobContext context) { return input; }
         }
         """.formatted(simpleName, name);
   }

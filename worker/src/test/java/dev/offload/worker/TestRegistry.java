@@ -1,6 +1,6 @@
 package dev.offload.worker;
 
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobHandler;
 import java.io.IOException;
 import java.net.URL;
 import java.net.URLClassLoader;

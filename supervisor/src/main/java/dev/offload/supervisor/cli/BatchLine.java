@@ -2,7 +2,7 @@ package dev.offload.supervisor.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.proto.v1.SubmitJobRequest;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 
 /**
  * One line of a batch file: {@code {"id": "...", "handler": "...", "input": <JSON>, "timeout":

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobState;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.Map;

@@ -8,7 +8,7 @@ import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.supervisor.client.BatchCall;
 import dev.offload.supervisor.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

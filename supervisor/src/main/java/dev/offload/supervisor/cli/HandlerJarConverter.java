@@ -1,6 +1,6 @@
 package dev.offload.supervisor.cli;
 
-import dev.offload.worker.PluginJars;
+import dev.offload.wire.PluginJars;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.ITypeConverter;

@@ -3,7 +3,7 @@ package dev.offload.supervisor.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.offload.proto.v1.HandlerInfo;
 import dev.offload.supervisor.client.OffloadClient;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

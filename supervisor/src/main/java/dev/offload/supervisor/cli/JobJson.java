@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.offload.proto.v1.Job;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.time.Instant;
 
 /**

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.client.OffloadClient;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;

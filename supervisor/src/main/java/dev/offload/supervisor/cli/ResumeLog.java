@@ -1,7 +1,7 @@
 package dev.offload.supervisor.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;

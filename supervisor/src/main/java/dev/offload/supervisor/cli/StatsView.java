@@ -6,7 +6,7 @@ import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
 import dev.offload.proto.v1.WorkerState;
 import dev.offload.proto.v1.WorkerStatus;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.PrintWriter;
 
 /** How a pool's status reads, as text ({@code stats}, {@code top}) and as JSON ({@code stats --json}). */

@@ -19,7 +19,7 @@ import dev.offload.supervisor.security.ClientCredentials;
 import dev.offload.supervisor.security.TokenCheck;
 import dev.offload.supervisor.server.OffloadServer;
 import dev.offload.supervisor.server.ServerTarget;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;

@@ -4,7 +4,7 @@ import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobState;
-import dev.offload.worker.Utf8;
+import dev.offload.wire.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;

@@ -11,7 +11,7 @@ import dev.offload.proto.v1.Ping;
 import dev.offload.proto.v1.SupervisorMessage;
 import dev.offload.proto.v1.WorkerGrpc;
 import dev.offload.proto.v1.WorkerMessage;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;

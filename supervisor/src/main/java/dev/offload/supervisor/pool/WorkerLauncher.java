@@ -1,9 +1,8 @@
 package dev.offload.supervisor.pool;
 
-import dev.offload.worker.Handshake;
-import dev.offload.worker.LogbackBinding;
-import dev.offload.worker.PluginJars;
-import dev.offload.worker.WorkerMain;
+import dev.offload.wire.Handshake;
+import dev.offload.wire.WorkerLaunch;
+import dev.offload.wire.PluginJars;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -137,17 +136,17 @@ public class WorkerLauncher {
     command.addAll(config.jvmOptions());
     // A worker logs with Logback whatever else its class path holds (an embedding application's
     // may carry another SLF4J backend, found first); SLF4J's own notes would only say so per worker.
-    command.add("-Dslf4j.provider=" + LogbackBinding.PROVIDER);
+    command.add("-Dslf4j.provider=" + WorkerLaunch.LOGGING_PROVIDER);
     command.add("-Dslf4j.internal.verbosity=WARN");
     command.add("-Doffload.worker.socket=" + socket);
     command.add("-Doffload.worker.testHandlers=" + config.testHandlers());
-    command.add("-D" + WorkerMain.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
+    command.add("-D" + WorkerLaunch.MAX_OUTPUT_PROPERTY + "=" + config.maxOutputBytes());
     if (!jars.isEmpty()) {
       command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
     }
     command.add("-cp");
     command.add(config.classpath());
-    command.add(WorkerMain.class.getName());
+    command.add(WorkerLaunch.MAIN_CLASS);
     return command;
   }
 
@@ -205,7 +204,7 @@ public class WorkerLauncher {
     }
     if (pid.isEmpty()) {
       int status = process.waitFor();
-      Optional<String> refusal = status == WorkerMain.EXIT_CANNOT_START ? refusal(log) : Optional.empty();
+      Optional<String> refusal = status == WorkerLaunch.EXIT_CANNOT_START ? refusal(log) : Optional.empty();
       if (refusal.isPresent()) {
         // The worker said why, in full; the rest of its log (gone with the pool) adds nothing.
         throw new WorkerStartException("worker pid " + process.pid() + " refused to start: " + refusal.get());
@@ -219,9 +218,9 @@ public class WorkerLauncher {
   private static Optional<String> refusal(WorkerLog log) {
     List<String> tail = log.tail(20);
     for (int i = tail.size() - 1; i >= 0; i--) {
-      if (tail.get(i).startsWith(WorkerMain.REFUSAL)) {
+      if (tail.get(i).startsWith(WorkerLaunch.REFUSAL)) {
         List<String> reason = new ArrayList<>(tail.subList(i, tail.size()));
-        reason.set(0, reason.getFirst().substring(WorkerMain.REFUSAL.length()));
+        reason.set(0, reason.getFirst().substring(WorkerLaunch.REFUSAL.length()));
         return Optional.of(String.join("\n  ", reason));
       }
     }

@@ -1,7 +1,7 @@
 package dev.offload.supervisor.pool;
 
 import dev.offload.proto.v1.HandlerInfo;
-import dev.offload.worker.PoolDirectory;
+import dev.offload.wire.PoolDirectory;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,6 +1,6 @@
 package dev.offload.supervisor.server;
 
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.supervisor.security.PeerCheck;
 import dev.offload.supervisor.security.ServerSecurity;

@@ -1,6 +1,6 @@
 package dev.offload.supervisor.server;
 
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;

@@ -5,7 +5,7 @@ import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.pool.WorkerPool;
 import dev.offload.supervisor.pool.WorkerStartException;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

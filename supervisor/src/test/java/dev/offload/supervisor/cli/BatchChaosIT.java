@@ -11,7 +11,7 @@ import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.ServeProcess;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.file.Files;

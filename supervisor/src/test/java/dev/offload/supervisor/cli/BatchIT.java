@@ -10,7 +10,7 @@ import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.Signals;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigInteger;

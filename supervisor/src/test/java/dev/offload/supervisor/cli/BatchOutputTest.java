@@ -2,7 +2,7 @@ package dev.offload.supervisor.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.concurrent.atomic.AtomicInteger;

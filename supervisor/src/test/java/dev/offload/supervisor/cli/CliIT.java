@@ -10,7 +10,7 @@ import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.RunningService;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

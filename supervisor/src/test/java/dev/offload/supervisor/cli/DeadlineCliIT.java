@@ -11,7 +11,7 @@ import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -11,8 +11,8 @@ import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.ServeProcess;
-import dev.offload.worker.api.JobHandler;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.JobHandler;
+import dev.offload.sdk.Json;
 import java.io.File;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -265,10 +265,10 @@ class PluginIT {
     int dot = className.lastIndexOf('.');
     String source = """
         package %s;
-        public final class %s implements dev.offload.worker.api.JobHandler {
+        public final class %s implements dev.offload.sdk.JobHandler {
           public String name() { return "%s"; }
           public String description() { return "Test plugin: echoes its input"; }
-          public String run(String input, dev.offload.worker.api.JobContext context) { return input; }
+          public String run(String input, dev.offload.sdk.JobContext context) { return input; }
         }
         """.formatted(className.substring(0, dot), className.substring(dot + 1), name);
     Path classes = Files.createTempDirectory(dir, "classes");

@@ -9,7 +9,7 @@ import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.OffloadProcess;
 import dev.offload.supervisor.testing.Signals;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

@@ -12,7 +12,7 @@ import dev.offload.supervisor.server.ServerTarget;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.ServeProcess;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

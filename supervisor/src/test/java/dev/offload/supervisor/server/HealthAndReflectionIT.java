@@ -7,7 +7,7 @@ import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;

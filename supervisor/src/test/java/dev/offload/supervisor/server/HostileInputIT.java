@@ -23,7 +23,7 @@ import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
 import dev.offload.supervisor.testing.TestSeed;
 import dev.offload.supervisor.testing.Tries;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;

@@ -13,7 +13,7 @@ import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.RunningService;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;

@@ -9,7 +9,7 @@ import dev.offload.supervisor.testing.Await;
 import dev.offload.supervisor.testing.Cli;
 import dev.offload.supervisor.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.testing.ServeProcess;
-import dev.offload.worker.UnixSockets;
+import dev.offload.wire.UnixSockets;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;

@@ -1,6 +1,6 @@
 package dev.offload.worker.handlers;
 
-import dev.offload.worker.api.JobContext;
+import dev.offload.sdk.JobContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -2,9 +2,9 @@ package dev.offload.worker.handlers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.JobHandler;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.JobHandler;
+import dev.offload.sdk.Json;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,9 +1,9 @@
 package dev.offload.worker.handlers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.Json;
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.Json;
+import dev.offload.sdk.JobHandler;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,7 +1,7 @@
 package dev.offload.worker.handlers;
 
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.JobHandler;
 
 /** Returns its input unchanged: the no-op job, for round trips and benchmarks. */
 public final class EchoHandler implements JobHandler {

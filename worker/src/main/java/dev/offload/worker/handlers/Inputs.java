@@ -1,7 +1,7 @@
 package dev.offload.worker.handlers;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;

@@ -1,8 +1,8 @@
 package dev.offload.worker.handlers;
 
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.Json;
-import dev.offload.worker.api.JobHandler;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.Json;
+import dev.offload.sdk.JobHandler;
 
 /** Sleeps for a given time without using CPU: a stand-in for a job that waits. */
 public final class SleepHandler implements JobHandler {

@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.offload.worker.api.JobContext;
+import dev.offload.sdk.JobContext;
 import java.math.BigInteger;
 import java.util.concurrent.CancellationException;
 import java.util.stream.LongStream;

@@ -1,6 +1,6 @@
 package dev.offload.worker.handlers;
 
-import dev.offload.worker.api.JobContext;
+import dev.offload.sdk.JobContext;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 

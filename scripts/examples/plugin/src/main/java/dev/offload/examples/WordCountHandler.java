@@ -2,9 +2,9 @@ package dev.offload.examples;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.offload.worker.api.JobContext;
-import dev.offload.worker.api.JobHandler;
-import dev.offload.worker.api.Json;
+import dev.offload.sdk.JobContext;
+import dev.offload.sdk.JobHandler;
+import dev.offload.sdk.Json;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.offload.worker.api;
+package dev.offload.sdk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

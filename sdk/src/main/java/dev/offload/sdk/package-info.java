@@ -1,16 +1,16 @@
 /**
  * The handler SDK: what a plugin implements to run its own jobs in offload's worker JVMs.
  *
- * <p>A handler is a {@link dev.offload.worker.api.JobHandler}: a named function from JSON input to
+ * <p>A handler is a {@link dev.offload.sdk.JobHandler}: a named function from JSON input to
  * JSON output, such as {@code is_prime}. Jobs name it, the supervisor queues them, and a worker JVM
- * calls {@link dev.offload.worker.api.JobHandler#run run} with the job's input and a {@link
- * dev.offload.worker.api.JobContext}. This package is all a plugin compiles against; it depends on
+ * calls {@link dev.offload.sdk.JobHandler#run run} with the job's input and a {@link
+ * dev.offload.sdk.JobContext}. This package is all a plugin compiles against; it depends on
  * the JDK and Jackson ({@code jackson-databind}) only.
  *
  * <h2>Packaging</h2>
  *
  * <p>Handlers are found with {@link java.util.ServiceLoader}: a plugin jar lists its handler classes,
- * one fully qualified name a line, in {@code META-INF/services/dev.offload.worker.api.JobHandler}.
+ * one fully qualified name a line, in {@code META-INF/services/dev.offload.sdk.JobHandler}.
  * Each class needs a public no-argument constructor. {@code offload serve --handlers PATH} (a jar,
  * or a directory whose {@code *.jar} files are all taken; repeatable) gives the jars to every
  * worker, and {@code offload run --handlers PATH} to the private pool it starts.
@@ -24,7 +24,7 @@
  *
  * <p>The worker refuses to start, and with it the pool, when a handler fails to load (a listed
  * class that is missing, is not a {@code JobHandler}, has no public no-argument constructor, or
- * whose constructor throws), when a handler's {@link dev.offload.worker.api.JobHandler#name name} is
+ * whose constructor throws), when a handler's {@link dev.offload.sdk.JobHandler#name name} is
  * not lower case letters, digits and {@code _} starting with a letter, when two handlers share a
  * name, or when two jars list the same handler class (two copies of one plugin). Its message names
  * the class and the jar or jars.
@@ -37,7 +37,7 @@
  * locking. Different workers are different processes: nothing in memory is shared between them,
  * and two jobs in a row may land on different workers. A handler may start threads of its own, but
  * must stop them before {@code run} returns, or they go on taking the CPU from the worker's next
- * job. {@link dev.offload.worker.api.JobContext}'s methods may be called from any thread.
+ * job. {@link dev.offload.sdk.JobContext}'s methods may be called from any thread.
  *
  * <h2>Failure</h2>
  *
@@ -52,8 +52,8 @@
  * <h2>Cancellation</h2>
  *
  * <p>When a job is cancelled or runs past its deadline, {@link
- * dev.offload.worker.api.JobContext#isCancelled()} turns true and the job thread is interrupted. A
- * handler that runs long should call {@link dev.offload.worker.api.JobContext#checkCancelled()}
+ * dev.offload.sdk.JobContext#isCancelled()} turns true and the job thread is interrupted. A
+ * handler that runs long should call {@link dev.offload.sdk.JobContext#checkCancelled()}
  * between chunks of work (every few milliseconds of it), or wait only in interruptible calls; it
  * then stops by throwing, and the job ends CANCELLED or TIMED_OUT whatever it throws or returns. A
  * handler that does neither is still stopped: after the cancel grace ({@code serve --cancel-grace},
@@ -63,18 +63,18 @@
  *
  * <h2>Progress</h2>
  *
- * <p>{@link dev.offload.worker.api.JobContext#reportProgress} sends a fraction done and a short
+ * <p>{@link dev.offload.sdk.JobContext#reportProgress} sends a fraction done and a short
  * message to whoever watches the job ({@code offload run} draws a progress bar from them). It is
  * cheap: reports closer together than a few tens of milliseconds are dropped, except the one that
- * says the job is complete. Lines logged with {@link dev.offload.worker.api.JobContext#logger()},
+ * says the job is complete. Lines logged with {@link dev.offload.sdk.JobContext#logger()},
  * and anything a handler prints to standard output or standard error, go to the worker's log file.
  *
  * <h2>JSON</h2>
  *
  * <p>Input and output are JSON text: {@code run} receives the job's input exactly as the client
  * sent it (no input arrives as {@code "null"}) and returns its output as JSON text ({@code null}
- * stands for JSON null). {@link dev.offload.worker.api.Json} parses and writes it with the same
+ * stands for JSON null). {@link dev.offload.sdk.Json} parses and writes it with the same
  * settings as offload itself, so that numbers stay exact: integers of any size stay integers and
  * decimals stay {@link java.math.BigDecimal}, never passing through a {@code double}.
  */
-package dev.offload.worker.api;
+package dev.offload.sdk;

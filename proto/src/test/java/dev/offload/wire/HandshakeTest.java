@@ -1,4 +1,4 @@
-package dev.offload.worker;
+package dev.offload.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

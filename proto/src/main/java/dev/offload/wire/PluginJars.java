@@ -1,6 +1,5 @@
-package dev.offload.worker;
+package dev.offload.wire;
 
-import dev.offload.worker.api.JobHandler;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -34,8 +33,12 @@ public final class PluginJars {
   /** The system property that gives a worker its plugin jars, joined with {@link File#pathSeparator}. */
   public static final String PROPERTY = "offload.worker.handlers";
 
-  /** The services file that lists a jar's handler classes. */
-  public static final String SERVICES = "META-INF/services/" + JobHandler.class.getName();
+  /**
+   * The services file that lists a jar's handler classes: named after the SDK's {@code
+   * dev.offload.sdk.JobHandler}, spelled out because this module does not depend on the SDK (the
+   * worker's tests check that the two agree).
+   */
+  public static final String SERVICES = "META-INF/services/dev.offload.sdk.JobHandler";
 
   private PluginJars() {}
 
@@ -111,7 +114,7 @@ public final class PluginJars {
   }
 
   /** The class names a services file lists: one a line, {@code #} starting a comment. */
-  static List<String> providerNames(InputStream services) throws IOException {
+  public static List<String> providerNames(InputStream services) throws IOException {
     List<String> names = new ArrayList<>();
     BufferedReader reader = new BufferedReader(new InputStreamReader(services, StandardCharsets.UTF_8));
     String line;

@@ -1,4 +1,4 @@
-package dev.offload.worker;
+package dev.offload.wire;
 
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;

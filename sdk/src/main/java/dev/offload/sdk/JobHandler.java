@@ -1,12 +1,12 @@
-package dev.offload.worker.api;
+package dev.offload.sdk;
 
 /**
  * A kind of job a worker can run, such as {@code is_prime}: the function a user offloads.
  *
  * <p>Implementations are found with {@link java.util.ServiceLoader}: list the class in
- * {@code META-INF/services/dev.offload.worker.api.JobHandler} of a built-in or plugin jar. A
+ * {@code META-INF/services/dev.offload.sdk.JobHandler} of a built-in or plugin jar. A
  * handler needs a public no-argument constructor. Its contract in full (threading, failure,
- * cancellation, progress, JSON, packaging) is in the {@linkplain dev.offload.worker.api package
+ * cancellation, progress, JSON, packaging) is in the {@linkplain dev.offload.sdk package
  * documentation}; in short:
  *
  * <p><b>Threading.</b> A worker runs one job at a time, so {@link #run} is never called

@@ -1,4 +1,4 @@
-package dev.offload.worker.api;
+package dev.offload.sdk;
 
 import java.util.concurrent.CancellationException;
 

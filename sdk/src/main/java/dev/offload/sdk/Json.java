@@ -1,4 +1,4 @@
-package dev.offload.worker.api;
+package dev.offload.sdk;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;

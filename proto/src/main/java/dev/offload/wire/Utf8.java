@@ -1,4 +1,4 @@
-package dev.offload.worker;
+package dev.offload.wire;
 
 /**
  * UTF-8 sizes of text, counted without encoding it. Every size limit and account of offload

@@ -18,7 +18,7 @@ import java.util.Properties;
  * Puts together what {@code scripts/bench} measured (the raw files in RAW_DIR) into
  * OUT_DIR/results.json, OUT_DIR/results.md and the chart's data and gnuplot script
  * (RAW_DIR/chart.dat, RAW_DIR/chart.gp). Run with offload's class path, for Jackson:
- * {@code java -cp 'supervisor/target/lib/*' scripts/bench.d/Report.java RAW_DIR OUT_DIR}.
+ * {@code java -cp 'cli/target/lib/*' scripts/bench.d/Report.java RAW_DIR OUT_DIR}.
  *
  * <p>Every figure it reports was measured by the same bench run; nothing is carried over from an
  * earlier one. A peer that was not measured (python3 missing) leaves its rows "not measured".
@@ -42,7 +42,7 @@ public final class Report {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 2) {
-      System.err.println("usage: java -cp 'supervisor/target/lib/*' Report.java RAW_DIR OUT_DIR");
+      System.err.println("usage: java -cp 'cli/target/lib/*' Report.java RAW_DIR OUT_DIR");
       System.exit(2);
     }
     Path out = Path.of(args[1]);

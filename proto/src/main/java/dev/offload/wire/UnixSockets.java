@@ -9,6 +9,11 @@ import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadFactory;
 
@@ -52,6 +57,19 @@ public final class UnixSockets {
         .eventLoopGroup(group)
         .withOption(ChannelOption.SO_KEEPALIVE, null)
         .usePlaintext();
+  }
+
+  /** Whether anything accepts connections on a socket file now. */
+  public static boolean answers(Path socket) {
+    if (!Files.exists(socket)) {
+      return false;
+    }
+    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      channel.connect(UnixDomainSocketAddress.of(socket));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static Path checked(Path socket) {

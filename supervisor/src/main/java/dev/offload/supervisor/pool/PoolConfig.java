@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * @param logDir where workers' logs are kept (see {@link WorkerLogs}); null to keep them in the
  *     pool's temporary directory, gone when the pool closes
  * @param java the {@code java} executable workers run on (see {@link Builder#java})
- * @param classpath the class path of workers (see {@link Builder#classpath})
+ * @param classpath the class path of workers (see {@link Builder#classpath}); null for the worker
+ *     distribution that offload-supervisor carries
  * @param jvmOptions further JVM options for workers
  */
 public record PoolConfig(
@@ -61,7 +62,6 @@ public record PoolConfig(
           + " interval between health checks (" + healthInterval.toMillis() + " ms)");
     }
     Objects.requireNonNull(java, "java");
-    Objects.requireNonNull(classpath, "classpath");
     handlerJars = List.copyOf(handlerJars);
     jvmOptions = List.copyOf(jvmOptions);
   }
@@ -69,7 +69,7 @@ public record PoolConfig(
   /** The default output limit: 16 MiB. */
   public static final long DEFAULT_MAX_OUTPUT_BYTES = 16L << 20;
 
-  /** One worker per core, on the Java and class path of this JVM. */
+  /** One worker per core, on the Java of this JVM and the worker's own class path. */
   public static PoolConfig defaults() {
     return new PoolConfig(
         Runtime.getRuntime().availableProcessors(),
@@ -85,7 +85,7 @@ public record PoolConfig(
         DEFAULT_MAX_OUTPUT_BYTES,
         null,
         Path.of(System.getProperty("java.home"), "bin", "java"),
-        System.getProperty("java.class.path"),
+        null,
         Stream.concat(nettyOptions().stream(), ClassDataSharing.workerOptions().stream()).toList());
   }
 
@@ -222,12 +222,13 @@ public record PoolConfig(
     }
 
     /**
-     * The class path of workers, entries joined with {@link java.io.File#pathSeparator}; by default
-     * this JVM's {@code java.class.path}, which does not list the application's jars under a
-     * launcher that loads them itself (such as {@code mvn exec:java}). It must hold the worker
-     * ({@code offload-worker}) and its runtime libraries, Logback included: a worker logs with
-     * Logback whatever other SLF4J backend the class path carries, and one without Logback refuses
-     * to start, saying so.
+     * The class path of workers, entries joined with {@link java.io.File#pathSeparator}. By default
+     * (null) workers run on the worker distribution packed into offload-supervisor, extracted once
+     * into the user's cache directory: the worker, the SDK, their libraries and Logback, and never
+     * this JVM's class path. A class path given here must hold the worker ({@code offload-worker})
+     * and its runtime libraries, Logback included: a worker logs with Logback whatever other SLF4J
+     * backend the class path carries, and one without Logback refuses to start, saying so. Handler
+     * jars go to {@link #handlerJars}, not here.
      */
     public Builder classpath(String classpath) {
       this.classpath = classpath;

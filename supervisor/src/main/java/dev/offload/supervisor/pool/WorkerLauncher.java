@@ -44,6 +44,8 @@ public class WorkerLauncher {
   private final AtomicBoolean logsFailing = new AtomicBoolean();
   /** The plugin jars, directories expanded; null until the first launch. Guarded by this. */
   private List<Path> handlerJars;
+  /** The workers' class path; null until the first launch. Guarded by this. */
+  private String classpath;
 
   /**
    * @param runDir a private (0700) directory for worker sockets and logs
@@ -66,7 +68,7 @@ public class WorkerLauncher {
     WorkerLog log = openLog(name);
     String nonce = HexFormat.of().formatHex(RANDOM.generateSeed(16));
 
-    ProcessBuilder builder = new ProcessBuilder(command(socket, handlerJars()));
+    ProcessBuilder builder = new ProcessBuilder(command(socket, handlerJars(), classpath()));
     builder.environment().put(Handshake.NONCE_ENV, nonce);
     builder.redirectError(log.isFile() ? ProcessBuilder.Redirect.to(log.path().toFile()) : ProcessBuilder.Redirect.INHERIT);
     Process process;
@@ -122,7 +124,7 @@ public class WorkerLauncher {
     }
   }
 
-  List<String> command(Path socket, List<Path> jars) {
+  List<String> command(Path socket, List<Path> jars, String classpath) {
     List<String> command = new ArrayList<>();
     command.add(config.java().toString());
     if (config.workerHeap() != null) {
@@ -145,7 +147,7 @@ public class WorkerLauncher {
       command.add("-D" + PluginJars.PROPERTY + "=" + PluginJars.format(jars));
     }
     command.add("-cp");
-    command.add(config.classpath());
+    command.add(classpath);
     command.add(WorkerLaunch.MAIN_CLASS);
     return command;
   }
@@ -166,6 +168,21 @@ public class WorkerLauncher {
       }
     }
     return handlerJars;
+  }
+
+  /**
+   * The workers' class path: the pool's, or the worker distribution, extracted at the first launch
+   * if need be (the first launches, in parallel, wait here for the one that does it).
+   */
+  private synchronized String classpath() throws WorkerStartException {
+    if (classpath == null) {
+      try {
+        classpath = config.classpath() != null ? config.classpath() : WorkerDistribution.classpath();
+      } catch (IllegalStateException | java.io.UncheckedIOException e) {
+        throw new WorkerStartException(e.getMessage());
+      }
+    }
+    return classpath;
   }
 
   /**

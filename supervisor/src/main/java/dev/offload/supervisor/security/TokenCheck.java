@@ -1,5 +1,6 @@
 package dev.offload.supervisor.security;
 
+import dev.offload.wire.TokenHeader;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -14,25 +15,15 @@ import java.security.MessageDigest;
  */
 public final class TokenCheck implements ServerInterceptor {
 
-  /** The header clients put the token in. */
-  public static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
-
-  private static final String SCHEME = "Bearer ";
-
   private final byte[] expected;
 
   public TokenCheck(String token) {
-    this.expected = (SCHEME + token).getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** The header value a client sends for a token. */
-  public static String header(String token) {
-    return SCHEME + token;
+    this.expected = TokenHeader.value(token).getBytes(StandardCharsets.UTF_8);
   }
 
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-    String presented = headers.get(AUTHORIZATION);
+    String presented = headers.get(TokenHeader.KEY);
     if (presented == null || !MessageDigest.isEqual(expected, presented.getBytes(StandardCharsets.UTF_8))) {
       String why = presented == null ? "this service needs a token" : "the token does not match this service's";
       call.close(Status.UNAUTHENTICATED.withDescription(why + "; pass the service's token file with --token-file"

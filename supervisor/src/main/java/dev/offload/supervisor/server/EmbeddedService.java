@@ -1,6 +1,8 @@
 package dev.offload.supervisor.server;
 
+import dev.offload.client.OffloadClient;
 import dev.offload.supervisor.pool.WorkerStartException;
+import io.grpc.inprocess.InProcessChannelBuilder;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.UUID;
@@ -17,25 +19,34 @@ public final class EmbeddedService implements AutoCloseable {
   private final Supervisor supervisor;
   private final OffloadServer server;
 
-  private EmbeddedService(Supervisor supervisor, OffloadServer server) {
+  private final String name;
+
+  private EmbeddedService(Supervisor supervisor, OffloadServer server, String name) {
     this.supervisor = supervisor;
     this.server = server;
+    this.name = name;
   }
 
   /** Starts the pool and its in-process server; returns once every worker is ready. */
   public static EmbeddedService start(SupervisorConfig config) throws WorkerStartException, InterruptedException {
     Supervisor supervisor = Supervisor.start(config);
     try {
-      return new EmbeddedService(supervisor, OffloadServer.start(new ServerTarget.InProcess("offload-" + UUID.randomUUID()), supervisor));
+      String name = "offload-" + UUID.randomUUID();
+      return new EmbeddedService(supervisor, OffloadServer.startInProcess(name, supervisor), name);
     } catch (IOException e) {
       supervisor.shutdown(Duration.ZERO).join();
       throw new IllegalStateException("cannot start an in-process server", e);
     }
   }
 
-  /** Where clients in this JVM connect. */
-  public ServerTarget target() {
-    return server.target();
+  /**
+   * A new client of this service; close it before the service. Its results and events are handed
+   * to the caller on gRPC's executor, not on the pool's I/O thread: a caller's result handling
+   * (writing files, say) must not hold up the pool.
+   */
+  public OffloadClient connect() {
+    // Any answer size, as over a socket: the service is this JVM's own.
+    return OffloadClient.over(InProcessChannelBuilder.forName(name).maxInboundMessageSize(Integer.MAX_VALUE).build());
   }
 
   public Supervisor supervisor() {

@@ -1,5 +1,6 @@
 package dev.offload.supervisor.server;
 
+import dev.offload.client.ServerTarget;
 import dev.offload.wire.UnixSockets;
 import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.supervisor.security.PeerCheck;
@@ -69,12 +70,27 @@ public final class OffloadServer {
    *     message that says why
    */
   public static OffloadServer start(ServerTarget target, Supervisor supervisor, ServerSecurity security) throws IOException {
+    HealthStatusManager health = new HealthStatusManager();
+    return serving(target, startOn(target, supervisor, health, security), supervisor, health);
+  }
+
+  /**
+   * Starts serving a supervisor's service over gRPC's in-process transport, under {@code name},
+   * for clients in this JVM only ({@link EmbeddedService}).
+   */
+  static OffloadServer startInProcess(String name, Supervisor supervisor) throws IOException {
+    HealthStatusManager health = new HealthStatusManager();
+    Server server = withServices(InProcessServerBuilder.forName(name), supervisor, health, ServerSecurity.none()).build().start();
+    return serving(null, server, supervisor, health);
+  }
+
+  private static Server startOn(ServerTarget target, Supervisor supervisor, HealthStatusManager health, ServerSecurity security)
+      throws IOException {
     if (security.tls() && !(target instanceof ServerTarget.Tcp)) {
       throw new IOException("TLS is for TCP: " + target + " is not a HOST:PORT target; a Unix socket is protected by its file permissions");
     }
     EventLoopGroup io = supervisor.io();
-    HealthStatusManager health = new HealthStatusManager();
-    Server server = switch (target) {
+    return switch (target) {
       case ServerTarget.Unix unix -> startOnUnixSocket(unix, supervisor, health, security);
       case ServerTarget.Tcp tcp -> {
         InetAddress address = InetAddress.getByName(tcp.host());
@@ -92,9 +108,10 @@ public final class OffloadServer {
         }
         yield started(target, withServices(builder, supervisor, health, security).build());
       }
-      case ServerTarget.InProcess inProcess ->
-          started(target, withServices(InProcessServerBuilder.forName(inProcess.name()), supervisor, health, security).build());
     };
+  }
+
+  private static OffloadServer serving(ServerTarget target, Server server, Supervisor supervisor, HealthStatusManager health) {
     // offload.v1.Offload serves while a worker is ready to run jobs: a pool down to none (its
     // replacements failing to start) takes jobs that can only wait, which a load balancer or a
     // script should hear. The service as a whole, "", stays SERVING until shutdown.
@@ -161,6 +178,7 @@ public final class OffloadServer {
         .addService(ProtoReflectionServiceV1.newInstance());
   }
 
+  /** Where the server listens; null for an in-process server. */
   public ServerTarget target() {
     return target;
   }
@@ -189,19 +207,6 @@ public final class OffloadServer {
     }
   }
 
-  /** Whether anything answers on a Unix socket file now. */
-  public static boolean answers(Path socket) {
-    if (!Files.exists(socket)) {
-      return false;
-    }
-    try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-      channel.connect(UnixDomainSocketAddress.of(socket));
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
   /**
    * Makes a Unix socket's private directory and refuses a target it must not serve on (a
    * directory others can write to, a socket another service answers on); for a command to call
@@ -227,7 +232,7 @@ public final class OffloadServer {
       throw new UnsafeDirectoryException("refusing to serve in " + dir + ": others can write to it ("
           + PosixFilePermissions.toString(perms) + "), so they could replace the socket; use a directory only you can write to");
     }
-    if (answers(socket)) {
+    if (UnixSockets.answers(socket)) {
       throw new IOException("another offload service is already serving on unix:" + socket
           + "; stop it with 'offload shutdown' or choose another --listen");
     }

@@ -1,5 +1,6 @@
 package dev.offload.supervisor.server;
 
+import dev.offload.wire.UnixSockets;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -34,7 +35,7 @@ class StagedSocketTest {
       staged.publish();
 
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
-      assertTrue(OffloadServer.answers(socket));
+      assertTrue(UnixSockets.answers(socket));
       assertEquals(List.of(socket), entries());
     }
   }

@@ -1,0 +1,309 @@
+package dev.offload.cli;
+
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.JobState;
+import dev.offload.client.BatchCall;
+import dev.offload.client.OffloadClient;
+import dev.offload.supervisor.pool.PoolConfig;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code offload batch}: every line of a JSON Lines file is a job; every job gets one result line.
+ * The file is read as it goes and the jobs travel over one stream with a bounded window, so a file
+ * of any length runs in bounded memory on both sides.
+ */
+@Command(name = "batch", description = "Run a JSON Lines file of jobs and write one result line per input line.")
+final class BatchCommand implements Callable<Integer> {
+
+  /** When to draw the progress bar on stderr. */
+  enum ProgressMode { auto, always, never }
+
+  @Spec CommandSpec spec;
+  @Mixin ServerOptions server;
+
+  @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"deadline\", \"retries\"}; - reads stdin.")
+  String input;
+
+  @Option(names = "--output", paramLabel = "FILE", description = "Write results to FILE instead of stdout.")
+  Path output;
+
+  @Option(names = "--ordered", description = "Write results in input order (a bounded reorder window) instead of as jobs end.")
+  boolean ordered;
+
+  @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "256", description = "Jobs outstanding at most (default: ${DEFAULT-VALUE}).")
+  int maxInFlight;
+
+  @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
+  boolean failFast;
+
+  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE and append the new results.")
+  boolean resume;
+
+  @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
+  ProgressMode progressMode;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
+  Integer workers;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    validate();
+    Set<String> done = resumedIds();
+    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
+    if (workers != null) {
+      pool.workers(workers);
+    }
+    try (BatchInput lines = open();
+        PrintWriter out = results();
+        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
+      return run(connection, lines, out, done);
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.FAILED, e.getMessage());
+    }
+  }
+
+  /**
+   * Runs the batch: a thread reads and sends the lines while this one waits for the call's end,
+   * so that the command ends as soon as the call does (a service that is gone, Ctrl-C,
+   * --fail-fast), even while the reading thread waits for a slot or for its input.
+   */
+  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done)
+      throws InterruptedException {
+    AtomicReference<BatchCall> call = new AtomicReference<>();
+    BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
+    Map<String, String> idsByKey = new ConcurrentHashMap<>();
+    AtomicBoolean stopped = new AtomicBoolean();
+    AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
+    AtomicReference<Throwable> inputFailure = new AtomicReference<>();
+    StatusRuntimeException failure = null;
+    try (BatchProgress progress = progress()) {
+      call.set(connection.client().batch(maxInFlight, result -> {
+        boolean success = record(result, idsByKey, results);
+        progress.step(results.unsuccessful());
+        if (!success && failFast && stopped.compareAndSet(false, true)) {
+          call.get().cancel("--fail-fast: a job did not succeed");
+        }
+      }));
+      Signals.handle(
+          signal -> {
+            stoppedBy.set(signal);
+            stopped.set(true);
+            call.get().cancel("interrupted");
+          },
+          signal -> Runtime.getRuntime().halt(ExitCodes.forSignal(signal)),
+          Signals.STOPPING);
+
+      // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
+      Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
+        try {
+          sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
+        } catch (StatusRuntimeException callEnded) {
+          // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
+        } catch (Throwable e) {
+          // The input cannot be read (or worse): end the call, which the waiting thread waits on.
+          inputFailure.set(e);
+          stopped.set(true);
+          call.get().cancel("the batch input failed");
+        }
+      });
+      try {
+        call.get().await();
+      } catch (StatusRuntimeException e) {
+        if (!stopped.get() || e.getStatus().getCode() != Status.Code.CANCELLED) {
+          failure = e;
+        }
+      }
+    } finally {
+      results.close();
+    }
+    if (inputFailure.get() instanceof IOException e) {
+      throw new CliException(ExitCodes.FAILED, "cannot read the batch input " + input + ": " + e.getMessage());
+    }
+    if (inputFailure.get() != null) {
+      throw new IllegalStateException("reading the batch input failed", inputFailure.get());
+    }
+    if (failure != null) {
+      throw streamFailed(failure.getStatus(), connection, results);
+    }
+    var err = spec.commandLine().getErr();
+    err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
+        results.succeeded(), results.unsuccessful());
+    err.flush();
+    if (stoppedBy.get() != 0) {
+      return ExitCodes.forSignal(stoppedBy.get());
+    }
+    return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
+  }
+
+  /**
+   * Reads line after line, each taking a window slot; stops early when the batch is stopped.
+   *
+   * @throws StatusRuntimeException if the call ends while it waits for a slot
+   */
+  private void sendAll(BatchInput lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
+      Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException, InterruptedException {
+    BatchInput.Line next;
+    while (!stopped.get() && (next = lines.next()) != null) {
+      long number = next.number();
+      call.acquire();
+      if (next.text() != null && next.text().isBlank()) {
+        results.skip(number);
+        continue;
+      }
+      BatchLine line = next.text() == null ? BatchLine.unreadable(number, next.notUtf8()) : BatchLine.parse(number, next.text());
+      if (line.invalid() != null) {
+        notRun(call, results, progress, stopped, line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
+        continue;
+      }
+      if (done.contains(line.id())) {
+        results.skip(number);
+        continue;
+      }
+      String key = Long.toString(number);
+      String refusal = call.refusal(key, line.request());
+      if (refusal != null) {
+        // Sent, it would end the stream and every other line's result with it.
+        notRun(call, results, progress, stopped, line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
+            "line " + number + ": " + refusal);
+        continue;
+      }
+      idsByKey.put(key, line.id());
+      call.send(key, line.request());
+    }
+    if (!stopped.get()) {
+      call.finish();
+    }
+  }
+
+  /** Writes the result of a line that does not run; with --fail-fast it stops the batch. */
+  private void notRun(BatchCall call, BatchOutput results, BatchProgress progress, AtomicBoolean stopped, BatchLine line,
+      String state, Status.Code code, String message) {
+    results.notRun(line.number(), line.id(), state, code.name(), message);
+    progress.step(results.unsuccessful());
+    if (failFast && stopped.compareAndSet(false, true)) {
+      call.cancel("--fail-fast: line " + line.number() + " did not run");
+    }
+  }
+
+  /**
+   * The error for a call that ended before the batch did (the service gone, say): the results
+   * received are written, and a run with --resume finishes the batch.
+   */
+  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results) {
+    String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
+    // A stream this client did not cancel was reset by the service's end (its shutdown's last
+    // resort, say): the service is gone, as far as this batch can tell.
+    Status.Code code = status.getCode() == Status.Code.CANCELLED ? Status.Code.UNAVAILABLE : status.getCode();
+    return new CliException(ExitCodes.forStatus(code), "the batch stream to " + connection.describe()
+        + " ended before the batch did (" + why + "); " + (results.succeeded() + results.unsuccessful())
+        + " results are written (" + results.succeeded() + " succeeded); a line without a result may have run, but its"
+        + " result is lost; run the batch again with --output FILE --resume to run every line that did not succeed");
+  }
+
+  /** Writes one result; true if its job succeeded. */
+  private static boolean record(BatchResult result, Map<String, String> idsByKey, BatchOutput results) {
+    long line = Long.parseLong(result.getKey());
+    String id = idsByKey.remove(result.getKey());
+    if (result.hasJob()) {
+      results.job(line, id, result.getJob());
+      return result.getJob().getState() == JobState.SUCCEEDED;
+    }
+    String code = result.getRejected().getCode();
+    String state = code.equals(Status.Code.INVALID_ARGUMENT.name()) ? BatchOutput.INVALID : BatchOutput.REJECTED;
+    results.notRun(line, id, state, code, "line " + line + ": " + result.getRejected().getMessage());
+    return false;
+  }
+
+  private void validate() {
+    if (resume && output == null) {
+      throw new ParameterException(spec.commandLine(), "--resume needs --output FILE: it reads what the earlier run wrote there");
+    }
+    if (maxInFlight < 1) {
+      throw new ParameterException(spec.commandLine(), "--max-in-flight must be 1 or more, got " + maxInFlight);
+    }
+    if (workers != null && workers < 1) {
+      throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
+    }
+  }
+
+  private Set<String> resumedIds() {
+    if (!resume) {
+      return Set.of();
+    }
+    try {
+      Set<String> ids = ResumeLog.succeededIds(output);
+      ResumeLog.prepareForAppend(output);
+      return ids;
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot read " + output + " to resume: " + e.getMessage());
+    }
+  }
+
+  private BatchInput open() {
+    if (input.equals("-")) {
+      return new BatchInput(System.in);
+    }
+    try {
+      return new BatchInput(Files.newInputStream(Path.of(input)));
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot read the batch file " + input + ": " + e);
+    }
+  }
+
+  private PrintWriter results() {
+    if (output == null) {
+      return spec.commandLine().getOut();
+    }
+    try {
+      var options = resume
+          ? new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.APPEND}
+          : new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE};
+      return new PrintWriter(Files.newBufferedWriter(output, StandardCharsets.UTF_8, options));
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot write " + output + ": " + e);
+    }
+  }
+
+  private BatchProgress progress() {
+    boolean show = switch (progressMode) {
+      case always -> true;
+      case never -> false;
+      case auto -> Boolean.getBoolean("offload.stderr.tty");
+    };
+    if (!show) {
+      return BatchProgress.none();
+    }
+    long total = -1;
+    if (!input.equals("-")) {
+      try (Stream<String> all = Files.lines(Path.of(input))) {
+        total = all.count();
+      } catch (IOException | UncheckedIOException e) {
+        total = -1;
+      }
+    }
+    return BatchProgress.bar(System.err, total);
+  }
+}

@@ -1,0 +1,143 @@
+package dev.offload.cli;
+
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.offload.proto.v1.Job;
+import dev.offload.proto.v1.JobState;
+import dev.offload.sdk.Json;
+import java.io.PrintWriter;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Writes a batch's result lines: {@code id, line, state, output, error, worker_pid, queued_ms,
+ * run_ms}. In completion order each result is written as it comes; in input order results wait
+ * in a buffer until every earlier line is written. Every input line (skipped ones too) takes a
+ * slot of the batch's window and gives it back only when it is written ({@code onWritten}), so
+ * the buffer never holds more than the window.
+ * Thread-safe; every line is flushed, so nothing received is lost if the process is stopped, and
+ * {@link #close} writes what order still holds back, so nothing received is lost if the batch
+ * stops early.
+ */
+final class BatchOutput {
+
+  /** States of a line that never became a job. */
+  static final String INVALID = "INVALID";
+  static final String REJECTED = "REJECTED";
+
+  private final PrintWriter out;
+  private final boolean ordered;
+  private final Runnable onWritten;
+  private final Map<Long, String> waiting = new HashMap<>();
+  private long nextLine = 1;
+  private long succeeded;
+  private long unsuccessful;
+  private boolean closed;
+
+  BatchOutput(PrintWriter out, boolean ordered, Runnable onWritten) {
+    this.out = out;
+    this.ordered = ordered;
+    this.onWritten = onWritten;
+  }
+
+  /** A line that was skipped (resumed, blank): in input order, later lines need not wait for it. */
+  synchronized void skip(long line) {
+    if (!closed) {
+      put(line, null);
+    }
+  }
+
+  synchronized void job(long line, String id, Job job) {
+    if (closed) {
+      return;
+    }
+    ObjectNode node = base(id, line, job.getState().name());
+    node.set("output", job.getOutputJson().isEmpty() ? NullNode.getInstance() : Json.parse(job.getOutputJson()));
+    if (job.hasError()) {
+      node.putObject("error").put("code", job.getError().getCode()).put("message", job.getError().getMessage());
+    } else {
+      node.putNull("error");
+    }
+    node.put("worker_pid", job.getWorkerPid());
+    node.put("queued_ms", job.getQueuedMs());
+    node.put("run_ms", job.getRunMs());
+    count(job.getState() == JobState.SUCCEEDED);
+    put(line, Json.write(node));
+  }
+
+  /** A line that did not become a job: {@link #INVALID} input or {@link #REJECTED} by the service. */
+  synchronized void notRun(long line, String id, String state, String code, String message) {
+    if (closed) {
+      return;
+    }
+    ObjectNode node = base(id, line, state);
+    node.putNull("output");
+    node.putObject("error").put("code", code).put("message", message);
+    node.putNull("worker_pid");
+    node.putNull("queued_ms");
+    node.putNull("run_ms");
+    count(false);
+    put(line, Json.write(node));
+  }
+
+  /**
+   * Ends the output: results still held back for order are written now, in input order, with
+   * gaps where earlier lines have no result (a batch that stopped early); results that come
+   * after are not written, so that the output ends with what the summary counts.
+   */
+  synchronized void close() {
+    closed = true;
+    for (String text : new TreeMap<>(waiting).values()) {
+      write(text.isEmpty() ? null : text);
+    }
+    waiting.clear();
+  }
+
+  synchronized long succeeded() {
+    return succeeded;
+  }
+
+  synchronized long unsuccessful() {
+    return unsuccessful;
+  }
+
+  private static ObjectNode base(String id, long line, String state) {
+    ObjectNode node = Json.object();
+    node.put("id", id);
+    node.put("line", line);
+    node.put("state", state);
+    return node;
+  }
+
+  private void count(boolean success) {
+    if (success) {
+      succeeded++;
+    } else {
+      unsuccessful++;
+    }
+  }
+
+  /** Writes a line now, or holds it until the lines before it are written; null is a skipped line. */
+  private void put(long line, String text) {
+    if (!ordered) {
+      write(text);
+      return;
+    }
+    waiting.put(line, text == null ? "" : text);
+    while (waiting.containsKey(nextLine)) {
+      String next = waiting.remove(nextLine);
+      nextLine++;
+      write(next.isEmpty() ? null : next);
+    }
+  }
+
+  /** Writes a line (null: a skipped one, nothing to write) and gives its window slot back. */
+  private void write(String text) {
+    if (text != null) {
+      out.println(text);
+      out.flush();
+    }
+    onWritten.run();
+  }
+}

@@ -1,0 +1,227 @@
+package dev.offload.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.JobState;
+import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.client.BatchCall;
+import dev.offload.client.OffloadClient;
+import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.sdk.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code offload bench}: throughput and latency of jobs through a service (or a private pool), at
+ * several in-flight levels, like {@code redis-benchmark}. Jobs go over one batch stream, so the
+ * figures are what {@code offload batch} and the client API get. Latency is from send to result,
+ * seen by this client; each result's callback sends the next job, as an asynchronous caller does.
+ */
+@Command(name = "bench", description = "Measure jobs/s and latency percentiles at several in-flight levels.")
+final class BenchCommand implements Callable<Integer> {
+
+  @Spec CommandSpec spec;
+  @Mixin ServerOptions server;
+
+  @Option(names = "--handler", defaultValue = "echo", description = "The job to run (default: ${DEFAULT-VALUE}, a no-op).")
+  String handler;
+
+  @Option(names = "--input", defaultValue = "1", description = "Its input JSON (default: ${DEFAULT-VALUE}).")
+  String input;
+
+  @Option(names = "--input-file", paramLabel = "FILE",
+      description = "Inputs, one JSON value per line, given to the jobs in turn instead of --input (blank lines are skipped).")
+  Path inputFile;
+
+  @Option(names = "--jobs", defaultValue = "5000", description = "Jobs per in-flight level (default: ${DEFAULT-VALUE}).")
+  int jobs;
+
+  @Option(names = "--warmup", paramLabel = "N", defaultValue = "10000",
+      description = "Jobs run at each in-flight level before its measured ones, and not reported, so the figures are"
+          + " those of a warm service: JIT-compiled supervisor, workers and client (default: ${DEFAULT-VALUE}; 0 measures a cold one).")
+  int warmup;
+
+  @Option(names = "--in-flight", split = ",", defaultValue = "1,8,64,256", paramLabel = "LIST",
+      description = "In-flight levels to measure (default: ${DEFAULT-VALUE}).")
+  int[] inFlight;
+
+  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
+  Integer workers;
+
+  @Option(names = "--json", description = "Print the figures as JSON.")
+  boolean json;
+
+  /** One measured level. */
+  record Figure(int inFlight, int jobs, double seconds, long p50Micros, long p90Micros, long p99Micros) {
+    double jobsPerSecond() {
+      return jobs / seconds;
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (jobs < 1 || Arrays.stream(inFlight).anyMatch(n -> n < 1)) {
+      throw new ParameterException(spec.commandLine(), "--jobs and every --in-flight level must be 1 or more");
+    }
+    if (warmup < 0) {
+      throw new ParameterException(spec.commandLine(), "--warmup must be 0 or more, got " + warmup);
+    }
+    List<SubmitJobRequest> requests = requests();
+    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
+    if (workers != null) {
+      pool.workers(workers);
+    }
+    try (ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
+      OffloadClient client = connection.client();
+      return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client, requests));
+    }
+  }
+
+  private List<Figure> measure(OffloadClient client, List<SubmitJobRequest> requests) throws InterruptedException {
+    List<Figure> figures = new ArrayList<>();
+    for (int level : inFlight) {
+      if (warmup > 0) {
+        run(client, requests, level, warmup); // each level exercises its own paths and timings
+      }
+      figures.add(run(client, requests, level, jobs));
+    }
+    return figures;
+  }
+
+  /**
+   * Runs {@code count} jobs with {@code level} of them in flight. Each result's callback sends the
+   * next job, on the connection's I/O thread, as an asynchronous caller does ({@code thenCompose}):
+   * the figures are the service's, not those of a thread waking to send.
+   */
+  private Figure run(OffloadClient client, List<SubmitJobRequest> requests, int level, int count) throws InterruptedException {
+    long[] sentAt = new long[count];
+    long[] latency = new long[count];
+    AtomicInteger failures = new AtomicInteger();
+    AtomicReference<String> firstFailure = new AtomicReference<>();
+    AtomicInteger nextIndex = new AtomicInteger();
+    AtomicInteger sent = new AtomicInteger();
+    AtomicReference<BatchCall> call = new AtomicReference<>();
+    Runnable sendNext = () -> {
+      int i = nextIndex.getAndIncrement();
+      if (i >= count) {
+        return;
+      }
+      sentAt[i] = System.nanoTime();
+      call.get().send(Integer.toString(i), requests.get(i % requests.size()));
+      if (sent.incrementAndGet() == count) {
+        call.get().finish(); // after the last send has returned, whichever thread made it
+      }
+    };
+    // No window slots are taken: the first sends put `level` jobs in flight, and each result sends
+    // exactly one more, so the level holds by construction.
+    call.set(client.batch(level, (BatchResult result) -> {
+      int i = Integer.parseInt(result.getKey());
+      latency[i] = System.nanoTime() - sentAt[i];
+      if (!result.hasJob() || result.getJob().getState() != JobState.SUCCEEDED) {
+        failures.incrementAndGet();
+        firstFailure.compareAndSet(null, result.toString());
+      }
+      sendNext.run();
+    }));
+    long start = System.nanoTime();
+    for (int i = 0; i < Math.min(level, count); i++) {
+      sendNext.run();
+    }
+    call.get().await();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (failures.get() > 0) {
+      throw new CliException(ExitCodes.FAILED, failures.get() + " of " + count + " jobs did not succeed; the first: " + firstFailure.get());
+    }
+    Arrays.sort(latency);
+    return new Figure(level, count, seconds, percentile(latency, 50), percentile(latency, 90), percentile(latency, 99));
+  }
+
+  /** The jobs to send in turn: the one of --input, or one per line of --input-file. */
+  private List<SubmitJobRequest> requests() {
+    if (inputFile == null) {
+      return List.of(request(input));
+    }
+    if (spec.commandLine().getParseResult().hasMatchedOption("--input")) {
+      throw new ParameterException(spec.commandLine(), "give --input or --input-file, not both");
+    }
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(inputFile);
+    } catch (IOException e) {
+      throw new ParameterException(spec.commandLine(), "cannot read --input-file " + inputFile + ": " + e);
+    }
+    List<SubmitJobRequest> requests = new ArrayList<>();
+    for (int i = 0; i < lines.size(); i++) {
+      String line = lines.get(i).strip();
+      if (line.isEmpty()) {
+        continue;
+      }
+      try {
+        Json.parse(line);
+      } catch (IllegalArgumentException e) {
+        throw new ParameterException(spec.commandLine(),
+            "line " + (i + 1) + " of " + inputFile + " is not a JSON value (" + e.getMessage() + "); put one input per line");
+      }
+      requests.add(request(line));
+    }
+    if (requests.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), inputFile + " holds no input: put one JSON value per line");
+    }
+    return requests;
+  }
+
+  private SubmitJobRequest request(String inputJson) {
+    return SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(inputJson).build();
+  }
+
+  private static long percentile(long[] sortedNanos, int p) {
+    int index = (int) Math.ceil(p / 100.0 * sortedNanos.length) - 1;
+    return sortedNanos[Math.max(0, index)] / 1000;
+  }
+
+  private int report(String target, int workerCount, List<Figure> figures) {
+    var out = spec.commandLine().getOut();
+    if (json) {
+      ObjectNode root = Json.object();
+      root.put("target", target);
+      root.put("workers", workerCount);
+      ArrayNode results = root.putArray("results");
+      for (Figure f : figures) {
+        results.addObject()
+            .put("handler", handler)
+            .put("in_flight", f.inFlight())
+            .put("jobs", f.jobs())
+            .put("seconds", f.seconds())
+            .put("jobs_per_s", f.jobsPerSecond())
+            .put("p50_us", f.p50Micros())
+            .put("p90_us", f.p90Micros())
+            .put("p99_us", f.p99Micros());
+      }
+      out.println(JobJson.pretty(root));
+    } else {
+      out.printf("%s jobs on %s, %d workers%n", handler, target, workerCount);
+      Table table = new Table("IN-FLIGHT", "JOBS", "JOBS/S", "P50", "P90", "P99");
+      for (Figure f : figures) {
+        table.row(f.inFlight(), f.jobs(), String.format("%.0f", f.jobsPerSecond()),
+            f.p50Micros() + "µs", f.p90Micros() + "µs", f.p99Micros() + "µs");
+      }
+      table.print(out);
+    }
+    out.flush();
+    return ExitCodes.OK;
+  }
+}

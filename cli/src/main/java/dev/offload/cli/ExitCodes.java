@@ -1,0 +1,54 @@
+package dev.offload.cli;
+
+import dev.offload.proto.v1.JobState;
+import io.grpc.Status;
+
+/**
+ * The exit codes of every offload command, in one place; the README's table is this one. Scripts
+ * branch on them, so they never change meaning.
+ */
+public final class ExitCodes {
+
+  /** The job succeeded (or the command did what it was asked). */
+  public static final int OK = 0;
+  /** The job FAILED, or did not succeed for another reason the message gives. */
+  public static final int FAILED = 1;
+  /**
+   * A usage error or invalid input (unknown handler, malformed JSON, a short token, a directory
+   * others can write to): rejected before running. Also {@code result} of an output the service
+   * no longer holds (expired, or dropped by {@code --finished-memory}).
+   */
+  public static final int USAGE = 2;
+  /** No service answers, it is shutting down, or its queue is full. */
+  public static final int UNAVAILABLE = 3;
+  /** The job was CANCELLED or TIMED_OUT. */
+  public static final int CANCELLED = 4;
+
+  private ExitCodes() {}
+
+  /**
+   * The exit code of a command stopped by a signal: 128 + its number, as a shell reports a process
+   * the signal killed (SIGHUP 129, SIGINT 130, SIGTERM 143), so scripts read it the same either way.
+   */
+  public static int forSignal(int number) {
+    return 128 + number;
+  }
+
+  /** The exit code for a job that ended in this state. */
+  public static int forState(JobState state) {
+    return switch (state) {
+      case SUCCEEDED -> OK;
+      case CANCELLED, TIMED_OUT -> CANCELLED;
+      default -> FAILED;
+    };
+  }
+
+  /** The exit code for a call the service refused with this status. */
+  public static int forStatus(Status.Code code) {
+    return switch (code) {
+      case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, UNAUTHENTICATED, PERMISSION_DENIED -> USAGE;
+      case UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED -> UNAVAILABLE;
+      default -> FAILED;
+    };
+  }
+}

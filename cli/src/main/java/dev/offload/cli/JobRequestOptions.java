@@ -1,0 +1,70 @@
+package dev.offload.cli;
+
+import dev.offload.proto.v1.SubmitJobRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** What {@code run} and {@code submit} take to describe a job. */
+final class JobRequestOptions {
+
+  @Parameters(index = "0", paramLabel = "HANDLER", description = "The handler to run; 'offload handlers' lists them.")
+  String handler;
+
+  @Parameters(index = "1", arity = "0..1", paramLabel = "INPUT_JSON", description = "The job's input as JSON, for example 9999999999999917 or '{\"n\": 7}'.")
+  String inputJson;
+
+  @Option(names = "--input-file", paramLabel = "FILE|-", description = "Read the input JSON from a file, or from stdin with -.")
+  String inputFile;
+
+  @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "Stop the job if it runs longer than this (500ms, 2s, 1m), counted on each attempt from when a worker"
+          + " takes it; queue time is not counted. It then ends TIMED_OUT.")
+  Duration timeout;
+
+  @Option(names = "--deadline", paramLabel = "DURATION", converter = DurationConverter.class,
+      description = "End the job if it has not ended this long after the service accepted it (500ms, 2s, 1m): queue time"
+          + " and every attempt count. Queued, it ends at once; running, it is stopped. It then ends TIMED_OUT with code"
+          + " DEADLINE_EXCEEDED.")
+  Duration deadline;
+
+  @Option(names = "--retries", paramLabel = "N", defaultValue = "0",
+      description = "Re-queue the job up to N times if its worker is lost (for idempotent jobs; default: ${DEFAULT-VALUE}).")
+  int retries;
+
+  /** The request these options describe; reads the input file if one was named. */
+  SubmitJobRequest toRequest(InputStream stdin) {
+    if (inputJson != null && inputFile != null) {
+      throw new CliException(ExitCodes.USAGE, "give the input either as INPUT_JSON or with --input-file, not both");
+    }
+    if (retries < 0) {
+      throw new CliException(ExitCodes.USAGE, "--retries must be 0 or more, got " + retries);
+    }
+    var request = SubmitJobRequest.newBuilder()
+        .setHandler(handler)
+        .setInputJson(inputFile == null ? (inputJson == null ? "" : inputJson) : readInput(stdin))
+        .setRetries(retries);
+    if (timeout != null) {
+      request.setTimeoutMs(Math.max(1, timeout.toMillis()));
+    }
+    if (deadline != null) {
+      request.setDeadlineMs(Math.max(1, deadline.toMillis()));
+    }
+    return request.build();
+  }
+
+  private String readInput(InputStream stdin) {
+    try {
+      return inputFile.equals("-")
+          ? new String(stdin.readAllBytes(), StandardCharsets.UTF_8)
+          : Files.readString(Path.of(inputFile));
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot read the input file " + inputFile + ": " + e.getMessage());
+    }
+  }
+}

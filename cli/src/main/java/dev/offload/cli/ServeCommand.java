@@ -11,6 +11,10 @@ import dev.offload.client.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.supervisor.server.UnsafeDirectoryException;
+import dev.offload.supervisor.store.Durability;
+import dev.offload.supervisor.store.StoreException;
+import dev.offload.supervisor.store.StoreUrl;
+import java.util.Locale;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -74,9 +78,20 @@ final class ServeCommand implements Callable<Integer> {
   Logging.LogLevel logLevel;
 
   @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "Where the service keeps its log (offload.log, rotated) and its workers' logs (workers/, the newest 50)"
-          + " (default: $XDG_CACHE_HOME/offload, else ~/.cache/offload).")
+      description = "Where the service keeps its job store (jobs.db), its log (offload.log, rotated) and its workers' logs"
+          + " (workers/, the newest 50) (default: $XDG_STATE_HOME/offload, else ~/.local/state/offload).")
   Path stateDir;
+
+  @Option(names = "--store", paramLabel = "URL",
+      description = "Where jobs are recorded so that they outlive the service: sqlite:PATH (a SQLite file) or memory: (nothing"
+          + " kept, as a private pool does) (default: sqlite:STATE_DIR/jobs.db).")
+  String store;
+
+  @Option(names = "--durability", paramLabel = "LEVEL", defaultValue = "process",
+      description = "What an accepted job survives: process (any crash of the service: each commit reaches the OS before the"
+          + " job is acknowledged) or machine (also a power loss or OS crash: each group commit is fsynced first)"
+          + " (default: ${DEFAULT-VALUE}).")
+  String durability;
 
   @Option(names = "--token-file", paramLabel = "FILE",
       description = "Require this token (the file's first line; the file must be private) on every call; needed to listen on an address other than loopback.")
@@ -135,6 +150,8 @@ final class ServeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     validate();
+    StoreUrl storeUrl = storeUrl();
+    Durability durabilityLevel = durability();
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     ServerSecurity security = security();
@@ -153,12 +170,15 @@ final class ServeCommand implements Callable<Integer> {
     // command line leaves no state dir and starts no JVM.
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
     LongSupplier logWriteFailures = Logging.forService(logLevel, state.resolve("offload.log"), spec.commandLine().getErr());
-    SupervisorConfig config = config(state);
+    SupervisorConfig config = config(state).withStore(storeUrl == null ? new StoreUrl.Sqlite(state.resolve("jobs.db")) : storeUrl,
+        durabilityLevel);
     Supervisor supervisor;
     try {
       supervisor = Supervisor.start(config);
     } catch (WorkerStartException e) {
       throw new CliException(ExitCodes.FAILED, "the worker pool did not start: " + e.getMessage());
+    } catch (StoreException e) {
+      throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
     supervisor.metrics().countLogWriteFailures(logWriteFailures);
     OffloadServer server;
@@ -183,6 +203,9 @@ final class ServeCommand implements Callable<Integer> {
     var err = spec.commandLine().getErr();
     err.printf("offload: serving on %s with %d workers (pids %s)%n", target, config.pool().workers(),
         supervisor.workerPids().stream().map(String::valueOf).collect(Collectors.joining(", ")));
+    err.printf("offload: jobs recorded in %s%s%n", StoreUrl.redact(supervisor.store().url()),
+        supervisor.store().recordsNothing() ? " (nothing is kept: jobs end with the service)"
+            : " (durability " + durabilityLevel.name().toLowerCase(Locale.ROOT) + ")");
     if (metrics != null) {
       err.printf("offload: metrics on http://%s:%d/metrics%n", metricsAt.getHostString(), metrics.port());
     }
@@ -228,6 +251,26 @@ final class ServeCommand implements Callable<Integer> {
         .withKeepFinished(keepFinished)
         .withFinishedMemoryBytes(finishedMemory == null ? SupervisorConfig.defaultFinishedMemoryBytes() : finishedMemory)
         .withLimits(limits());
+  }
+
+  private StoreUrl storeUrl() {
+    if (store == null) {
+      return null;
+    }
+    try {
+      return StoreUrl.parse(store);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--store: " + e.getMessage());
+    }
+  }
+
+  private Durability durability() {
+    return switch (durability) {
+      case "process" -> Durability.PROCESS;
+      case "machine" -> Durability.MACHINE;
+      default -> throw new ParameterException(spec.commandLine(), "--durability takes process (survives any crash of the service)"
+          + " or machine (also a power loss or OS crash), got '" + durability + "'");
+    };
   }
 
   private Limits limits() {

@@ -8,18 +8,19 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * The directory where a service keeps what outlives it: its own log and its workers' logs. Only
- * its owner may write there (it holds what jobs printed), so one that others can write to is
- * refused.
+ * The directory where a service keeps what outlives it: its job store ({@code jobs.db}), its own
+ * log and its workers' logs. State, not cache: a cache may be deleted at any time, and the job
+ * store must not be. Only its owner may write there (it holds jobs' inputs and outputs and what
+ * jobs printed), so one that others can write to is refused.
  */
 final class StateDir {
 
   private StateDir() {}
 
-  /** {@code $XDG_CACHE_HOME/offload}, else {@code ~/.cache/offload} (the user's cache directory). */
+  /** {@code $XDG_STATE_HOME/offload}, else {@code ~/.local/state/offload} (the user's state directory). */
   static Path defaultPath() {
-    String xdg = System.getenv("XDG_CACHE_HOME");
-    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+    String xdg = System.getenv("XDG_STATE_HOME");
+    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".local", "state");
     return base.resolve("offload");
   }
 

@@ -30,6 +30,12 @@ final class StatsView {
     }
     out.println(counts);
     out.printf("throughput %.2f jobs/s over the last minute%n", status.getJobsPerSecondLastMinute());
+    if (status.hasStore()) {
+      var store = status.getStore();
+      out.println(store.getKind().equals("memory") ? "store " + store.getUrl() + " (nothing kept)"
+          : String.format("store %s, %s durability, %s, %d jobs kept", store.getUrl(), store.getDurability(),
+              mebibytes(store.getSizeBytes()), store.getJobsKept()));
+    }
     Table table = new Table("SLOT", "PID", "STATE", "JOB", "HELD", "DONE", "RSS", "CPU", "UPTIME", "RESTARTS", "LAST RESTART");
     for (WorkerStatus w : status.getWorkersList()) {
       table.row(w.getSlot(), w.getPid() == 0 ? "-" : w.getPid(), w.getState(), w.getCurrentJobId().isEmpty() ? "-" : w.getCurrentJobId(),
@@ -77,6 +83,17 @@ final class StatsView {
     root.put("uptime_ms", status.getUptimeMs());
     root.put("shutting_down", status.getShuttingDown());
     root.put("jobs_per_second_last_minute", status.getJobsPerSecondLastMinute());
+    if (status.hasStore()) {
+      var store = status.getStore();
+      root.putObject("store")
+          .put("kind", store.getKind())
+          .put("url", store.getUrl())
+          .put("size_bytes", store.getSizeBytes())
+          .put("jobs_kept", store.getJobsKept())
+          .put("durability", store.getDurability().isEmpty() ? null : store.getDurability());
+    } else {
+      root.putNull("store");
+    }
     var handlers = root.putArray("handler_times");
     for (HandlerTimes t : status.getHandlerTimesList()) {
       handlers.addObject()

@@ -7,6 +7,9 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.pool.Worker;
 import dev.offload.supervisor.pool.WorkerLoss;
 import dev.offload.supervisor.pool.WorkerPool;
+import dev.offload.supervisor.store.JobRecord;
+import dev.offload.supervisor.store.MemoryStore;
+import dev.offload.supervisor.store.Store;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -49,6 +52,11 @@ import org.slf4j.LoggerFactory;
  * killed and the pool replaces it. The kill is tied to the job and the worker object (one
  * process), so a late timer can never hit the next job.
  *
+ * <p>A job goes to its worker only once the {@link Store} has recorded it RUNNING with its attempt
+ * counted, so that after a crash a job that may have run is never taken for one that did not (a
+ * job without retries is run at most once). With a store that records nothing, it goes at once;
+ * otherwise the jobs are sent when the store's group commit comes back, on the I/O thread.
+ *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.
  */
@@ -84,11 +92,35 @@ public final class Dispatcher implements WorkerPool.Listener {
   private final Map<Job, ScheduledFuture<?>> deadlines = new ConcurrentHashMap<>();
   private boolean intakeOpen = true;
   private WorkerPool pool;
+  private final Store store;
 
   public Dispatcher(int maxQueue, Duration cancelGrace, ScheduledExecutorService scheduler) {
+    this(maxQueue, cancelGrace, scheduler, new MemoryStore());
+  }
+
+  /** @param store where a job's start is recorded before it is sent */
+  public Dispatcher(int maxQueue, Duration cancelGrace, ScheduledExecutorService scheduler, Store store) {
     this.queue = new JobQueue(maxQueue);
     this.cancelGrace = cancelGrace;
     this.scheduler = scheduler;
+    this.store = store;
+  }
+
+  /**
+   * Queues the jobs an earlier service left to run (see {@link JobStore#restore}), in their order,
+   * whatever the queue's bound: they were accepted already. Their deadlines count from their
+   * acceptance; one that has passed ends them at once.
+   */
+  public void restore(List<Job> jobs) {
+    lock.lock();
+    try {
+      for (Job job : jobs) {
+        queue.returnToBack(job);
+        startDeadline(job);
+      }
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Connects the pool whose workers this dispatcher feeds and whose lost workers it replaces. */
@@ -596,7 +628,61 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
   }
 
-  private static void send(Worker worker, List<Job> jobs) {
+  /**
+   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot, they
+   * are sent all the same, so that the service goes on, and that is logged: a crash before their
+   * end is recorded could then run them again.
+   */
+  private void send(Worker worker, List<Job> jobs) {
+    if (store.recordsNothing()) {
+      execute(worker, jobs);
+      return;
+    }
+    List<JobRecord> records = new ArrayList<>(jobs.size());
+    for (Job job : jobs) {
+      records.add(job.record());
+    }
+    store.started(records, failure -> {
+      if (failure != null) {
+        LOG.warn("sending {} jobs to worker pid {} though the job store could not record their start: {}", jobs.size(),
+            worker.pid(), failure.getMessage());
+      }
+      sendRecorded(worker, jobs);
+    });
+  }
+
+  /**
+   * Sends those of the jobs still assigned to the worker (the others were stopped, or lost the
+   * worker, while their start was recorded); a job asked to stop meanwhile is told again, now that
+   * its worker has it.
+   */
+  private void sendRecorded(Worker worker, List<Job> jobs) {
+    List<Job> still = new ArrayList<>(jobs.size());
+    lock.lock();
+    try {
+      Deque<Job> held = sent.get(worker);
+      if (held != null) {
+        for (Job job : jobs) {
+          if (held.contains(job)) {
+            still.add(job);
+          }
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (still.isEmpty()) {
+      return;
+    }
+    execute(worker, still);
+    for (Job job : still) {
+      if (job.isStopping()) {
+        worker.cancel(job.id());
+      }
+    }
+  }
+
+  private static void execute(Worker worker, List<Job> jobs) {
     ExecuteJobs.Builder message = ExecuteJobs.newBuilder();
     for (Job job : jobs) {
       message.addJobsBuilder().setJobId(job.id()).setHandler(job.handler()).setInputJson(job.inputJson());
@@ -649,7 +735,7 @@ public final class Dispatcher implements WorkerPool.Listener {
               deadlineMessage(job, "while it ran"),
               deadlineMessage(job, "while it was queued: no worker was free in time; give it a longer --deadline, or the service more workers"),
               cancelGrace),
-          job.deadlineMillis(), TimeUnit.MILLISECONDS));
+          job.deadlineRemainingMillis(), TimeUnit.MILLISECONDS));
     }
   }
 

@@ -4,6 +4,9 @@ import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobState;
+import dev.offload.supervisor.store.JobRecord;
+import dev.offload.supervisor.store.Store;
+import dev.offload.supervisor.store.StoreException;
 import dev.offload.wire.Utf8;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +21,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Once it has ended, its data (input, output and error message) may be dropped to bound the
  * memory finished jobs hold ({@link #dropData}); its record stays, flagged {@code data_dropped}.
+ *
+ * <p>Its end is recorded in the service's {@link Store} before anyone is told of it: until the
+ * store has committed it, the job is <em>ending</em> (no other end, stop or retry can take hold)
+ * and shows the state it had; then its listeners get the terminal record. With a store that
+ * records nothing, that happens at once, on the ending thread.
  *
  * <p>Thread-safe. Listeners are called while the job's lock is held, which is what keeps their
  * events in order; so a listener must not block (writing to a gRPC stream does not).
@@ -38,8 +46,13 @@ public final class Job {
   private final long timeoutMillis;
   private final long deadlineMillis;
   private final int retries;
-  private final long submittedAtMillis = System.currentTimeMillis();
-  private final long submittedNanos = System.nanoTime();
+  private final long submittedAtMillis;
+  /** When it was accepted on the monotonic clock: what its deadline and wait are counted from. */
+  private final long submittedNanos;
+  /** Where its changes are recorded. */
+  private final Store store;
+  /** The end it is being recorded with, between {@link #end} and the store's commit; null otherwise. */
+  private PendingEnd ending;
 
   private JobState state = JobState.QUEUED;
   private String outputJson = "";
@@ -50,6 +63,8 @@ public final class Job {
   private long workerPid;
   private int attempts;
   private long startedNanos;
+  /** When its last attempt began, on the wall clock, for the store. */
+  private long startedAtMillis;
   private long endedNanos;
   /** The terminal state a stop will end the job in (CANCELLED or TIMED_OUT), once asked; else null. */
   private JobState stopState;
@@ -69,7 +84,14 @@ public final class Job {
    * @param onEnd called once with the job when it has ended, after its listeners; must not block
    */
   public Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
-      Consumer<Job> onEnd) {
+      Store store, Consumer<Job> onEnd) {
+    this(sequence, handler, inputJson, timeoutMillis, deadlineMillis, retries, System.currentTimeMillis(), System.nanoTime(),
+        store, onEnd);
+    LOG.debug("{} ({}) queued", id, handler);
+  }
+
+  private Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
+      long submittedAtMillis, long submittedNanos, Store store, Consumer<Job> onEnd) {
     this.sequence = sequence;
     this.onEnd = onEnd;
     this.id = "j-" + sequence;
@@ -78,7 +100,37 @@ public final class Job {
     this.timeoutMillis = timeoutMillis;
     this.deadlineMillis = deadlineMillis;
     this.retries = retries;
-    LOG.debug("{} ({}) queued", id, handler);
+    this.submittedAtMillis = submittedAtMillis;
+    this.submittedNanos = submittedNanos;
+    this.store = store;
+  }
+
+  /**
+   * A job an earlier service left in the store, as it was recorded: QUEUED (its attempts so far
+   * counted), or finished with its outcome and timings. Its wait and deadline count from its
+   * acceptance, the time the service was down included. A finished one does not call {@code
+   * onEnd}: the caller remembers it.
+   */
+  static Job restored(JobRecord record, Store store, Consumer<Job> onEnd) {
+    long ageNanos = Math.max(0, System.currentTimeMillis() - record.submittedAtMs()) * 1_000_000;
+    long nowNanos = System.nanoTime();
+    Job job = new Job(record.id(), record.handler(), record.inputJson(), record.timeoutMs(), record.deadlineMs(), record.retries(),
+        record.submittedAtMs(), nowNanos - ageNanos, store, onEnd);
+    synchronized (job) {
+      job.attempts = record.attempts();
+      if (record.finished()) {
+        job.state = record.state();
+        job.workerPid = record.workerPid();
+        job.outputJson = record.outputJson();
+        job.error = record.errorCode().isEmpty() && record.errorMessage().isEmpty() ? null
+            : JobError.newBuilder().setCode(record.errorCode()).setMessage(record.errorMessage()).build();
+        job.startedNanos = job.submittedNanos + record.queuedMs() * 1_000_000;
+        job.endedNanos = job.startedNanos + record.runMs() * 1_000_000;
+        job.dataBytes = Utf8.length(job.inputJson) + Utf8.length(job.outputJson)
+            + (job.error == null ? 0 : Utf8.length(job.error.getMessage()));
+      }
+    }
+    return job;
   }
 
   public String id() {
@@ -147,7 +199,7 @@ public final class Job {
    * @return true if this is the first such request while RUNNING, so the caller stops it
    */
   public synchronized boolean requestStop(JobState terminal, String code, String message) {
-    if (state != JobState.RUNNING || stopState != null) {
+    if (state != JobState.RUNNING || stopState != null || ending != null) {
       return false;
     }
     stopState = terminal;
@@ -185,13 +237,14 @@ public final class Job {
 
   /** QUEUED to RUNNING on the worker with this pid; false if the job is no longer queued. */
   public synchronized boolean start(long pid) {
-    if (state != JobState.QUEUED) {
+    if (state != JobState.QUEUED || ending != null) {
       return false;
     }
     state = JobState.RUNNING;
     workerPid = pid;
     attempts++;
     startedNanos = System.nanoTime();
+    startedAtMillis = System.currentTimeMillis();
     if (LOG.isDebugEnabled()) {
       LOG.debug("{} ({}) running on worker pid {}, attempt {}", id, handler, pid, attempts);
     }
@@ -204,20 +257,23 @@ public final class Job {
    * of its turn and lost that worker before it started: no attempt is counted.
    */
   public synchronized boolean unstart() {
-    if (state != JobState.RUNNING) {
+    if (state != JobState.RUNNING || ending != null) {
       return false;
     }
     state = JobState.QUEUED;
     attempts--;
     workerPid = 0;
     LOG.debug("{} ({}) queued again: its worker was lost before it started", id, handler);
+    if (!store.recordsNothing()) {
+      store.queued(record());
+    }
     announce();
     return true;
   }
 
   /** RUNNING back to QUEUED, for a retry after its worker was lost. */
   public synchronized boolean requeue() {
-    if (state != JobState.RUNNING) {
+    if (state != JobState.RUNNING || ending != null) {
       return false;
     }
     state = JobState.QUEUED;
@@ -225,6 +281,9 @@ public final class Job {
     stopReason = null;
     killedToStopBecause = null;
     LOG.debug("{} ({}) queued again for a retry", id, handler);
+    if (!store.recordsNothing()) {
+      store.queued(record());
+    }
     announce();
     return true;
   }
@@ -244,7 +303,7 @@ public final class Job {
   }
 
   private synchronized boolean end(JobState terminal, String output, JobError error) {
-    if (isTerminal(state)) {
+    if (isTerminal(state) || ending != null) {
       return false;
     }
     if (state == JobState.RUNNING) {
@@ -252,6 +311,28 @@ public final class Job {
     } else {
       startedNanos = endedNanos = System.nanoTime();
     }
+    if (store.recordsNothing()) {
+      publishEnd(terminal, output, error);
+      return true;
+    }
+    ending = new PendingEnd(terminal, output, error);
+    store.ended(record(), this::endRecorded);
+    return true;
+  }
+
+  /** The store has committed the end (or could not: the job ends all the same, in memory). */
+  private synchronized void endRecorded(StoreException failure) {
+    if (failure != null) {
+      LOG.warn("{} ({}) ended {}, but the job store could not record it; it is kept in memory only: {}", id, handler,
+          ending.state(), failure.getMessage());
+    }
+    PendingEnd end = ending;
+    ending = null;
+    publishEnd(end.state(), end.output(), end.error());
+  }
+
+  /** Makes the end visible, and tells the listeners and the job store. */
+  private void publishEnd(JobState terminal, String output, JobError error) {
     this.state = terminal;
     this.outputJson = output;
     this.error = error;
@@ -264,7 +345,6 @@ public final class Job {
     announce();
     listeners.clear();
     onEnd.accept(this);
-    return true;
   }
 
   /**
@@ -305,7 +385,7 @@ public final class Job {
 
   /** Passes a progress report to the listeners, if the job is still running. */
   public synchronized void progress(JobProgress progress) {
-    if (state != JobState.RUNNING) {
+    if (state != JobState.RUNNING || ending != null) {
       return;
     }
     JobEvent event = JobEvent.newBuilder().setProgress(progress).build();
@@ -361,6 +441,30 @@ public final class Job {
     };
   }
 
+  /**
+   * The job as the store records it now: its end, once it is ending, with its output, error and
+   * timings.
+   */
+  public synchronized JobRecord record() {
+    JobState recorded = ending != null ? ending.state() : state;
+    String output = ending != null ? ending.output() : outputJson;
+    JobError err = ending != null ? ending.error() : error;
+    long queuedMs = (ending != null || state != JobState.QUEUED ? startedNanos - submittedNanos : 0) / 1_000_000;
+    long runMs = ending != null ? (endedNanos - startedNanos) / 1_000_000 : isTerminal(state) ? runNanos() / 1_000_000 : 0;
+    return new JobRecord(sequence, handler, recorded, inputJson, output == null ? "" : output,
+        err == null ? "" : err.getCode(), err == null ? "" : err.getMessage(), workerPid, attempts, retries, timeoutMillis,
+        deadlineMillis, submittedAtMillis, state == JobState.QUEUED && ending == null ? 0 : startedAtMillis, Math.max(0, queuedMs),
+        Math.max(0, runMs));
+  }
+
+  /** How long until its deadline passes, in milliseconds (0 if it has); for a job without one, 0. */
+  public long deadlineRemainingMillis() {
+    if (deadlineMillis == 0) {
+      return 0;
+    }
+    return Math.max(0, deadlineMillis - (System.nanoTime() - submittedNanos) / 1_000_000);
+  }
+
   /** The job's record now. */
   public synchronized dev.offload.proto.v1.Job toProto() {
     var job = dev.offload.proto.v1.Job.newBuilder()
@@ -393,6 +497,9 @@ public final class Job {
       listener.accept(event);
     }
   }
+
+  /** An end on its way to the store. */
+  private record PendingEnd(JobState state, String output, JobError error) {}
 
   public static boolean isTerminal(JobState state) {
     return switch (state) {

@@ -33,6 +33,11 @@ final class JobQueue {
     jobs.addFirst(job);
   }
 
+  /** Adds a job that was already accepted at the back, bound or not (one an earlier service left). */
+  void returnToBack(Job job) {
+    jobs.addLast(job);
+  }
+
   /** The next job without taking it, or null. */
   Job peek() {
     return jobs.peekFirst();

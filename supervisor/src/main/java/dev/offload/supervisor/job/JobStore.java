@@ -1,6 +1,11 @@
 package dev.offload.supervisor.job;
 
 import dev.offload.proto.v1.JobState;
+import dev.offload.supervisor.store.JobRecord;
+import dev.offload.supervisor.store.MemoryStore;
+import dev.offload.supervisor.store.Recovery;
+import dev.offload.supervisor.store.Store;
+import java.util.ArrayList;
 import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.Deque;
@@ -24,12 +29,17 @@ import java.util.function.Consumer;
  * </ul>
  *
  * Both go oldest first, in the order jobs ended. Thread-safe.
+ *
+ * <p>This is the live state; the {@link Store} given to it records the jobs so that they outlive
+ * the service, and gives them back to {@link #restore} at the next start. Ids go on from where
+ * the store left them.
  */
 public final class JobStore {
 
   private final int keepFinished;
   private final long finishedMemoryBytes;
   private final Consumer<Job> onEnd;
+  private final Store store;
   private final AtomicLong sequence = new AtomicLong();
   private final Map<String, Job> byId = new ConcurrentHashMap<>();
   /** The finished jobs remembered, in the order they ended. Guarded by {@code this}. */
@@ -48,16 +58,53 @@ public final class JobStore {
    * @param onEnd told of every job as it ends (for metrics); must not block
    */
   public JobStore(int keepFinished, long finishedMemoryBytes, Consumer<Job> onEnd) {
+    this(keepFinished, finishedMemoryBytes, new MemoryStore(), onEnd);
+  }
+
+  /**
+   * @param store where jobs are recorded; opened already
+   */
+  public JobStore(int keepFinished, long finishedMemoryBytes, Store store, Consumer<Job> onEnd) {
     this.keepFinished = keepFinished;
     this.finishedMemoryBytes = finishedMemoryBytes;
+    this.store = store;
     this.onEnd = onEnd;
   }
 
-  /** Creates a QUEUED job and remembers it; see {@link Job#Job} for the limits. */
+  /** Where jobs are recorded. */
+  public Store store() {
+    return store;
+  }
+
+  /** Creates a QUEUED job and remembers it; see {@link Job#Job} for the limits. Records nothing yet. */
   public Job create(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries) {
-    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, this::remembered);
+    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, store, this::remembered);
     byId.put(job.id(), job);
     return job;
+  }
+
+  /**
+   * Takes back what the store kept from an earlier service: its finished jobs (remembered as if
+   * they had just ended, in the order they ended, without telling {@code onEnd}) and the jobs it
+   * left to run, returned QUEUED for the caller to queue. Ids go on from the store's next one.
+   * Call once, before any job is created.
+   */
+  public List<Job> restore(Recovery recovery) {
+    sequence.set(Math.max(sequence.get(), recovery.nextId() - 1));
+    for (JobRecord record : recovery.finished()) {
+      Job job = Job.restored(record, store, this::remembered);
+      byId.put(job.id(), job);
+      synchronized (job) {
+        remember(job);
+      }
+    }
+    List<Job> queued = new ArrayList<>(recovery.queued().size());
+    for (JobRecord record : recovery.queued()) {
+      Job job = Job.restored(record, store, this::remembered);
+      byId.put(job.id(), job);
+      queued.add(job);
+    }
+    return queued;
   }
 
   /** Forgets a job that was never accepted (its submission was refused). */
@@ -99,6 +146,11 @@ public final class JobStore {
    */
   private void remembered(Job job) {
     onEnd.accept(job);
+    remember(job);
+  }
+
+  /** Adds an ended job to those remembered, and applies both bounds. */
+  private void remember(Job job) {
     synchronized (this) {
       finished.addLast(job);
       long bytes = job.dataBytes();

@@ -4,6 +4,7 @@ import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.pool.RestartCause;
+import dev.offload.supervisor.store.Store;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -42,6 +43,9 @@ import java.util.function.LongSupplier;
  *       what finished jobs hold of input, output and error text, and its bound;
  *   <li>{@code offload_log_write_failures_total}: log lines the service could not write to its
  *       log file (a full disk, say);
+ *   <li>{@code offload_store_commits_seconds}: the job store's commits (each a group of writes),
+ *       counted, with their latency as a histogram; {@code offload_store_size_bytes} and {@code
+ *       offload_store_jobs}: its size on disk and the jobs it holds;
  *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
  * </ul>
  */
@@ -56,6 +60,8 @@ public final class ServiceMetrics implements AutoCloseable {
   private final RecentRate recentEnds = new RecentRate(System::currentTimeMillis);
   /** What the log-write failure counter reads, held here because the counter holds it weakly. */
   private volatile LongSupplier logWriteFailures;
+  /** The job store's commits; made by {@link #trackStore}. */
+  private volatile Timer storeCommits;
   /** Binds the JVM meters; started by {@link #bindJvmMeters}. Guarded by {@code this}. */
   private Thread jvmMetersBound;
 
@@ -103,6 +109,29 @@ public final class ServiceMetrics implements AutoCloseable {
     Gauge.builder("offload.finished.job.data.limit", () -> limit).baseUnit("bytes")
         .description("The most finished jobs may hold (--finished-memory); past it the oldest ones' data are dropped")
         .register(registry);
+  }
+
+  /** Tracks the job store: its commits (see {@link #storeCommitted}), its size and the jobs it holds. */
+  public void trackStore(Store store) {
+    storeCommits = Timer.builder("offload.store.commits")
+        .description("Commits of the job store, each a group of writes, and how long each took")
+        .tag("kind", store.kind())
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(1_000))
+        .maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+    Gauge.builder("offload.store.size", store, Store::sizeBytes).baseUnit("bytes")
+        .description("Bytes the job store takes on disk (with its write-ahead log)").tag("kind", store.kind()).register(registry);
+    Gauge.builder("offload.store.jobs", store, Store::jobsKept)
+        .description("Jobs the job store holds, finished ones included").tag("kind", store.kind()).register(registry);
+  }
+
+  /** Records one commit of the job store and how long it took; called on the store's writer. */
+  public void storeCommitted(long nanos) {
+    Timer commits = storeCommits;
+    if (commits != null) {
+      commits.record(nanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   /** Counts the log lines that could not be written to the service's log file, as {@code failures} reads them. */

@@ -13,27 +13,34 @@ import io.grpc.stub.StreamObserver;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
-import java.util.function.Function;
 
 /**
  * One {@code RunBatch} stream: jobs come in, and exactly one result per job goes out as each job
- * ends. Nothing here blocks: requests are accepted on the call's thread and results are written
- * by the jobs' listeners. If the client goes away, every job of the batch still outstanding is
- * cancelled. A request with {@code send_limits} is answered with the service's {@link Limits}
+ * ends. Nothing here blocks: requests are accepted on the call's thread (a job counts as accepted
+ * once the job store has recorded it, which may come back later on the I/O thread) and results are
+ * written by the jobs' listeners. If the client goes away, every job of the batch still outstanding
+ * (or accepted after that) is cancelled. A request with {@code send_limits} is answered with the service's {@link Limits}
  * first, so that the client can keep a job the service could not read off the stream.
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
-  private final Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept;
+  /** How a job is accepted: see {@link OffloadService#accept}. */
+  interface Acceptor {
+    void accept(dev.offload.proto.v1.SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused);
+  }
+
+  private final Acceptor accept;
   private final Dispatcher dispatcher;
   private final BatchLimits limits;
   private final ServerCallStreamObserver<BatchResult> results;
   /** The jobs of this batch that have not ended, by job id. */
   private final Map<String, Job> outstanding = new ConcurrentHashMap<>();
+  /** Requests whose acceptance has not been decided yet (the store has not committed them). Guarded by {@code this}. */
+  private int deciding;
   private boolean inputDone;
   private boolean finished;
 
-  BatchSession(Function<dev.offload.proto.v1.SubmitJobRequest, Job> accept, Dispatcher dispatcher, Limits limits,
+  BatchSession(Acceptor accept, Dispatcher dispatcher, Limits limits,
       ServerCallStreamObserver<BatchResult> results) {
     this.accept = accept;
     this.dispatcher = dispatcher;
@@ -53,18 +60,25 @@ final class BatchSession implements StreamObserver<BatchRequest> {
         return;
       }
     }
-    Job job;
-    try {
-      job = accept.apply(request.getJob());
-    } catch (StatusRuntimeException e) {
+    synchronized (this) {
+      deciding++;
+    }
+    accept.accept(request.getJob(), job -> accepted(request, job), e -> {
       send(BatchResult.newBuilder().setKey(request.getKey())
           .setRejected(JobError.newBuilder()
               .setCode(e.getStatus().getCode().name())
               .setMessage(String.valueOf(e.getStatus().getDescription())))
           .build());
-      return;
-    }
+      decided();
+    });
+  }
+
+  private void accepted(BatchRequest request, Job job) {
     outstanding.put(job.id(), job);
+    boolean gone;
+    synchronized (this) {
+      gone = finished || results.isCancelled();
+    }
     job.subscribe(new Consumer<>() {
       @Override
       public void accept(JobEvent event) {
@@ -74,6 +88,17 @@ final class BatchSession implements StreamObserver<BatchRequest> {
         }
       }
     });
+    if (gone) {
+      dispatcher.cancel(job); // accepted after the client went away
+    }
+    decided();
+  }
+
+  private void decided() {
+    synchronized (this) {
+      deciding--;
+    }
+    finishIfDone();
   }
 
   @Override
@@ -98,7 +123,7 @@ final class BatchSession implements StreamObserver<BatchRequest> {
 
   private void finishIfDone() {
     synchronized (this) {
-      if (finished || !inputDone || !outstanding.isEmpty()) {
+      if (finished || !inputDone || deciding > 0 || !outstanding.isEmpty()) {
         return;
       }
       finished = true;

@@ -24,6 +24,10 @@ import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.supervisor.store.Store;
+import dev.offload.supervisor.store.StoreException;
+import dev.offload.supervisor.store.StoreUrl;
+import dev.offload.proto.v1.StoreStatus;
 import dev.offload.wire.Utf8;
 import dev.offload.sdk.Json;
 import io.grpc.Status;
@@ -49,27 +53,17 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void submitJob(SubmitJobRequest request, StreamObserver<SubmitJobResponse> response) {
-    Job job;
-    try {
-      job = accept(request);
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
-      return;
-    }
-    response.onNext(SubmitJobResponse.newBuilder().setJob(job.toProto()).build());
-    response.onCompleted();
+    accept(request, job -> {
+      response.onNext(SubmitJobResponse.newBuilder().setJob(job.toProto()).build());
+      response.onCompleted();
+    }, response::onError);
   }
 
   @Override
   public void runJob(SubmitJobRequest request, StreamObserver<JobEvent> response) {
-    Job job;
-    try {
-      job = accept(request);
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
-      return;
-    }
-    stream(job, (ServerCallStreamObserver<JobEvent>) response, supervisor.config().limits().maxWatchersPerJob());
+    var events = (ServerCallStreamObserver<JobEvent>) response;
+    ClientGone gone = new ClientGone(events); // now: gRPC takes the handler only during this call
+    accept(request, job -> stream(job, events, gone, supervisor.config().limits().maxWatchersPerJob()), response::onError);
   }
 
   @Override
@@ -87,7 +81,8 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       response.onError(e);
       return;
     }
-    stream(job, (ServerCallStreamObserver<JobEvent>) response, supervisor.config().limits().maxWatchersPerJob());
+    var events = (ServerCallStreamObserver<JobEvent>) response;
+    stream(job, events, new ClientGone(events), supervisor.config().limits().maxWatchersPerJob());
   }
 
   @Override
@@ -133,7 +128,8 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .setUptimeMs(supervisor.uptimeMillis())
         .setShuttingDown(supervisor.isShuttingDown())
         .setJobsPerSecondLastMinute(supervisor.metrics().jobsPerSecondLastMinute())
-        .addAllHandlerTimes(supervisor.metrics().handlerTimes());
+        .addAllHandlerTimes(supervisor.metrics().handlerTimes())
+        .setStore(storeStatus());
     for (SlotStatus slot : supervisor.pool().status()) {
       status.addWorkers(workerStatus(slot));
     }
@@ -142,6 +138,17 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     status.putAllJobsByState(counts);
     response.onNext(status.build());
     response.onCompleted();
+  }
+
+  private StoreStatus storeStatus() {
+    Store store = supervisor.store();
+    return StoreStatus.newBuilder()
+        .setKind(store.kind())
+        .setUrl(StoreUrl.redact(store.url()))
+        .setSizeBytes(store.sizeBytes())
+        .setJobsKept(store.jobsKept())
+        .setDurability(store.recordsNothing() ? "" : supervisor.config().durability().name().toLowerCase(java.util.Locale.ROOT))
+        .build();
   }
 
   @Override
@@ -164,8 +171,98 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     supervisor.shutdown(request.getGraceMs() == 0 ? null : Duration.ofMillis(request.getGraceMs()));
   }
 
-  /** Validates a request, records the job and hands it to the dispatcher. */
-  private Job accept(SubmitJobRequest request) {
+  /**
+   * Validates a request, hands the job to the dispatcher and records it, and tells {@code
+   * accepted} once the store has committed it; or tells {@code refused} why not (invalid, queue
+   * full, shutting down, or a store that could not record it). Exactly one of them is told, on
+   * this thread when the store records nothing or the job is refused at once, else on the I/O
+   * thread when the store's commit comes back. The job is recorded before it goes to the
+   * dispatcher, and the dispatcher sends it to a worker only once its start is recorded too, so
+   * nothing runs that the store does not know.
+   */
+  void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+    Job job;
+    try {
+      job = create(request);
+    } catch (StatusRuntimeException e) {
+      refused.accept(e);
+      return;
+    }
+    Store store = supervisor.jobs().store();
+    if (store.recordsNothing()) {
+      try {
+        submit(job);
+      } catch (StatusRuntimeException e) {
+        refused.accept(e);
+        return;
+      }
+      accepted.accept(job);
+      return;
+    }
+    Acceptance acceptance = new Acceptance(job, accepted, refused);
+    store.accepted(job.record(), acceptance::recorded);
+    try {
+      submit(job);
+    } catch (StatusRuntimeException e) {
+      store.discarded(job.sequence());
+      acceptance.refuse(e);
+    }
+  }
+
+  /**
+   * One job's acceptance in a store that records: refused at once (queue full), or told when its
+   * record is committed, whichever comes first decides.
+   */
+  private final class Acceptance {
+    private final Job job;
+    private final Consumer<Job> accepted;
+    private final Consumer<StatusRuntimeException> refused;
+    private final java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+
+    Acceptance(Job job, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+      this.job = job;
+      this.accepted = accepted;
+      this.refused = refused;
+    }
+
+    void refuse(StatusRuntimeException e) {
+      if (decided.compareAndSet(false, true)) {
+        refused.accept(e);
+      }
+    }
+
+    void recorded(StoreException failure) {
+      if (!decided.compareAndSet(false, true)) {
+        return;
+      }
+      if (failure == null) {
+        accepted.accept(job);
+        return;
+      }
+      // Not accepted after all: the client is told so, and the job must not run or stay queued.
+      supervisor.dispatcher().cancel(job);
+      supervisor.jobs().discard(job);
+      refused.accept(Status.UNAVAILABLE.withDescription(bounded(failure.getMessage() + "; the job was not accepted"))
+          .asRuntimeException());
+    }
+  }
+
+  /** Hands a created job to the dispatcher, or forgets it and says why it was refused. */
+  private void submit(Job job) {
+    try {
+      supervisor.dispatcher().submit(job);
+    } catch (JobRejectedException e) {
+      supervisor.jobs().discard(job);
+      Status status = switch (e.reason()) {
+        case QUEUE_FULL -> Status.RESOURCE_EXHAUSTED;
+        case SHUTTING_DOWN -> Status.UNAVAILABLE;
+      };
+      throw status.withDescription(e.getMessage()).asRuntimeException();
+    }
+  }
+
+  /** Validates a request and creates its job, QUEUED, recorded nowhere yet. */
+  private Job create(SubmitJobRequest request) {
     String handler = request.getHandler();
     if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
       String known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).collect(Collectors.joining(", "));
@@ -202,37 +299,62 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid("deadline_ms must be >= 0 (0 for none), got " + request.getDeadlineMs());
     }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
-    Job job = supervisor.jobs().create(handler, input, timeout, request.getDeadlineMs(), request.getRetries());
-    try {
-      supervisor.dispatcher().submit(job);
-    } catch (JobRejectedException e) {
-      supervisor.jobs().discard(job);
-      Status status = switch (e.reason()) {
-        case QUEUE_FULL -> Status.RESOURCE_EXHAUSTED;
-        case SHUTTING_DOWN -> Status.UNAVAILABLE;
-      };
-      throw status.withDescription(e.getMessage()).asRuntimeException();
-    }
-    return job;
+    return supervisor.jobs().create(handler, input, timeout, request.getDeadlineMs(), request.getRetries());
   }
 
   /**
    * Streams a job's events to a client until the job ends or the client goes away; refused with
    * RESOURCE_EXHAUSTED if {@code maxWatchers} already follow the job.
    */
-  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response, int maxWatchers) {
+  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response, ClientGone gone, int maxWatchers) {
     Consumer<JobEvent> listener = event -> {
       response.onNext(event);
       if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
         response.onCompleted();
       }
     };
-    response.setOnCancelHandler(() -> job.unsubscribe(listener));
+    gone.then(() -> job.unsubscribe(listener));
     if (!job.trySubscribe(listener, maxWatchers)) {
       response.onError(Status.RESOURCE_EXHAUSTED
           .withDescription(job.id() + " is followed by " + maxWatchers + " streams already, the most this service allows per job;"
               + " use 'offload status' to poll it, or start the service with a larger --max-watchers-per-job")
           .asRuntimeException());
+    }
+  }
+
+  /**
+   * What to do when a streaming call's client goes away: the handler must be set while the call
+   * is made, before its job is known (a store commits the job later), so it runs what it is given
+   * later, or at once if the client has gone already.
+   */
+  private static final class ClientGone {
+    private Runnable action;
+    private boolean gone;
+
+    ClientGone(ServerCallStreamObserver<?> call) {
+      call.setOnCancelHandler(this::happened);
+    }
+
+    private void happened() {
+      Runnable run;
+      synchronized (this) {
+        gone = true;
+        run = action;
+      }
+      if (run != null) {
+        run.run();
+      }
+    }
+
+    void then(Runnable run) {
+      boolean now;
+      synchronized (this) {
+        action = run;
+        now = gone;
+      }
+      if (now) {
+        run.run();
+      }
     }
   }
 

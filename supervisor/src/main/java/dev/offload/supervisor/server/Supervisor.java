@@ -5,6 +5,9 @@ import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.pool.WorkerPool;
 import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.store.Recovery;
+import dev.offload.supervisor.store.Store;
+import dev.offload.supervisor.store.StoreException;
 import dev.offload.wire.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
@@ -17,8 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The supervisor's parts, wired once: the worker pool, the job store, the dispatcher and the
- * gRPC service over them. It owns their lifecycle: {@link #start} brings the pool up, and {@link
- * #shutdown} takes everything down in order and in bounded time.
+ * gRPC service over them. It owns their lifecycle: {@link #start} opens the store (taking back the
+ * jobs an earlier service left) and brings the pool up, and {@link #shutdown} takes everything
+ * down in order and in bounded time, the store last, once every job's end is recorded.
  */
 public final class Supervisor {
 
@@ -31,6 +35,7 @@ public final class Supervisor {
   private final SupervisorConfig config;
   private final ScheduledExecutorService scheduler;
   private final JobStore jobs;
+  private final Store store;
   private final Dispatcher dispatcher;
   private final WorkerPool pool;
   private final OffloadService service;
@@ -56,9 +61,11 @@ public final class Supervisor {
     // once, they do not hold the job (its input and output) until then.
     timers.setRemoveOnCancelPolicy(true);
     this.scheduler = timers;
-    this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler);
+    this.store = config.store().store(config.durability(), config.keepFinished());
+    this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler, store);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
-    this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), job -> {
+    metrics.trackStore(store);
+    this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), store, job -> {
       dispatcher.jobEnded(job);
       metrics.jobEnded(job);
     });
@@ -68,12 +75,25 @@ public final class Supervisor {
     this.service = new OffloadService(this);
   }
 
-  /** Starts the pool and returns once every worker is ready. */
+  /**
+   * Opens the job store, queues the jobs an earlier service left in it, starts the pool and
+   * returns once every worker is ready.
+   *
+   * @throws StoreException if the store cannot be opened (in use by another service, written by
+   *     a newer offload, unreadable): before any worker is started, and with nothing changed
+   */
   public static Supervisor start(SupervisorConfig config) throws WorkerStartException, InterruptedException {
     Supervisor supervisor = new Supervisor(config);
+    boolean opened = false;
     try {
+      Recovery recovery = supervisor.store.open(supervisor.io().next(), supervisor.metrics::storeCommitted);
+      opened = true;
+      supervisor.dispatcher.restore(supervisor.jobs.restore(recovery));
       supervisor.pool.start();
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
+      if (opened) {
+        supervisor.store.close();
+      }
       supervisor.scheduler.shutdownNow();
       supervisor.metrics.close();
       supervisor.closeIo();
@@ -123,6 +143,11 @@ public final class Supervisor {
 
   JobStore jobs() {
     return jobs;
+  }
+
+  /** Where its jobs are recorded. */
+  public Store store() {
+    return store;
   }
 
   Dispatcher dispatcher() {
@@ -225,6 +250,11 @@ public final class Supervisor {
     } catch (RuntimeException | Error e) {
       LOG.error("closing the worker pool went wrong", e);
     } finally {
+      try {
+        store.close(); // after the pool: every job's end is queued for it by now
+      } catch (RuntimeException | Error e) {
+        LOG.error("closing the job store went wrong", e);
+      }
       scheduler.shutdownNow();
       metrics.close();
       terminated.complete(null);

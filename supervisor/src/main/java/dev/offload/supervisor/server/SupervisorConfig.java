@@ -1,6 +1,8 @@
 package dev.offload.supervisor.server;
 
 import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.supervisor.store.Durability;
+import dev.offload.supervisor.store.StoreUrl;
 import java.time.Duration;
 
 /**
@@ -14,9 +16,11 @@ import java.time.Duration;
  *     ended jobs may hold; past it the oldest ones' data are dropped and their records kept
  * @param shutdownGrace how long running jobs get to finish at shutdown when no grace is asked for
  * @param limits what the service takes at most from clients
+ * @param store where jobs are recorded ({@code memory:} by default: nowhere)
+ * @param durability what a recorded job survives (for a store that records)
  */
 public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, long finishedMemoryBytes,
-    Duration shutdownGrace, Limits limits) {
+    Duration shutdownGrace, Limits limits, StoreUrl store, Durability durability) {
 
   public SupervisorConfig {
     if (finishedMemoryBytes < 0) {
@@ -31,34 +35,39 @@ public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeou
 
   public static SupervisorConfig defaults() {
     return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, defaultFinishedMemoryBytes(),
-        Duration.ofSeconds(10), Limits.defaults());
+        Duration.ofSeconds(10), Limits.defaults(), new StoreUrl.Memory(), Durability.PROCESS);
   }
 
   public SupervisorConfig withPool(PoolConfig p) {
-    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
+    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
   public SupervisorConfig withMaxQueue(int n) {
-    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
+    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
   public SupervisorConfig withShutdownGrace(Duration grace) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits, store, durability);
   }
 
   public SupervisorConfig withJobTimeout(Duration timeout) {
-    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits);
+    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
   public SupervisorConfig withKeepFinished(int n) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
   public SupervisorConfig withFinishedMemoryBytes(long bytes) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits, store, durability);
+  }
+
+  /** Records jobs in this store, with this durability. */
+  public SupervisorConfig withStore(StoreUrl url, Durability d) {
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, url, d);
   }
 
   public SupervisorConfig withLimits(Limits l) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l, store, durability);
   }
 }

@@ -1,0 +1,29 @@
+package dev.offload.supervisor.store;
+
+import dev.offload.proto.v1.JobState;
+
+/**
+ * One job as a store records it: a snapshot taken when a write is made.
+ *
+ * @param id the number of its id ({@code j-ID})
+ * @param inputJson its input; written when the job is accepted, never again
+ * @param outputJson its output once SUCCEEDED, else empty
+ * @param errorCode its error's code once it ended otherwise, else empty
+ * @param errorMessage its error's message, else empty
+ * @param submittedAtMs when it was accepted, in milliseconds since the epoch
+ * @param startedAtMs when its last attempt began, in milliseconds since the epoch; 0 before
+ * @param queuedMs how long it waited before its last attempt (or its end, if it never ran)
+ * @param runMs how long its last attempt ran, once it has ended
+ */
+public record JobRecord(long id, String handler, JobState state, String inputJson, String outputJson, String errorCode,
+    String errorMessage, long workerPid, int attempts, int retries, long timeoutMs, long deadlineMs, long submittedAtMs,
+    long startedAtMs, long queuedMs, long runMs) {
+
+  /** Whether the job had ended when this was taken. */
+  public boolean finished() {
+    return switch (state) {
+      case SUCCEEDED, FAILED, CANCELLED, TIMED_OUT -> true;
+      default -> false;
+    };
+  }
+}

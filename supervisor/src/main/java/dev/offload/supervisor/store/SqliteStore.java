@@ -1,0 +1,655 @@
+package dev.offload.supervisor.store;
+
+import dev.offload.proto.v1.JobState;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The job store in a SQLite file ({@code sqlite:PATH}), written by one thread of its own.
+ *
+ * <p><b>Group commit.</b> Writes are queued without a lock; the writer takes every write queued
+ * (up to {@link #MAX_GROUP}), applies them in order in one transaction, commits, and hands the
+ * group's completions back to the completions executor in one task. While it commits, the next
+ * writes queue up, so the busier the service, the more jobs a commit carries. The SQLite file is in
+ * WAL mode; {@link Durability} chooses whether a commit is forced to the disk.
+ *
+ * <p><b>What is kept.</b> One row per job, and a few facts ({@code meta}): the next id, the time of
+ * the service's last heartbeat (written with the commits, and once a second while idle), and how
+ * many jobs have ended. Finished jobs beyond {@code keepFinished} are deleted, oldest ending first,
+ * every few hundred ends and at open.
+ *
+ * <p><b>Schema.</b> Versioned by SQLite's {@code user_version}; each version's migration is a SQL
+ * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
+ * than this offload knows is refused, as is a file that is not a SQLite database; neither is
+ * written to.
+ */
+public final class SqliteStore implements Store {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
+
+  /** The migrations, in order: migration n takes the schema from version n - 1 to n. */
+  static final List<String> MIGRATIONS = List.of("V1__jobs.sql");
+
+  /** The schema version this offload writes. */
+  public static final int SCHEMA_VERSION = MIGRATIONS.size();
+
+  /** The most writes one transaction carries: bounds a group's latency and its completions' batch. */
+  static final int MAX_GROUP = 4_096;
+
+  /** How often the heartbeat is written while nothing else is. */
+  static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /** How long {@link #close} waits for the writer to commit what is queued. */
+  private static final long CLOSE_WAIT_MILLIS = 10_000;
+
+  private final Path path;
+  private final Durability durability;
+  private final int keepFinished;
+  /** Prune once this many jobs have ended since the last pruning: a delete per group would cost more than it keeps. */
+  private final int pruneEvery;
+  private final ConcurrentLinkedQueue<Write> queue = new ConcurrentLinkedQueue<>();
+
+  private StoreLock lock;
+  private Connection connection;
+  private Executor completions;
+  private LongConsumer commitNanos;
+  private Thread writer;
+  /** Set by the writer before it parks, so that a producer knows to wake it. */
+  private volatile boolean writerParked;
+  private volatile boolean closing;
+  /** Rows in the jobs table, as the writer counts them. */
+  private volatile long rows;
+
+  // The writer's own state: read and written by the writer thread only (after open).
+  private long nextId;
+  private long finishedSeq;
+  private long endedSincePrune;
+  private long lastHeartbeatNanos;
+  private PreparedStatement insert;
+  private PreparedStatement setState;
+  private PreparedStatement setEnd;
+  private PreparedStatement delete;
+  private PreparedStatement setMeta;
+  private PreparedStatement prune;
+
+  /**
+   * @param path the database file; made, with its directory, if it is not there
+   * @param keepFinished how many finished jobs to keep
+   */
+  public SqliteStore(Path path, Durability durability, int keepFinished) {
+    this.path = path.toAbsolutePath();
+    this.durability = durability;
+    this.keepFinished = keepFinished;
+    this.pruneEvery = Math.max(100, Math.min(keepFinished / 10, 10_000));
+  }
+
+  @Override
+  public String kind() {
+    return "sqlite";
+  }
+
+  @Override
+  public String url() {
+    return "sqlite:" + path;
+  }
+
+  /** The database file. */
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public boolean recordsNothing() {
+    return false;
+  }
+
+  @Override
+  public synchronized Recovery open(Executor completions, LongConsumer commitNanos) {
+    if (connection != null) {
+      throw new IllegalStateException(this + " is open already");
+    }
+    this.completions = completions;
+    this.commitNanos = commitNanos;
+    makeDirectory();
+    lock = StoreLock.take(path);
+    try {
+      connection = connect();
+      migrate();
+      Recovery recovery = recover();
+      prepare();
+      writer = Thread.ofPlatform().name("offload-store-writer").daemon(true).unstarted(this::writeLoop);
+      writer.start();
+      return recovery;
+    } catch (StoreException e) {
+      closeQuietly();
+      throw e;
+    } catch (SQLException e) {
+      closeQuietly();
+      throw new StoreException("cannot open the job store " + path + ": " + e.getMessage() + "; if the file is damaged, move it"
+          + " away (it is left as it is) and start again, or give serve another --store", e);
+    }
+  }
+
+  private void makeDirectory() {
+    Path dir = path.getParent();
+    if (dir != null && !Files.isDirectory(dir)) {
+      try {
+        Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (IOException e) {
+        throw new StoreException("cannot make the job store's directory " + dir + ": " + e + "; give serve another --store");
+      }
+    }
+    if (Files.exists(path) && !Files.isRegularFile(path)) {
+      throw new StoreException("the job store " + path + " is not a file; give serve another --store");
+    }
+    if (Files.exists(path) && !Files.isReadable(path)) {
+      throw new StoreException("cannot read the job store " + path + "; check its permissions, or give serve another --store");
+    }
+  }
+
+  /** Opens the file and checks, before anything is written, that it is a SQLite database this offload can read. */
+  private Connection connect() throws SQLException {
+    Connection c = DriverManager.getConnection("jdbc:sqlite:" + path);
+    try (Statement s = c.createStatement()) {
+      int version;
+      try (ResultSet r = s.executeQuery("PRAGMA user_version")) {
+        version = r.getInt(1);
+      } catch (SQLException e) {
+        c.close();
+        throw new StoreException("the job store " + path + " cannot be read (" + e.getMessage() + "): it is not an offload job"
+            + " store, or it is damaged. It was left as it is; move it away to start with an empty store, or give serve"
+            + " another --store", e);
+      }
+      if (version > SCHEMA_VERSION) {
+        c.close();
+        throw new StoreException("the job store " + path + " was written by a newer offload (schema version " + version
+            + "; this offload knows versions up to " + SCHEMA_VERSION + "). It was left as it is: run the newer offload, or"
+            + " give serve another --store");
+      }
+      s.execute("PRAGMA journal_mode=WAL");
+      s.execute("PRAGMA synchronous=" + (durability == Durability.MACHINE ? "FULL" : "NORMAL"));
+      // Most writes are small: a larger cache and no checkpoints on the commit path of a large WAL.
+      s.execute("PRAGMA cache_size=-16384");
+    } catch (StoreException | SQLException e) {
+      if (!c.isClosed()) {
+        c.close();
+      }
+      throw e;
+    }
+    c.setAutoCommit(false);
+    return c;
+  }
+
+  /** Applies every migration past the file's user_version, each in its own transaction. */
+  private void migrate() throws SQLException {
+    int version;
+    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("PRAGMA user_version")) {
+      version = r.getInt(1);
+    }
+    connection.commit();
+    for (int next = version + 1; next <= SCHEMA_VERSION; next++) {
+      String name = MIGRATIONS.get(next - 1);
+      try (Statement s = connection.createStatement()) {
+        for (String sql : statements(resource(name))) {
+          s.execute(sql);
+        }
+        s.execute("PRAGMA user_version=" + next);
+        connection.commit();
+      } catch (SQLException e) {
+        connection.rollback();
+        throw new StoreException("cannot bring the job store " + path + " to schema version " + next + " (" + name + "): "
+            + e.getMessage() + "; it was left at version " + (next - 1), e);
+      }
+      if (version > 0) {
+        LOG.info("job store {} migrated to schema version {}", path, next);
+      }
+    }
+  }
+
+  private static String resource(String name) {
+    try (InputStream in = SqliteStore.class.getResourceAsStream("sqlite/" + name)) {
+      if (in == null) {
+        throw new IllegalStateException("the migration sqlite/" + name + " is missing from offload-supervisor's jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the migration sqlite/" + name, e);
+    }
+  }
+
+  /** A migration's statements: its text without comment lines, split at the semicolons that end lines. */
+  static List<String> statements(String script) {
+    StringBuilder text = new StringBuilder();
+    script.lines().filter(l -> !l.strip().startsWith("--")).forEach(l -> text.append(l).append('\n'));
+    List<String> statements = new ArrayList<>();
+    for (String part : text.toString().split(";\\s*\n")) {
+      if (!part.isBlank()) {
+        statements.add(part.strip());
+      }
+    }
+    return statements;
+  }
+
+  /**
+   * Settles what an earlier service left, in one transaction: running jobs go back to the queue
+   * if they have retries left (their attempt stays counted), and otherwise end FAILED with {@link
+   * Recovery#SERVICE_LOST}; finished jobs beyond {@code keepFinished} are deleted.
+   */
+  private Recovery recover() throws SQLException {
+    long aliveAt = meta("alive_at_ms");
+    nextId = meta("next_id");
+    finishedSeq = meta("finished_seq");
+    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COALESCE(MAX(id), 0) FROM jobs")) {
+      nextId = Math.max(nextId, r.getLong(1) + 1);
+    }
+    long now = System.currentTimeMillis();
+    int requeued;
+    try (PreparedStatement p = connection.prepareStatement(
+        "UPDATE jobs SET state = 'QUEUED', worker_pid = 0 WHERE state = 'RUNNING' AND attempts <= retries")) {
+      requeued = p.executeUpdate();
+    }
+    List<long[]> lost = new ArrayList<>();
+    try (Statement s = connection.createStatement();
+        ResultSet r = s.executeQuery("SELECT id, started_at_ms, attempts, retries FROM jobs WHERE state = 'RUNNING' ORDER BY id")) {
+      while (r.next()) {
+        lost.add(new long[] {r.getLong(1), r.getLong(2), r.getLong(3), r.getLong(4)});
+      }
+    }
+    String when = aliveAt > 0 ? Instant.ofEpochMilli(aliveAt).toString() : "an unknown time";
+    try (PreparedStatement p = connection.prepareStatement("UPDATE jobs SET state = 'FAILED', error_code = ?, error_message = ?,"
+        + " run_ms = ?, finished_seq = ? WHERE id = ?")) {
+      for (long[] job : lost) {
+        long lostAt = aliveAt > 0 ? aliveAt : now;
+        p.setString(1, Recovery.SERVICE_LOST);
+        p.setString(2, "the service was lost while the job ran (killed, crashed, or its machine stopped; the job store last"
+            + " knew it alive at " + when + "), and the job had no retries left (attempt " + job[2] + ", retries " + job[3]
+            + "), so it was not run again");
+        p.setLong(3, job[1] > 0 ? Math.max(0, lostAt - job[1]) : 0);
+        p.setLong(4, ++finishedSeq);
+        p.setLong(5, job[0]);
+        p.executeUpdate();
+      }
+    }
+    pruneFinished(connection);
+    List<JobRecord> queued = new ArrayList<>();
+    try (Statement s = connection.createStatement();
+        ResultSet r = s.executeQuery("SELECT * FROM jobs WHERE finished_seq IS NULL ORDER BY id")) {
+      while (r.next()) {
+        queued.add(record(r));
+      }
+    }
+    List<JobRecord> finished = new ArrayList<>();
+    try (PreparedStatement p = connection.prepareStatement(
+        "SELECT * FROM jobs WHERE finished_seq IS NOT NULL ORDER BY finished_seq DESC LIMIT ?")) {
+      p.setInt(1, keepFinished);
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          finished.add(record(r));
+        }
+      }
+    }
+    Collections.reverse(finished);
+    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COUNT(*) FROM jobs")) {
+      rows = r.getLong(1);
+    }
+    try (PreparedStatement p = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?")) {
+      setMeta(p, "next_id", nextId);
+      setMeta(p, "finished_seq", finishedSeq);
+      setMeta(p, "alive_at_ms", now);
+    }
+    connection.commit();
+    lastHeartbeatNanos = System.nanoTime();
+    boolean wasLost = !queued.isEmpty() || !lost.isEmpty();
+    if (wasLost || !finished.isEmpty()) {
+      LOG.info("job store {}: {} jobs to run ({} of them were running and go again), {} lost with the earlier service,"
+          + " {} finished jobs kept; ids go on from j-{}", path, queued.size(), requeued, lost.size(), finished.size(), nextId);
+    }
+    return new Recovery(nextId, queued, finished, wasLost ? aliveAt : 0, requeued, lost.size());
+  }
+
+  private static JobRecord record(ResultSet r) throws SQLException {
+    return new JobRecord(r.getLong("id"), r.getString("handler"), JobState.valueOf(r.getString("state")), r.getString("input_json"),
+        r.getString("output_json"), r.getString("error_code"), r.getString("error_message"), r.getLong("worker_pid"),
+        r.getInt("attempts"), r.getInt("retries"), r.getLong("timeout_ms"), r.getLong("deadline_ms"), r.getLong("submitted_at_ms"),
+        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"));
+  }
+
+  private long meta(String key) throws SQLException {
+    try (PreparedStatement p = connection.prepareStatement("SELECT value FROM meta WHERE key = ?")) {
+      p.setString(1, key);
+      try (ResultSet r = p.executeQuery()) {
+        if (!r.next()) {
+          throw new StoreException("the job store " + path + " lacks its '" + key + "' entry: it is damaged. It was left as it"
+              + " is; move it away to start with an empty store, or give serve another --store");
+        }
+        return r.getLong(1);
+      }
+    }
+  }
+
+  private static void setMeta(PreparedStatement p, String key, long value) throws SQLException {
+    p.setLong(1, value);
+    p.setString(2, key);
+    p.executeUpdate();
+  }
+
+  /** Deletes the finished jobs beyond the newest {@code keepFinished}; returns how many. */
+  private int pruneFinished(Connection c) throws SQLException {
+    try (PreparedStatement p = c.prepareStatement("DELETE FROM jobs WHERE finished_seq <= ?")) {
+      p.setLong(1, finishedSeq - keepFinished);
+      return p.executeUpdate();
+    }
+  }
+
+  private void prepare() throws SQLException {
+    insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, worker_pid, attempts,"
+        + " retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    setState = connection.prepareStatement(
+        "UPDATE jobs SET state = ?, worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ? WHERE id = ?");
+    setEnd = connection.prepareStatement("UPDATE jobs SET state = ?, output_json = ?, error_code = ?, error_message = ?,"
+        + " worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ?, run_ms = ?, finished_seq = ? WHERE id = ?");
+    delete = connection.prepareStatement("DELETE FROM jobs WHERE id = ?");
+    setMeta = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?");
+    prune = connection.prepareStatement("DELETE FROM jobs WHERE finished_seq <= ?");
+  }
+
+  // ---- writes: queued by any thread, applied by the writer ----
+
+  /** One write: a kind, the job (or its id), and who waits for it (may be null). */
+  private record Write(Kind kind, JobRecord job, long id, Completion done) {}
+
+  private enum Kind { ACCEPTED, STATE, ENDED, DISCARDED }
+
+  @Override
+  public void accepted(JobRecord job, Completion done) {
+    enqueue(new Write(Kind.ACCEPTED, job, job.id(), done));
+  }
+
+  @Override
+  public void started(List<JobRecord> jobs, Completion done) {
+    for (int i = 0; i < jobs.size() - 1; i++) {
+      enqueue(new Write(Kind.STATE, jobs.get(i), jobs.get(i).id(), null));
+    }
+    // Writes commit in order: the last one's completion covers them all.
+    JobRecord last = jobs.getLast();
+    enqueue(new Write(Kind.STATE, last, last.id(), done));
+  }
+
+  @Override
+  public void queued(JobRecord job) {
+    enqueue(new Write(Kind.STATE, job, job.id(), null));
+  }
+
+  @Override
+  public void ended(JobRecord job, Completion done) {
+    enqueue(new Write(Kind.ENDED, job, job.id(), done));
+  }
+
+  @Override
+  public void discarded(long id) {
+    enqueue(new Write(Kind.DISCARDED, null, id, null));
+  }
+
+  private void enqueue(Write write) {
+    if (closing) {
+      if (write.done() != null) {
+        write.done().done(new StoreException("the job store " + path + " is closed: the service is stopping"));
+      }
+      return;
+    }
+    queue.add(write);
+    if (writerParked) {
+      LockSupport.unpark(writer);
+    }
+  }
+
+  private void writeLoop() {
+    List<Write> group = new ArrayList<>(MAX_GROUP);
+    while (true) {
+      Write first = queue.poll();
+      if (first == null) {
+        if (closing && queue.isEmpty()) {
+          return;
+        }
+        if (System.nanoTime() - lastHeartbeatNanos >= HEARTBEAT_NANOS) {
+          commit(group); // the heartbeat alone
+          continue;
+        }
+        writerParked = true;
+        if (queue.isEmpty() && !closing) {
+          LockSupport.parkNanos(this, HEARTBEAT_NANOS);
+        }
+        writerParked = false;
+        continue;
+      }
+      group.add(first);
+      for (Write w = group.size() < MAX_GROUP ? queue.poll() : null; w != null; w = group.size() < MAX_GROUP ? queue.poll() : null) {
+        group.add(w);
+      }
+      commit(group);
+      group = new ArrayList<>(MAX_GROUP);
+    }
+  }
+
+  /** Applies a group in one transaction, commits it, and hands its completions back, in one task. */
+  private void commit(List<Write> group) {
+    long began = System.nanoTime();
+    StoreException failure = null;
+    long rowsChange = 0;
+    try {
+      long maxId = 0;
+      for (Write w : group) {
+        switch (w.kind()) {
+          case ACCEPTED -> {
+            JobRecord j = w.job();
+            insert.setLong(1, j.id());
+            insert.setString(2, j.handler());
+            insert.setString(3, j.state().name());
+            insert.setString(4, j.inputJson());
+            insert.setLong(5, j.workerPid());
+            insert.setInt(6, j.attempts());
+            insert.setInt(7, j.retries());
+            insert.setLong(8, j.timeoutMs());
+            insert.setLong(9, j.deadlineMs());
+            insert.setLong(10, j.submittedAtMs());
+            insert.setLong(11, j.startedAtMs());
+            insert.setLong(12, j.queuedMs());
+            insert.executeUpdate();
+            rowsChange++;
+            maxId = Math.max(maxId, j.id());
+          }
+          case STATE -> {
+            JobRecord j = w.job();
+            setState.setString(1, j.state().name());
+            setState.setLong(2, j.workerPid());
+            setState.setInt(3, j.attempts());
+            setState.setLong(4, j.startedAtMs());
+            setState.setLong(5, j.queuedMs());
+            setState.setLong(6, j.id());
+            setState.executeUpdate();
+          }
+          case ENDED -> {
+            JobRecord j = w.job();
+            setEnd.setString(1, j.state().name());
+            setEnd.setString(2, j.outputJson());
+            setEnd.setString(3, j.errorCode());
+            setEnd.setString(4, j.errorMessage());
+            setEnd.setLong(5, j.workerPid());
+            setEnd.setInt(6, j.attempts());
+            setEnd.setLong(7, j.startedAtMs());
+            setEnd.setLong(8, j.queuedMs());
+            setEnd.setLong(9, j.runMs());
+            setEnd.setLong(10, finishedSeq + 1);
+            setEnd.setLong(11, j.id());
+            if (setEnd.executeUpdate() > 0) {
+              finishedSeq++;
+              endedSincePrune++;
+            }
+          }
+          case DISCARDED -> {
+            delete.setLong(1, w.id());
+            rowsChange -= delete.executeUpdate();
+          }
+        }
+      }
+      if (maxId >= nextId) {
+        nextId = maxId + 1;
+        setMeta(setMeta, "next_id", nextId);
+      }
+      if (endedSincePrune > 0) {
+        setMeta(setMeta, "finished_seq", finishedSeq);
+      }
+      if (endedSincePrune >= pruneEvery) {
+        prune.setLong(1, finishedSeq - keepFinished);
+        rowsChange -= prune.executeUpdate();
+        endedSincePrune = 0;
+      }
+      long now = System.nanoTime();
+      if (now - lastHeartbeatNanos >= HEARTBEAT_NANOS / 2) {
+        setMeta(setMeta, "alive_at_ms", System.currentTimeMillis());
+        lastHeartbeatNanos = now;
+      }
+      connection.commit();
+      rows += rowsChange;
+    } catch (SQLException | RuntimeException e) {
+      failure = new StoreException("the job store " + path + " could not record " + group.size() + " changes (" + e.getMessage()
+          + "); is its disk full or read-only?", e);
+      try {
+        connection.rollback();
+      } catch (SQLException rollback) {
+        failure.addSuppressed(rollback);
+      }
+      lastHeartbeatNanos = System.nanoTime(); // no retry storm while idle: the next write tries again
+      LOG.error(failure.getMessage());
+    }
+    commitNanos.accept(System.nanoTime() - began);
+    handBack(group, failure);
+  }
+
+  private void handBack(List<Write> group, StoreException failure) {
+    List<Completion> waiting = new ArrayList<>();
+    for (Write w : group) {
+      if (w.done() != null) {
+        waiting.add(w.done());
+      }
+    }
+    if (waiting.isEmpty()) {
+      return;
+    }
+    Runnable task = () -> {
+      for (Completion c : waiting) {
+        try {
+          c.done(failure);
+        } catch (RuntimeException e) {
+          LOG.error("a job store completion failed", e);
+        }
+      }
+    };
+    try {
+      completions.execute(task);
+    } catch (RuntimeException rejected) {
+      task.run(); // the I/O thread is gone (the service is stopping): run them here
+    }
+  }
+
+  @Override
+  public long sizeBytes() {
+    long size = 0;
+    for (String suffix : new String[] {"", "-wal"}) {
+      try {
+        size += Files.size(path.resolveSibling(path.getFileName() + suffix));
+      } catch (IOException absent) {
+        // no WAL: nothing written since the last checkpoint
+      }
+    }
+    return size;
+  }
+
+  @Override
+  public long jobsKept() {
+    return rows;
+  }
+
+  @Override
+  public void close() {
+    Thread w;
+    synchronized (this) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+      w = writer;
+    }
+    if (w != null) {
+      LockSupport.unpark(w);
+      try {
+        w.join(CLOSE_WAIT_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (w.isAlive()) {
+        LOG.error("the job store {} did not commit its last writes within {} ms; closing it anyway", path, CLOSE_WAIT_MILLIS);
+        return; // the connection is the writer's; the process's end releases the lock
+      }
+    }
+    // A write queued as the writer saw the queue empty for the last time: told, not left waiting.
+    StoreException closed = new StoreException("the job store " + path + " is closed: the service is stopping");
+    for (Write late = queue.poll(); late != null; late = queue.poll()) {
+      if (late.done() != null) {
+        late.done().done(closed);
+      }
+    }
+    try {
+      if (connection != null) {
+        try (PreparedStatement p = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?")) {
+          setMeta(p, "alive_at_ms", System.currentTimeMillis());
+        }
+        connection.commit();
+      }
+    } catch (SQLException e) {
+      LOG.warn("the job store {} could not record its last heartbeat: {}", path, e.getMessage());
+    }
+    closeQuietly();
+  }
+
+  private void closeQuietly() {
+    try {
+      if (connection != null) {
+        connection.close();
+      }
+    } catch (SQLException e) {
+      LOG.warn("closing the job store {}: {}", path, e.getMessage());
+    }
+    connection = null;
+    if (lock != null) {
+      lock.close();
+      lock = null;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "job store " + url();
+  }
+}

@@ -1,0 +1,87 @@
+package dev.offload.supervisor.store;
+
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
+
+/**
+ * Where a service records its jobs so that they outlive it: each job's acceptance, its attempts
+ * and its end. The live state stays in memory ({@link dev.offload.supervisor.job.JobStore}); a
+ * store only records it, and gives it back after a restart ({@link #open}).
+ *
+ * <p>Writes never block their caller. Those with a {@link Completion} are committed in groups by
+ * the store's own writer, and each group's completions are handed back, all at once, to the
+ * executor given to {@link #open} (the service's I/O thread): at most one thread hand-off each
+ * way per group, and never a wait on the caller's thread. Writes are committed in the order they
+ * were made, so a completion also means that every earlier write is committed. A store that
+ * {@link #recordsNothing records nothing} completes every write at once, on the caller's thread.
+ *
+ * <p>The contract leaves room for a store that several services share: ids come from the store
+ * ({@link Recovery#nextId}), and what a store gives back at {@link #open} is what a service that
+ * died left behind (its running jobs re-queued or ended {@code SERVICE_LOST}), as a lease's expiry
+ * would.
+ *
+ * <p>Thread-safe.
+ */
+public interface Store extends AutoCloseable {
+
+  /** Told once a write, and every write before it, is committed (failure null), or could not be. */
+  @FunctionalInterface
+  interface Completion {
+    /** @param failure null once committed; else why the write was not (the store names itself in it) */
+    void done(StoreException failure);
+  }
+
+  /** {@code memory} or {@code sqlite}. */
+  String kind();
+
+  /** The store's URL as given, any password removed: what {@code stats} shows. */
+  String url();
+
+  /**
+   * Opens the store for this service: takes it for this process, brings its schema up to date,
+   * and settles what an earlier service left (see {@link Recovery}). Blocks; call it once, before
+   * any write.
+   *
+   * @param completions where completions run: the service's I/O thread
+   * @param commitNanos told how long each commit took, in nanoseconds (for the service's metrics);
+   *     called on the store's writer, so it must not block
+   * @throws StoreException if the store is in use by another service, was written by a newer
+   *     offload, or cannot be read; nothing is changed then
+   */
+  Recovery open(Executor completions, LongConsumer commitNanos) throws StoreException;
+
+  /** True if the store keeps nothing: every completion then runs at once, on the caller's thread. */
+  boolean recordsNothing();
+
+  /** Records a job as accepted (QUEUED, or already RUNNING if it went to a worker at once). */
+  void accepted(JobRecord job, Completion done);
+
+  /** Records that these jobs are being sent to a worker: RUNNING, with their attempt counted. */
+  void started(List<JobRecord> jobs, Completion done);
+
+  /**
+   * Records a job back in the queue: for a retry after its worker was lost, or sent ahead to a
+   * worker that was lost before it began. Nobody waits for it.
+   */
+  void queued(JobRecord job);
+
+  /** Records a job's end: its terminal state, output or error, and timings. */
+  void ended(JobRecord job, Completion done);
+
+  /** Forgets a job whose acceptance was refused after it was recorded (its queue was full). */
+  void discarded(long id);
+
+  /** Bytes the store takes on disk; 0 for one that keeps nothing. */
+  long sizeBytes();
+
+  /** Jobs recorded in the store now, finished ones included (up to {@code --keep-finished} of those). */
+  long jobsKept();
+
+  /**
+   * Commits every write made so far, then releases the store (its lock, its files). Blocks, for at
+   * most a few seconds; later writes complete with a failure.
+   */
+  @Override
+  void close();
+}

@@ -1,0 +1,266 @@
+package dev.offload.supervisor.store;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.proto.v1.JobState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The SQLite store on its own: what it records, what it gives back after a crash, and what it refuses. */
+class SqliteStoreTest {
+
+  @TempDir Path dir;
+
+  private final ExecutorService io = Executors.newSingleThreadExecutor();
+  private final AtomicLong commits = new AtomicLong();
+
+  @AfterEach
+  void stopIo() throws InterruptedException {
+    io.shutdownNow();
+    assertTrue(io.awaitTermination(5, TimeUnit.SECONDS));
+  }
+
+  private SqliteStore store(int keepFinished) {
+    return new SqliteStore(dir.resolve("jobs.db"), Durability.PROCESS, keepFinished);
+  }
+
+  private Recovery open(SqliteStore store) {
+    return store.open(io, nanos -> commits.incrementAndGet());
+  }
+
+  private static JobRecord queued(long id, int retries) {
+    return new JobRecord(id, "echo", JobState.QUEUED, "{\"n\":" + id + "}", "", "", "", 0, 0, retries, 0, 0,
+        System.currentTimeMillis(), 0, 0, 0);
+  }
+
+  private static JobRecord running(JobRecord job, int attempts) {
+    return new JobRecord(job.id(), job.handler(), JobState.RUNNING, job.inputJson(), "", "", "", 4242, attempts, job.retries(),
+        0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 0);
+  }
+
+  private static JobRecord succeeded(JobRecord job) {
+    return new JobRecord(job.id(), job.handler(), JobState.SUCCEEDED, job.inputJson(), "{\"out\":" + job.id() + "}", "", "", 4242,
+        1, job.retries(), 0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 7);
+  }
+
+  /** Waits for a completion, which the store hands to the I/O executor. */
+  private static void await(CompletableFuture<StoreException> done) throws Exception {
+    assertNull(done.get(10, TimeUnit.SECONDS), "the write failed");
+  }
+
+  @Test
+  void open_emptyFile_startsAtIdOne_andRecordsNothingYet() {
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(1, recovery.nextId());
+      assertTrue(recovery.queued().isEmpty() && recovery.finished().isEmpty());
+      assertEquals(0, recovery.lostAtMs());
+      assertEquals(0, store.jobsKept());
+      assertTrue(store.sizeBytes() > 0);
+    }
+  }
+
+  @Test
+  void reopen_afterUncleanEnd_queuedRun_runningWithRetriesRequeued_runningWithoutLost_finishedKept() throws Exception {
+    SqliteStore first = store(10);
+    open(first);
+    JobRecord q = queued(1, 0);
+    JobRecord withRetries = queued(2, 1);
+    JobRecord without = queued(3, 0);
+    JobRecord done = queued(4, 0);
+    CompletableFuture<StoreException> committed = new CompletableFuture<>();
+    first.accepted(q, f -> {});
+    first.accepted(withRetries, f -> {});
+    first.accepted(without, f -> {});
+    first.accepted(done, f -> {});
+    first.started(List.of(running(withRetries, 1), running(without, 1), running(done, 1)), f -> {});
+    first.ended(succeeded(done), committed::complete);
+    await(committed);
+    // No close: as if the service were killed (the lock is this process's, so it is let go by hand).
+    abandon(first);
+
+    try (SqliteStore second = store(10)) {
+      Recovery recovery = open(second);
+      assertEquals(5, recovery.nextId(), "ids go on");
+      assertEquals(List.of(1L, 2L), recovery.queued().stream().map(JobRecord::id).toList());
+      JobRecord requeued = recovery.queued().get(1);
+      assertEquals(JobState.QUEUED, requeued.state());
+      assertEquals(1, requeued.attempts(), "the lost attempt stays counted");
+      assertEquals(1, recovery.requeued());
+      assertEquals(1, recovery.lost());
+      assertTrue(recovery.lostAtMs() > 0);
+      assertEquals(List.of(4L, 3L), recovery.finished().stream().map(JobRecord::id).toList(), "in the order they ended");
+      JobRecord lost = recovery.finished().get(1);
+      assertEquals(JobState.FAILED, lost.state());
+      assertEquals(Recovery.SERVICE_LOST, lost.errorCode());
+      assertTrue(lost.errorMessage().contains("last knew it alive at"), lost.errorMessage());
+      JobRecord kept = recovery.finished().get(0);
+      assertEquals("{\"out\":4}", kept.outputJson());
+      assertEquals(7, kept.runMs());
+      assertEquals(4242, kept.workerPid());
+    }
+  }
+
+  @Test
+  void finishedJobs_beyondKeepFinished_arePrunedInTheStore() throws Exception {
+    try (SqliteStore store = store(3)) {
+      open(store);
+      CompletableFuture<StoreException> last = new CompletableFuture<>();
+      for (long id = 1; id <= 250; id++) {
+        JobRecord job = queued(id, 0);
+        store.accepted(job, f -> {});
+        store.ended(succeeded(job), id == 250 ? last::complete : f -> {});
+      }
+      await(last);
+      assertTrue(store.jobsKept() < 250, "pruned as it goes: " + store.jobsKept());
+    }
+    try (SqliteStore store = store(3)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(248L, 249L, 250L), recovery.finished().stream().map(JobRecord::id).toList());
+      assertEquals(3, store.jobsKept(), "the rest deleted at open");
+      assertEquals(251, recovery.nextId(), "ids never repeat, even once every row is gone");
+    }
+  }
+
+  @Test
+  void discarded_isForgotten_andItsIdNotReused() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> done = new CompletableFuture<>();
+      store.accepted(queued(1, 0), f -> {});
+      store.discarded(1);
+      store.accepted(queued(2, 0), done::complete);
+      await(done);
+      assertEquals(1, store.jobsKept());
+    }
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(2L), recovery.queued().stream().map(JobRecord::id).toList());
+      assertEquals(3, recovery.nextId());
+    }
+  }
+
+  @Test
+  void completions_ofAGroup_comeBackInOrder_onTheCompletionsExecutor() throws Exception {
+    List<Long> order = new ArrayList<>();
+    List<String> threads = new ArrayList<>();
+    CompletableFuture<Void> all = new CompletableFuture<>();
+    try (SqliteStore store = store(10)) {
+      open(store);
+      for (long id = 1; id <= 1_000; id++) {
+        long n = id;
+        store.accepted(queued(id, 0), f -> {
+          order.add(n); // only ever the single I/O thread
+          threads.add(Thread.currentThread().getName());
+          if (n == 1_000) {
+            all.complete(null);
+          }
+        });
+      }
+      all.get(10, TimeUnit.SECONDS);
+    }
+    assertEquals(1_000, order.size());
+    for (int i = 0; i < order.size(); i++) {
+      assertEquals(i + 1, order.get(i));
+    }
+    assertTrue(threads.stream().noneMatch(t -> t.equals("offload-store-writer")), "handed back, never run on the writer");
+    assertTrue(commits.get() < 1_000, "grouped: " + commits.get() + " commits for 1,000 jobs");
+  }
+
+  @Test
+  void secondOpen_whileHeld_isRefused_namingThePid() {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      StoreException e = assertThrows(StoreException.class, () -> open(store(10)));
+      assertTrue(e.getMessage().contains("in use by another offload serve"), e.getMessage());
+      assertTrue(e.getMessage().contains("pid " + ProcessHandle.current().pid()), e.getMessage());
+    }
+  }
+
+  @Test
+  void newerSchema_isRefused_andLeftAsItIs() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+    }
+    Path db = dir.resolve("jobs.db");
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
+      s.execute("PRAGMA user_version=" + (SqliteStore.SCHEMA_VERSION + 1));
+    }
+    byte[] before = Files.readAllBytes(db);
+    StoreException e = assertThrows(StoreException.class, () -> open(store(10)));
+    assertTrue(e.getMessage().contains("newer offload") && e.getMessage().contains(db.toString()), e.getMessage());
+    assertArrayEquals(before, Files.readAllBytes(db));
+  }
+
+  @Test
+  void garbage_isRefused_namingTheFile_andLeftAsItIs() throws Exception {
+    Path db = dir.resolve("jobs.db");
+    byte[] garbage = new byte[8192];
+    new java.util.Random(15).nextBytes(garbage);
+    Files.write(db, garbage);
+    StoreException e = assertThrows(StoreException.class, () -> open(store(10)));
+    assertTrue(e.getMessage().contains(db.toString()) && e.getMessage().contains("cannot be read"), e.getMessage());
+    assertArrayEquals(garbage, Files.readAllBytes(db));
+    // and the lock was let go: a good store there opens
+    Files.delete(db);
+    try (SqliteStore store = store(10)) {
+      assertEquals(1, open(store).nextId());
+    }
+  }
+
+  @Test
+  void migrations_splitIntoStatements() {
+    assertEquals(List.of("CREATE TABLE a (x INTEGER)", "INSERT INTO a VALUES (1)"),
+        SqliteStore.statements("-- a comment; with a semicolon\nCREATE TABLE a (x INTEGER);\n\nINSERT INTO a VALUES (1);\n"));
+  }
+
+  @Test
+  void url_parse_andRedact() {
+    assertEquals(new StoreUrl.Memory(), StoreUrl.parse("memory:"));
+    assertEquals(new StoreUrl.Sqlite(Path.of("/var/x/jobs.db")), StoreUrl.parse("sqlite:/var/x/jobs.db"));
+    IllegalArgumentException pg = assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse("postgresql://u:secret@h/db"));
+    assertTrue(pg.getMessage().contains("does not support yet") && pg.getMessage().contains("sqlite:PATH"), pg.getMessage());
+    assertTrue(!pg.getMessage().contains("secret"), pg.getMessage());
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse("redis://h")).getMessage().contains("unknown store"));
+    assertEquals("postgresql://u@h:5432/db?password=***&ssl=true",
+        StoreUrl.redact("postgresql://u:secret@h:5432/db?password=hunter2&ssl=true"));
+    assertEquals("sqlite:/a/b.db", StoreUrl.redact("sqlite:/a/b.db"));
+    assertNotEquals("", StoreUrl.KINDS);
+  }
+
+  /**
+   * Leaves a store as a killed service would: its writes committed, no last heartbeat, and its
+   * lock let go (which the operating system does for a dead process).
+   */
+  private static void abandon(SqliteStore store) throws Exception {
+    var closing = SqliteStore.class.getDeclaredField("closing");
+    closing.setAccessible(true);
+    closing.set(store, true);
+    var writer = SqliteStore.class.getDeclaredField("writer");
+    writer.setAccessible(true);
+    Thread w = (Thread) writer.get(store);
+    java.util.concurrent.locks.LockSupport.unpark(w);
+    w.join(10_000);
+    var closeQuietly = SqliteStore.class.getDeclaredMethod("closeQuietly");
+    closeQuietly.setAccessible(true);
+    closeQuietly.invoke(store);
+  }
+}

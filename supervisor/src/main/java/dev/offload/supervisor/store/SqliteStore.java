@@ -321,9 +321,12 @@ public final class SqliteStore implements Store {
     connection.commit();
     lastHeartbeatNanos = System.nanoTime();
     boolean wasLost = !queued.isEmpty() || !lost.isEmpty();
-    if (wasLost || !finished.isEmpty()) {
-      LOG.info("job store {}: {} jobs to run ({} of them were running and go again), {} lost with the earlier service,"
-          + " {} finished jobs kept; ids go on from j-{}", path, queued.size(), requeued, lost.size(), finished.size(), nextId);
+    if (wasLost) {
+      LOG.info("job store {}: the service before this one ended with jobs unfinished (the store last knew it alive at {}): {} jobs"
+          + " to run ({} of them were running and go again), {} lost with it (FAILED {}); {} finished jobs kept; ids go on from"
+          + " j-{}", path, when, queued.size(), requeued, lost.size(), Recovery.SERVICE_LOST, finished.size(), nextId);
+    } else if (!finished.isEmpty()) {
+      LOG.info("job store {}: {} finished jobs kept; ids go on from j-{}", path, finished.size(), nextId);
     }
     return new Recovery(nextId, queued, finished, wasLost ? aliveAt : 0, requeued, lost.size());
   }

@@ -391,6 +391,10 @@ public final class SqliteStore implements Store {
 
   @Override
   public void started(List<JobRecord> jobs, Completion done) {
+    if (jobs.isEmpty()) {
+      enqueue(new Write(Kind.STATE, null, 0, done)); // nothing to write; told in order all the same
+      return;
+    }
     for (int i = 0; i < jobs.size() - 1; i++) {
       enqueue(new Write(Kind.STATE, jobs.get(i), jobs.get(i).id(), null));
     }
@@ -484,6 +488,9 @@ public final class SqliteStore implements Store {
           }
           case STATE -> {
             JobRecord j = w.job();
+            if (j == null) {
+              continue;
+            }
             setState.setString(1, j.state().name());
             setState.setLong(2, j.workerPid());
             setState.setInt(3, j.attempts());

@@ -22,11 +22,27 @@ import java.util.function.Consumer;
  * }
  * }</pre>
  *
- * <p>Workers run on the class path and Java of this JVM unless the pool's config names others
- * ({@link dev.offload.supervisor.pool.PoolConfig.Builder#classpath}, {@link
- * dev.offload.supervisor.pool.PoolConfig.Builder#java}); they log with Logback into logs of their
- * own, whatever SLF4J backend this JVM uses. {@link #close()} cancels what still
- * runs, ends every worker and returns within a few seconds, leaving no process behind.
+ * <p>Workers run on the Java of this JVM and on the worker distribution that offload-supervisor
+ * carries (extracted once into the user's cache directory), never on this JVM's class path, unless
+ * the pool's config names others ({@link dev.offload.supervisor.pool.PoolConfig.Builder#java},
+ * {@link dev.offload.supervisor.pool.PoolConfig.Builder#classpath}). They log with Logback into logs
+ * of their own, whatever SLF4J backend this JVM uses.
+ *
+ * <p><b>Worker logs.</b> By default each worker's log (its stderr) is kept in the pool's private
+ * temporary directory and deleted with it when the pool closes. To keep them, for a failed job's
+ * stack trace say, give the pool a directory: {@code
+ * PoolConfig.defaults().toBuilder().logDir(Path.of("logs"))} (see {@link
+ * dev.offload.supervisor.pool.PoolConfig.Builder#logDir}); there each worker process writes a file
+ * of its own, which outlives the pool, and the newest 50 are kept.
+ *
+ * <p><b>Ending.</b> {@link #close()} cancels what still runs, ends every worker and returns within a
+ * few seconds, leaving no process behind. A program should close its pool, but one that does not
+ * leaves nothing behind either when its JVM exits normally (main returns, {@code System.exit}, or
+ * SIGTERM / Ctrl-C): a shutdown hook of each open pool kills its workers and removes its private
+ * directory in {@code java.io.tmpdir}. A JVM killed outright (SIGKILL, a crash) runs no hook: its
+ * workers notice their parent gone and exit by themselves, the last of them removing the directory,
+ * and whatever is still left (if they were killed too) is removed by the next pool that starts on
+ * the machine.
  */
 public final class ProcessPool implements Offloader {
 

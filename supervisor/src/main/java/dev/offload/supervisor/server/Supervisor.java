@@ -74,6 +74,8 @@ public final class Supervisor {
     try {
       supervisor.pool.start();
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
+      // Interrupted, start() has not closed the pool: workers may be starting, and its directory is there.
+      supervisor.pool.close();
       supervisor.scheduler.shutdownNow();
       supervisor.metrics.close();
       supervisor.closeIo();

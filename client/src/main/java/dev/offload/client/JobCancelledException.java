@@ -12,7 +12,9 @@ public final class JobCancelledException extends CancellationException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The cancelled job's id. */
   private final String jobId;
+  /** CANCELLED or SHUTDOWN. */
   private final String code;
 
   JobCancelledException(String jobId, String handler, String code, String message) {

@@ -13,10 +13,15 @@ public final class JobFailedException extends OffloadException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The failed job's id. */
   private final String jobId;
+  /** The handler that ran it. */
   private final String handler;
+  /** The service's error code. */
   private final String code;
+  /** The handler's exception's class name; empty if none. */
   private final String exceptionClass;
+  /** The handler's exception's stack trace; empty if none. */
   private final String stackTrace;
 
   JobFailedException(String jobId, String handler, String code, String message, String exceptionClass, String stackTrace) {

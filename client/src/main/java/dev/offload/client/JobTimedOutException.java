@@ -9,7 +9,9 @@ public final class JobTimedOutException extends OffloadException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The job's id. */
   private final String jobId;
+  /** TIMED_OUT or DEADLINE_EXCEEDED. */
   private final String code;
 
   JobTimedOutException(String jobId, String handler, String code, String message) {

@@ -9,7 +9,9 @@ public final class OutputTypeException extends OffloadException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The job's id. */
   private final String jobId;
+  /** The job's output as the handler returned it. */
   private final String outputJson;
 
   OutputTypeException(String jobId, String outputJson, Class<?> type, Throwable cause) {

@@ -11,7 +11,9 @@ public final class UnknownHandlerException extends JobRejectedException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The handler the job named. */
   private final String handler;
+  /** The handlers the service has. */
   private final List<String> knownHandlers;
 
   UnknownHandlerException(String message, String handler, List<String> knownHandlers, Throwable cause) {

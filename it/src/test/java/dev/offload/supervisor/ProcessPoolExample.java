@@ -51,7 +51,7 @@ final class ProcessPoolExample {
         .withDeadline(Duration.ofSeconds(30))                  // the service stops it after 30 s
         .withProgressListener(p -> System.err.printf("%.0f%% %s%n", p.fraction() * 100, p.message()));
     JobHandle<Prime> job = pool.submit("is_prime", 9999999999999917L, Prime.class, options);
-    String id = job.id();                                      // accepted: "job-1", say
+    String id = job.id();                                      // accepted: "j-1", say
     try {
       Prime prime = job.get();                                 // or job.future(), a CompletableFuture
       return id + ": " + prime;

@@ -3,11 +3,11 @@ package dev.offload.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.testing.OffloadProcess;
 import dev.offload.testing.Cli;
+import dev.offload.testing.ExampleProject;
 import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.testing.RunningService;
@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarOutputStream;
@@ -47,9 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(NoLeftoverProcesses.class)
 class PluginIT {
 
-  private static final Path EXAMPLE = Path.of("..", "scripts", "examples", "plugin").toAbsolutePath().normalize();
   private static final Path LIB = OffloadProcess.cliLib();
-  private static final long BUILD_LIMIT_SECONDS = 300;
   private static final long SERVE_LIMIT_SECONDS = 60;
 
   @TempDir static Path dir;
@@ -69,31 +66,9 @@ class PluginIT {
     }
   }
 
-  /**
-   * Builds a copy of the example project (so that the source tree gets no target/ and two builds
-   * never share one) offline, with this JVM's JDK, against this build's SDK; returns its jar.
-   */
+  /** Builds the example plugin as its README says; returns its jar. */
   private static Path buildExample() throws Exception {
-    Optional<Path> mvn = onPath("mvn");
-    assumeTrue(mvn.isPresent(), "mvn is not on PATH; the example plugin cannot be built");
-    Path project = dir.resolve("example-plugin");
-    copy(EXAMPLE.resolve("pom.xml"), project.resolve("pom.xml"));
-    copy(EXAMPLE.resolve("src"), project.resolve("src"));
-    Path log = dir.resolve("example-build.log");
-    String version = System.getProperty("offload.version");
-    assertTrue(Files.readString(EXAMPLE.resolve("pom.xml")).contains("<artifactId>offload-parent</artifactId>\n    <version>" + version + "</version>"),
-        "the example plugin's parent must be this build's offload-parent " + version + ": update scripts/examples/plugin/pom.xml");
-    List<String> command = List.of(mvn.get().toString(), "-B", "-q", "-o", "package");
-    ProcessBuilder builder = new ProcessBuilder(command).directory(project.toFile())
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    builder.environment().put("JAVA_HOME", System.getProperty("java.home"));
-    Process build = builder.start();
-    if (!build.waitFor(BUILD_LIMIT_SECONDS, TimeUnit.SECONDS)) {
-      build.descendants().forEach(ProcessHandle::destroyForcibly);
-      build.destroyForcibly().waitFor();
-    }
-    assertEquals(0, build.exitValue(), "'mvn -o package' of the example plugin failed (it needs offload-parent and "
-        + "offload-sdk in the local repository, which 'mvn install' of offload puts there):\n" + Files.readString(log));
+    Path project = ExampleProject.build("plugin", dir);
     try (Stream<Path> jars = Files.list(project.resolve("target"))) {
       List<Path> built = jars.filter(p -> p.toString().endsWith(".jar")).toList();
       assertEquals(1, built.size(), "one jar in target/: " + built);
@@ -308,27 +283,5 @@ class PluginIT {
       }
     }
     throw new AssertionError("no handler '" + name + "' in " + handlers);
-  }
-
-  private static Optional<Path> onPath(String program) {
-    return Arrays.stream(Optional.ofNullable(System.getenv("PATH")).orElse("").split(File.pathSeparator))
-        .filter(d -> !d.isBlank())
-        .map(d -> Path.of(d, program))
-        .filter(Files::isExecutable)
-        .findFirst();
-  }
-
-  private static void copy(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
-      for (Path path : paths.toList()) {
-        Path target = to.resolve(from.relativize(path).toString());
-        if (Files.isDirectory(path)) {
-          Files.createDirectories(target);
-        } else {
-          Files.createDirectories(target.getParent());
-          Files.copy(path, target);
-        }
-      }
-    }
   }
 }

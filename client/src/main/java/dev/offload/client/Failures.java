@@ -60,6 +60,10 @@ final class Failures {
           ? new InvalidInputException(description, failure)
           : new OffloadException("the service at " + where(target) + " refused the call for want of resources: " + description, failure);
       case NOT_FOUND -> new JobNotFoundException(description, failure);
+      // This side ended the call: the client was closed, or the calling thread interrupted.
+      case CANCELLED -> new OffloadException("the call to the service at " + where(target) + " was cut short on this side ("
+          + description + "): the client was closed, or the waiting thread interrupted"
+          + (jobId == null ? "" : "; job " + jobId + " may still run on the service"), failure);
       case UNAUTHENTICATED, PERMISSION_DENIED -> new OffloadException("the service at " + where(target) + " refused this client ("
           + status.getCode() + "): " + description + "; connect with the service's token (ClientCredentials)", failure);
       default -> new OffloadException("the call to the service at " + where(target) + " failed (" + status.getCode() + "): " + description, failure);
@@ -71,8 +75,8 @@ final class Failures {
     String code = job.getError().getCode();
     String message = job.getError().getMessage();
     return switch (job.getState()) {
-      case TIMED_OUT -> new JobTimedOutException(job.getId(), job.getHandler(), code, message);
-      case CANCELLED -> new JobCancelledException(job.getId(), job.getHandler(), code, message);
+      case TIMED_OUT -> new JobTimedOutException(job.getId(), code, message);
+      case CANCELLED -> new JobCancelledException(job.getId(), code, message);
       default -> new JobFailedException(job.getId(), job.getHandler(), code, message,
           job.getError().getExceptionClass(), job.getError().getStackTrace());
     };

@@ -17,8 +17,8 @@ public final class JobCancelledException extends CancellationException {
   /** CANCELLED or SHUTDOWN. */
   private final String code;
 
-  JobCancelledException(String jobId, String handler, String code, String message) {
-    super("job " + jobId + " (" + handler + ") was cancelled, " + code + ": " + message);
+  JobCancelledException(String jobId, String code, String message) {
+    super("job " + jobId + " CANCELLED (" + code + "): " + message);
     this.jobId = jobId;
     this.code = code;
   }

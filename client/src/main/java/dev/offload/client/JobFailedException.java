@@ -25,7 +25,7 @@ public final class JobFailedException extends OffloadException {
   private final String stackTrace;
 
   JobFailedException(String jobId, String handler, String code, String message, String exceptionClass, String stackTrace) {
-    super("job " + jobId + " (" + handler + ") failed, " + code + ": " + message);
+    super("job " + jobId + " FAILED (" + code + "): " + message);
     this.jobId = jobId;
     this.handler = handler;
     this.code = code;

@@ -14,8 +14,8 @@ public final class JobTimedOutException extends OffloadException {
   /** TIMED_OUT or DEADLINE_EXCEEDED. */
   private final String code;
 
-  JobTimedOutException(String jobId, String handler, String code, String message) {
-    super("job " + jobId + " (" + handler + ") timed out, " + code + ": " + message);
+  JobTimedOutException(String jobId, String code, String message) {
+    super("job " + jobId + " TIMED_OUT (" + code + "): " + message);
     this.jobId = jobId;
     this.code = code;
   }

@@ -33,7 +33,8 @@ public interface Offloader extends AutoCloseable {
    * @param handler the handler to run, for example {@code "is_prime"}
    * @param input the job's input, written as JSON by Jackson; a {@code String} is written as a
    *     JSON string, null as JSON null
-   * @param outputType the type to read the job's output as ({@code JsonNode.class} for a tree)
+   * @param outputType the type to read the job's output as: a record or bean, {@code
+   *     JsonNode.class} for a tree, an array type ({@code Prime[].class}) for a list
    * @param options the job's limits, retries and progress listener
    * @param <O> the type of the job's output
    * @return the accepted job's handle

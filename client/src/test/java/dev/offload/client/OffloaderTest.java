@@ -198,7 +198,7 @@ class OffloaderTest {
     JobHandle<String> job = client.submitJson("h", "1");
     JobFailedException e = assertThrows(JobFailedException.class, job::get);
 
-    assertEquals("job job-7 (h) failed, HANDLER_ERROR: IllegalStateException: no", e.getMessage());
+    assertEquals("job job-7 FAILED (HANDLER_ERROR): IllegalStateException: no", e.getMessage(), "as the CLI prints it");
     assertEquals("job-7", e.jobId());
     assertEquals("HANDLER_ERROR", e.code());
     assertEquals("java.lang.IllegalStateException", e.handlerExceptionClass().orElseThrow());

@@ -17,7 +17,7 @@ final class EmbeddingApp {
 
   public static void main(String[] args) throws Exception {
     try (ProcessPool pool = ProcessPool.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().toBuilder().workers(1).build()))) {
-      Job job = pool.client().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("7").build(), e -> {});
+      Job job = pool.client().wire().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("7").build(), e -> {});
       System.out.println("worker-pid " + job.getWorkerPid());
       System.out.flush();
       if (job.getState() != JobState.SUCCEEDED) {

@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -70,9 +69,7 @@ class EmbeddingHygieneIT {
     SupervisorConfig config = SupervisorConfig.defaults().withPool(RunningService.pool(1).logDir(logs).build());
 
     try (ProcessPool pool = ProcessPool.start(config)) {
-      ExecutionException failed = assertThrows(ExecutionException.class,
-          () -> pool.submit("is_prime", "\"seven\"").get(30, TimeUnit.SECONDS));
-      assertTrue(failed.getCause() instanceof JobFailedException, failed.toString());
+      assertThrows(JobFailedException.class, () -> pool.submitJson("is_prime", "\"seven\"").get(Duration.ofSeconds(30)));
     }
 
     List<Path> files;

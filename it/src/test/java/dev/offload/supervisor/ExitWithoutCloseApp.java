@@ -17,7 +17,7 @@ final class ExitWithoutCloseApp {
 
   public static void main(String[] args) throws Exception {
     ProcessPool pool = ProcessPool.start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().toBuilder().workers(1).build()));
-    Job job = pool.client().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("7").build(), e -> {});
+    Job job = pool.client().wire().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("7").build(), e -> {});
     System.out.println("worker-pid " + job.getWorkerPid());
     if (job.getState() != JobState.SUCCEEDED) {
       System.err.println("the job ended " + job.getState() + ": " + job.getError().getMessage());

@@ -1,26 +1,31 @@
 package dev.offload.supervisor;
 
+import dev.offload.client.JobHandle;
+import dev.offload.client.JobOptions;
+import dev.offload.client.JobState;
 import dev.offload.client.OffloadClient;
 import dev.offload.client.Offloader;
-import dev.offload.proto.v1.Job;
-import dev.offload.proto.v1.JobEvent;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.supervisor.pool.WorkerStartException;
 import dev.offload.supervisor.server.EmbeddedService;
 import dev.offload.supervisor.server.SupervisorConfig;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 
 /**
  * A pool of worker JVMs that this program starts and owns, like a Python program's {@code
  * ProcessPoolExecutor}: start it once, hand jobs to it from any thread, close it when done.
  *
  * <pre>{@code
+ * record Prime(long n, boolean prime) {}
+ *
  * try (ProcessPool pool = ProcessPool.start(2)) {
- *   CompletableFuture<String> prime = pool.submit("is_prime", "9999999999999917");
- *   System.out.println(prime.get()); // {"n":9999999999999917,"prime":true}
+ *   Prime p = pool.run("is_prime", 9999999999999917L, Prime.class);
+ *   System.out.println(p); // Prime[n=9999999999999917, prime=true]
  * }
  * }</pre>
+ *
+ * <p>It is an {@link Offloader}: jobs, options, cancellation (interrupting a waiting thread
+ * cancels its job) and exceptions are as that interface and {@link JobHandle} describe. It is
+ * thread-safe; hand the one pool to every task that needs it.
  *
  * <p>Workers run on the Java of this JVM and on the worker distribution that offload-supervisor
  * carries (extracted once into the user's cache directory), never on this JVM's class path, unless
@@ -65,21 +70,26 @@ public final class ProcessPool implements Offloader {
   }
 
   @Override
-  public CompletableFuture<String> submit(String handler, String inputJson) {
-    return client.submit(handler, inputJson);
+  public <O> JobHandle<O> submit(String handler, Object input, Class<O> outputType, JobOptions options) throws InterruptedException {
+    return client.submit(handler, input, outputType, options);
   }
 
   @Override
-  public Job watch(String jobId, Consumer<JobEvent> onEvent) {
-    return client.watch(jobId, onEvent);
+  public JobHandle<String> submitJson(String handler, String inputJson, JobOptions options) throws InterruptedException {
+    return client.submitJson(handler, inputJson, options);
   }
 
   @Override
-  public Job cancel(String jobId) {
+  public JobState cancel(String jobId) {
     return client.cancel(jobId);
   }
 
-  /** The pool's service as a client sees it, for everything else (status, list, batches). */
+  /**
+   * The pool's service as a client sees it; its {@link OffloadClient#wire()} has the rest (pool
+   * status, job lists, batches).
+   *
+   * @return the client this pool's jobs go through; closed with the pool
+   */
   public OffloadClient client() {
     return client;
   }

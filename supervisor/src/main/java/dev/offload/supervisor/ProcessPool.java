@@ -59,12 +59,29 @@ public final class ProcessPool implements Offloader {
     this.client = service.connect();
   }
 
-  /** Starts {@code workers} worker JVMs and returns once all are ready. */
+  /**
+   * Starts {@code workers} worker JVMs with the default configuration and returns once all are
+   * ready.
+   *
+   * @param workers how many worker JVMs the pool keeps; each runs one job at a time
+   * @return the started pool, which the caller closes
+   * @throws WorkerStartException if a worker could not start; the message quotes its log
+   * @throws InterruptedException if this thread is interrupted while the workers start; the
+   *     workers started so far are ended
+   */
   public static ProcessPool start(int workers) throws WorkerStartException, InterruptedException {
     return start(SupervisorConfig.defaults().withPool(PoolConfig.defaults().toBuilder().workers(workers).build()));
   }
 
-  /** Starts a pool as configured and returns once every worker is ready. */
+  /**
+   * Starts a pool as configured and returns once every worker is ready.
+   *
+   * @param config the pool (workers, heap, handler jars, logs, class path) and the service's limits
+   * @return the started pool, which the caller closes
+   * @throws WorkerStartException if a worker could not start; the message quotes its log
+   * @throws InterruptedException if this thread is interrupted while the workers start; the
+   *     workers started so far are ended
+   */
   public static ProcessPool start(SupervisorConfig config) throws WorkerStartException, InterruptedException {
     return new ProcessPool(EmbeddedService.start(config));
   }
@@ -94,6 +111,10 @@ public final class ProcessPool implements Offloader {
     return client;
   }
 
+  /**
+   * Cancels what still runs, ends every worker and removes the pool's private directory; returns
+   * within a few seconds.
+   */
   @Override
   public void close() {
     client.close();

@@ -13,7 +13,8 @@ offload_build_if_stale() { # root stamp path...
   echo "offload: building the project with Maven (first use or sources changed; this takes a minute)..." >&2
   offload_maven_opts
   build_log=$(mktemp)
-  if ! (cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests install >"$build_log" 2>&1); then
+  # Without the javadoc and sources jars: they are for publishing, and running needs neither.
+  if ! (cd "$root" && mvn -B -q -Dstyle.color=never -DskipTests -Dmaven.javadoc.skip -Dmaven.source.skip install >"$build_log" 2>&1); then
     cat "$build_log" >&2
     rm -f "$build_log"
     echo "offload: the build failed; see the Maven output above." >&2

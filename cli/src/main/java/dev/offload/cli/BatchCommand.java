@@ -100,7 +100,7 @@ final class BatchCommand implements Callable<Integer> {
     AtomicReference<Throwable> inputFailure = new AtomicReference<>();
     StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
-      call.set(connection.client().batch(maxInFlight, result -> {
+      call.set(connection.client().wire().batch(maxInFlight, result -> {
         boolean success = record(result, idsByKey, results);
         progress.step(results.unsuccessful());
         if (!success && failFast && stopped.compareAndSet(false, true)) {

@@ -87,7 +87,7 @@ final class BenchCommand implements Callable<Integer> {
     }
     try (ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
       OffloadClient client = connection.client();
-      return report(connection.describe(), client.poolStatus().getWorkersCount(), measure(client, requests));
+      return report(connection.describe(), client.wire().poolStatus().getWorkersCount(), measure(client, requests));
     }
   }
 
@@ -128,7 +128,7 @@ final class BenchCommand implements Callable<Integer> {
     };
     // No window slots are taken: the first sends put `level` jobs in flight, and each result sends
     // exactly one more, so the level holds by construction.
-    call.set(client.batch(level, (BatchResult result) -> {
+    call.set(client.wire().batch(level, (BatchResult result) -> {
       int i = Integer.parseInt(result.getKey());
       latency[i] = System.nanoTime() - sentAt[i];
       if (!result.hasJob() || result.getJob().getState() != JobState.SUCCEEDED) {

@@ -25,13 +25,13 @@ final class CancelCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (OffloadClient client = server.connect()) {
-      Job before = client.get(jobId);
+      Job before = client.wire().get(jobId);
       var out = spec.commandLine().getOut();
       if (dev.offload.supervisor.job.Job.isTerminal(before.getState())) {
         out.println(jobId + " had already ended " + before.getState());
       } else {
-        client.cancel(jobId);
-        Job end = client.watch(jobId, event -> {});
+        client.wire().cancel(jobId);
+        Job end = client.wire().watch(jobId, event -> {});
         out.println(jobId + " " + end.getState());
       }
       out.flush();

@@ -29,12 +29,20 @@ public final class ExitCodes {
   /**
    * The exit code of a command stopped by a signal: 128 + its number, as a shell reports a process
    * the signal killed (SIGHUP 129, SIGINT 130, SIGTERM 143), so scripts read it the same either way.
+   *
+   * @param number the signal's number
+   * @return the exit code
    */
   public static int forSignal(int number) {
     return 128 + number;
   }
 
-  /** The exit code for a job that ended in this state. */
+  /**
+   * The exit code for a job that ended in this state.
+   *
+   * @param state the job's final state
+   * @return the exit code
+   */
   public static int forState(JobState state) {
     return switch (state) {
       case SUCCEEDED -> OK;
@@ -43,7 +51,12 @@ public final class ExitCodes {
     };
   }
 
-  /** The exit code for a call the service refused with this status. */
+  /**
+   * The exit code for a call the service refused with this status.
+   *
+   * @param code the call's status code
+   * @return the exit code
+   */
   public static int forStatus(Status.Code code) {
     return switch (code) {
       case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, UNAUTHENTICATED, PERMISSION_DENIED -> USAGE;

@@ -25,7 +25,7 @@ final class HandlersCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (OffloadClient client = server.connect()) {
-      List<HandlerInfo> handlers = client.handlers();
+      List<HandlerInfo> handlers = client.wire().handlers();
       var out = spec.commandLine().getOut();
       if (json) {
         ArrayNode array = Json.mapper().createArrayNode();

@@ -30,6 +30,12 @@ final class JobJson {
       ObjectNode error = node.putObject("error");
       error.put("code", job.getError().getCode());
       error.put("message", job.getError().getMessage());
+      // What the handler threw, when it threw: its class and stack trace, for the one reading
+      // the record to act on (null for failures that are not the handler's).
+      String exceptionClass = job.getError().getExceptionClass();
+      String stackTrace = job.getError().getStackTrace();
+      error.put("exception_class", exceptionClass.isEmpty() ? null : exceptionClass);
+      error.put("stack_trace", stackTrace.isEmpty() ? null : stackTrace);
     } else {
       node.putNull("error");
     }

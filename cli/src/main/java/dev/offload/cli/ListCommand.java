@@ -33,7 +33,7 @@ final class ListCommand implements Callable<Integer> {
   public Integer call() {
     JobState filter = state == null ? null : parseState(state);
     try (OffloadClient client = server.connect()) {
-      List<Job> jobs = client.list(filter);
+      List<Job> jobs = client.wire().list(filter);
       var out = spec.commandLine().getOut();
       if (json) {
         ArrayNode array = Json.mapper().createArrayNode();

@@ -5,6 +5,11 @@ public final class Main {
 
   private Main() {}
 
+  /**
+   * Runs the {@code offload} command and exits with its exit code (see {@link ExitCodes}).
+   *
+   * @param args the command line
+   */
   public static void main(String[] args) {
     Logging.configure();
     System.exit(OffloadCommand.newCommandLine(args).execute(args));

@@ -34,6 +34,9 @@ import picocli.CommandLine.Command;
     })
 public final class OffloadCommand implements Runnable {
 
+  /** The root command; picocli fills in its spec. */
+  public OffloadCommand() {}
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -59,12 +62,21 @@ public final class OffloadCommand implements Runnable {
       CompletionCommand::new,
       CommandLine.HelpCommand::new);
 
-  /** A command line with every subcommand and offload's error handling. */
+  /**
+   * A command line with every subcommand and offload's error handling.
+   *
+   * @return a new command line
+   */
   public static CommandLine newCommandLine() {
     return newCommandLine(COMMANDS);
   }
 
-  /** A command line for these arguments: only the subcommand they name, when they name one. */
+  /**
+   * A command line for these arguments: only the subcommand they name, when they name one.
+   *
+   * @param args the arguments the command line will be given
+   * @return a new command line
+   */
   public static CommandLine newCommandLine(String[] args) {
     if (args.length > 0) {
       for (Supplier<Object> command : COMMANDS) {

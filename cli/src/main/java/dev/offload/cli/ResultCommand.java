@@ -26,7 +26,7 @@ final class ResultCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (OffloadClient client = server.connect()) {
-      Job job = await ? client.watch(jobId, event -> {}) : client.get(jobId);
+      Job job = await ? client.wire().watch(jobId, event -> {}) : client.wire().get(jobId);
       if (!dev.offload.supervisor.job.Job.isTerminal(job.getState())) {
         throw new CliException(ExitCodes.FAILED, "job " + jobId + " is " + job.getState() + " and has no result yet; add --wait to wait for it");
       }

@@ -68,7 +68,7 @@ final class RunCommand implements Callable<Integer> {
           // The job's id comes with its first event, which may still be on its way.
           Thread.ofVirtual().start(() -> {
             try {
-              client.cancel(jobId.get(ID_WAIT.toMillis(), TimeUnit.MILLISECONDS));
+              client.wire().cancel(jobId.get(ID_WAIT.toMillis(), TimeUnit.MILLISECONDS));
             } catch (Exception noJobToCancel) {
               Runtime.getRuntime().halt(ExitCodes.forSignal(signal));
             }
@@ -79,7 +79,7 @@ final class RunCommand implements Callable<Integer> {
     Job end;
     try (JobProgressBar progress = new JobProgressBar(System.err)) {
       boolean showProgress = Boolean.getBoolean("offload.stderr.tty") && !json;
-      end = client.run(request, event -> {
+      end = client.wire().run(request, event -> {
         if (event.hasJob()) {
           jobId.complete(event.getJob().getId());
         } else if (showProgress) {

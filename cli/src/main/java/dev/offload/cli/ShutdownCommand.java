@@ -27,12 +27,12 @@ final class ShutdownCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     try (OffloadClient client = server.connect()) {
-      ShutdownResponse response = client.shutdown(grace);
+      ShutdownResponse response = client.wire().shutdown(grace);
       var err = spec.commandLine().getErr();
       err.printf("offload: shutting down %s (%d running, %d queued jobs)%n", client.target().orElseThrow(), response.getRunningJobs(), response.getQueuedJobs());
       err.flush();
       Duration limit = (grace == null ? Duration.ofSeconds(10) : grace).plus(SLACK);
-      if (!client.awaitDisconnect(limit)) {
+      if (!client.wire().awaitDisconnect(limit)) {
         throw new CliException(ExitCodes.FAILED, "the service at " + client.target().orElseThrow() + " was still up " + limit.toSeconds() + " s later");
       }
       err.println("offload: stopped");

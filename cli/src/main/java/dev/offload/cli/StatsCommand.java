@@ -22,7 +22,7 @@ final class StatsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (OffloadClient client = server.connect()) {
-      GetPoolStatusResponse status = client.poolStatus();
+      GetPoolStatusResponse status = client.wire().poolStatus();
       var out = spec.commandLine().getOut();
       if (json) {
         out.println(JobJson.pretty(StatsView.toJson(status)));

@@ -27,7 +27,7 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     try (OffloadClient client = server.connect()) {
-      Job job = client.get(jobId);
+      Job job = client.wire().get(jobId);
       var out = spec.commandLine().getOut();
       if (json) {
         out.println(JobJson.pretty(JobJson.of(job)));

@@ -24,7 +24,7 @@ final class SubmitCommand implements Callable<Integer> {
   public Integer call() {
     var request = job.toRequest(System.in);
     try (OffloadClient client = server.connect()) {
-      Job accepted = client.submit(request);
+      Job accepted = client.wire().submit(request);
       var out = spec.commandLine().getOut();
       out.println(json ? JobJson.pretty(JobJson.of(accepted)) : accepted.getId());
       out.flush();

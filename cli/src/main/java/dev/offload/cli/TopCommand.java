@@ -110,7 +110,7 @@ final class TopCommand implements Callable<Integer> {
     PrintWriter out = new PrintWriter(text);
     out.printf("offload top at %s, %s, every %s%n%n", client.target().orElseThrow(), CLOCK.format(LocalTime.now().truncatedTo(ChronoUnit.SECONDS)),
         DurationConverter.format(interval.toMillis()));
-    StatsView.print(client.poolStatus(), out);
+    StatsView.print(client.wire().poolStatus(), out);
     out.flush();
     return text.toString().stripTrailing();
   }

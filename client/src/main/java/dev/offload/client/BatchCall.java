@@ -96,6 +96,7 @@ public final class BatchCall {
    *
    * @throws StatusRuntimeException if the call has ended (failed, been cancelled, or completed),
    *     with the status it ended with: no slot will come free
+   * @throws InterruptedException if the thread was interrupted while waiting for a slot
    */
   public void acquire() throws InterruptedException {
     window.acquire();
@@ -111,6 +112,11 @@ public final class BatchCall {
    * names the {@code serve} flag that raises the limit. Waits for the service's limits, which its
    * first answer carries; null when it sends none (a service older than {@link BatchLimits}) or
    * the call has ended.
+   *
+   * @param key the job's key in the batch
+   * @param job the job
+   * @return why the service could not read it, or null if it can
+   * @throws InterruptedException if the thread was interrupted while waiting for the limits
    */
   public String refusal(String key, SubmitJobRequest job) throws InterruptedException {
     try {
@@ -135,6 +141,8 @@ public final class BatchCall {
    * Sends a job; the caller has taken a slot for it with {@link #acquire}. After the call has
    * ended the job is dropped: {@link #await} tells why the call ended.
    *
+   * @param key the job's key, echoed in its result
+   * @param job the job
    * @throws IllegalArgumentException if the service could not read the job, by the limits it has
    *     sent so far (see {@link #refusal}); nothing is sent
    */
@@ -170,7 +178,11 @@ public final class BatchCall {
     }
   }
 
-  /** Cancels the call; the service cancels every job of the batch that has not ended. */
+  /**
+   * Cancels the call; the service cancels every job of the batch that has not ended.
+   *
+   * @param why the reason, for the call's status
+   */
   public void cancel(String why) {
     // A gRPC call takes one caller at a time; cancels come from signal and result threads.
     synchronized (requests) {
@@ -183,6 +195,7 @@ public final class BatchCall {
    * Waits until the last result has come.
    *
    * @throws StatusRuntimeException if the call failed or was cancelled
+   * @throws InterruptedException if the thread was interrupted while waiting
    */
   public void await() throws InterruptedException {
     try {
@@ -192,6 +205,11 @@ public final class BatchCall {
     }
   }
 
+  /**
+   * Whether the call has ended, however it ended.
+   *
+   * @return true once the last result has come or the call has failed
+   */
   public boolean isDone() {
     return done.isDone();
   }

@@ -1,49 +1,54 @@
 package dev.offload.client;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.offload.proto.v1.CancelJobRequest;
-import dev.offload.proto.v1.GetJobRequest;
-import dev.offload.proto.v1.GetPoolStatusRequest;
-import dev.offload.proto.v1.GetPoolStatusResponse;
-import dev.offload.proto.v1.HandlerInfo;
-import dev.offload.proto.v1.Job;
-import dev.offload.proto.v1.JobEvent;
-import dev.offload.proto.v1.JobState;
-import dev.offload.proto.v1.ListHandlersRequest;
-import dev.offload.proto.v1.ListJobsRequest;
+import dev.offload.proto.v1.CancelJobResponse;
 import dev.offload.proto.v1.OffloadGrpc;
-import dev.offload.proto.v1.ShutdownRequest;
-import dev.offload.proto.v1.ShutdownResponse;
 import dev.offload.proto.v1.SubmitJobRequest;
-import dev.offload.proto.v1.WatchJobRequest;
 import dev.offload.wire.TokenHeader;
 import dev.offload.wire.UnixSockets;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
-import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
-import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
-import java.util.Iterator;
-import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import javax.net.ssl.SSLException;
 
 /**
- * A client of a running offload service. Calls block the calling thread (cheap on a virtual
- * thread) and throw {@link io.grpc.StatusRuntimeException} with the service's status and message
- * on failure. Thread-safe; close it to free its connection.
+ * A client of a running offload service ({@code offload serve}): an {@link Offloader} whose jobs
+ * run in the service's pool of worker JVMs.
+ *
+ * <pre>{@code
+ * try (OffloadClient client = OffloadClient.connect("unix:/run/user/1000/offload-me/offload.sock")) {
+ *   PrimeResult r = client.run("is_prime", 9999999999999917L, PrimeResult.class);
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe: one client serves a whole program, its virtual threads included; calls only
+ * wait, they never spin. The connection is made on the first call and re-made as needed; close
+ * the client to free it. Jobs' inputs and outputs are mapped by a Jackson {@link ObjectMapper}
+ * that finds the Jackson modules on the class path ({@link JsonMapper.Builder#findAndAddModules})
+ * and ignores output properties the output type does not have. Failures are this package's
+ * exceptions ({@link OffloadException} and its subclasses, {@link JobCancelledException}),
+ * never gRPC's. For the protocol's own messages (every field of a job record, the pool's status,
+ * batches) use {@link #wire()}.
  */
 public final class OffloadClient implements Offloader {
 
@@ -56,34 +61,85 @@ public final class OffloadClient implements Offloader {
    */
   private static final int MAX_RESPONSE_BYTES = Integer.MAX_VALUE;
 
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .findAndAddModules()
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .build();
+
   /** Where it connects; null over a channel given to {@link #over}. */
   private final ServerTarget target;
   private final ManagedChannel channel;
   private final EventLoopGroup group;
-  /** Whether results may be handled on the connection's own I/O thread (see {@link #batch}). */
-  private final boolean ownIoThread;
   private final OffloadGrpc.OffloadBlockingStub stub;
   private final OffloadGrpc.OffloadStub asyncStub;
+  private final WireClient wire;
 
   private OffloadClient(ServerTarget target, ManagedChannel channel, EventLoopGroup group, boolean ownIoThread) {
     this.target = target;
     this.channel = channel;
     this.group = group;
-    this.ownIoThread = ownIoThread;
     Channel refusing = ClientInterceptors.intercept(channel, new RequestSizeRefusal());
     this.stub = OffloadGrpc.newBlockingStub(refusing);
     this.asyncStub = OffloadGrpc.newStub(refusing);
+    this.wire = new WireClient(channel, ownIoThread, stub, asyncStub);
   }
 
-  /** Connects to a service; the connection is made on the first call. */
+  /**
+   * Connects to the service at the default target: {@code $OFFLOAD_SERVER} if set, else the
+   * socket {@code offload serve} listens on by default (see {@link ServerTarget#defaultTarget}).
+   * The connection is made on the first call.
+   *
+   * @return a client; close it when done
+   * @throws IllegalArgumentException if {@code $OFFLOAD_SERVER} is not a target
+   */
+  public static OffloadClient connect() {
+    return connect(ServerTarget.defaultTarget());
+  }
+
+  /**
+   * Connects to the service at a target written {@code unix:PATH} or {@code HOST:PORT} (as {@link
+   * ServerTarget#parse} reads it). The connection is made on the first call.
+   *
+   * @param target where the service listens, for example {@code "unix:/tmp/offload-me/offload.sock"}
+   *     or {@code "127.0.0.1:7000"}
+   * @return a client; close it when done
+   * @throws IllegalArgumentException if {@code target} is neither form
+   */
+  public static OffloadClient connect(String target) {
+    return connect(ServerTarget.parse(target));
+  }
+
+  /**
+   * Connects to a service that wants a token or speaks TLS, at a target written {@code unix:PATH}
+   * or {@code HOST:PORT}. The connection is made on the first call.
+   *
+   * @param target where the service listens
+   * @param credentials the token and TLS CA to use
+   * @return a client; close it when done
+   * @throws IllegalArgumentException if {@code target} is neither form, or the CA file cannot be
+   *     read as PEM certificates
+   */
+  public static OffloadClient connect(String target, ClientCredentials credentials) {
+    return connect(ServerTarget.parse(target), credentials);
+  }
+
+  /**
+   * Connects to the service at a target. The connection is made on the first call.
+   *
+   * @param target where the service listens
+   * @return a client; close it when done
+   */
   public static OffloadClient connect(ServerTarget target) {
     return connect(target, ClientCredentials.none());
   }
 
   /**
-   * Connects to a service that wants a token or speaks TLS; the connection is made on the first
+   * Connects to a service that wants a token or speaks TLS. The connection is made on the first
    * call.
    *
+   * @param target where the service listens
+   * @param credentials the token and TLS CA to use
+   * @return a client; close it when done
    * @throws IllegalArgumentException if the CA file cannot be read as PEM certificates
    */
   public static OffloadClient connect(ServerTarget target, ClientCredentials credentials) {
@@ -113,6 +169,9 @@ public final class OffloadClient implements Offloader {
    * interceptors of its own); the client owns it from now on and shuts it down on {@link #close}.
    * Results are handed over on the channel's executor, never on its I/O thread, which may be
    * someone else's.
+   *
+   * @param channel the channel to the service
+   * @return a client; close it when done
    */
   public static OffloadClient over(ManagedChannel channel) {
     return new OffloadClient(null, channel, null, false);
@@ -132,6 +191,9 @@ public final class OffloadClient implements Offloader {
   /**
    * Whether anything accepts connections at a target now: a quick look before choosing between a
    * running service and a private pool. It does not speak gRPC.
+   *
+   * @param target where to look
+   * @return true if something accepted a connection within a second
    */
   public static boolean answers(ServerTarget target) {
     return switch (target) {
@@ -147,141 +209,100 @@ public final class OffloadClient implements Offloader {
     };
   }
 
-  /** Where this client connects; empty for a client over a channel given to {@link #over}. */
+  /**
+   * Where this client connects.
+   *
+   * @return the target; empty for a client over a channel given to {@link #over}
+   */
   public Optional<ServerTarget> target() {
     return Optional.ofNullable(target);
   }
 
   @Override
-  public CompletableFuture<String> submit(String handler, String inputJson) {
-    JobFuture future = new JobFuture(id -> asyncStub.cancelJob(
-        CancelJobRequest.newBuilder().setJobId(id).build(), new io.grpc.stub.StreamObserver<>() {
-          @Override
-          public void onNext(dev.offload.proto.v1.CancelJobResponse value) {}
-
-          @Override
-          public void onError(Throwable t) {}
-
-          @Override
-          public void onCompleted() {}
-        }));
-    asyncStub.runJob(SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(inputJson).build(), future);
-    return future;
-  }
-
-  /** Queues a job and returns it as accepted. */
-  public Job submit(SubmitJobRequest request) {
-    return stub.submitJob(request).getJob();
-  }
-
-  /**
-   * Submits a job and waits for its end, passing every event to {@code onEvent} as it comes.
-   *
-   * @return the job in its terminal state
-   */
-  public Job run(SubmitJobRequest request, Consumer<JobEvent> onEvent) {
-    return lastJob(stub.runJob(request), onEvent);
-  }
-
-  /** Waits for a job's end, passing every event to {@code onEvent}; returns the terminal job. */
-  @Override
-  public Job watch(String jobId, Consumer<JobEvent> onEvent) {
-    return lastJob(stub.watchJob(WatchJobRequest.newBuilder().setJobId(jobId).build()), onEvent);
-  }
-
-  /**
-   * Opens a batch stream: many jobs over one call, at most {@code maxInFlight} outstanding. Results
-   * go to {@code onResult} as jobs end, one at a time.
-   *
-   * <p>Against a socket, {@code onResult} runs on the connection's own I/O thread: a hand-off to
-   * another thread per result cost more than the rest of the client's work per job. It must not
-   * wait for anything but its own output; a slow writer just slows the batch down. Over a channel
-   * given to {@link #over} it runs on the channel's executor.
-   */
-  public BatchCall batch(int maxInFlight, Consumer<dev.offload.proto.v1.BatchResult> onResult) {
-    OffloadGrpc.OffloadStub batchStub = ownIoThread ? asyncStub.withExecutor(Runnable::run) : asyncStub;
-    return new BatchCall(batchStub, maxInFlight, onResult);
-  }
-
-  public Job get(String jobId) {
-    return stub.getJob(GetJobRequest.newBuilder().setJobId(jobId).build()).getJob();
-  }
-
-  /** The jobs the service holds, oldest first; those in {@code state} only, unless it is null. */
-  public List<Job> list(JobState state) {
-    var request = ListJobsRequest.newBuilder();
-    if (state != null) {
-      request.setState(state);
-    }
-    return stub.listJobs(request.build()).getJobsList();
-  }
-
-  /** Cancels a job and returns its record after the request (see the CancelJob rpc). */
-  @Override
-  public Job cancel(String jobId) {
-    return stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()).getJob();
-  }
-
-  public GetPoolStatusResponse poolStatus() {
-    return stub.getPoolStatus(GetPoolStatusRequest.getDefaultInstance());
-  }
-
-  public List<HandlerInfo> handlers() {
-    return stub.listHandlers(ListHandlersRequest.getDefaultInstance()).getHandlersList();
-  }
-
-  /** Asks the service to shut down; null grace means the service's default. */
-  public ShutdownResponse shutdown(Duration grace) {
-    return stub.shutdown(ShutdownRequest.newBuilder().setGraceMs(grace == null ? 0 : grace.toMillis()).build());
-  }
-
-  /**
-   * Waits until the connection to the service drops (the service has exited), at most {@code
-   * limit}; true if it did. Call it after a call has connected.
-   */
-  public boolean awaitDisconnect(Duration limit) throws InterruptedException {
-    CompletableFuture<Void> dropped = new CompletableFuture<>();
-    watchUntilDropped(channel.getState(false), dropped);
+  public <O> JobHandle<O> submit(String handler, Object input, Class<O> outputType, JobOptions options) throws InterruptedException {
+    Objects.requireNonNull(outputType, "outputType");
+    String inputJson;
     try {
-      dropped.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-      return true;
-    } catch (java.util.concurrent.TimeoutException e) {
-      return false;
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(e.getCause());
+      inputJson = MAPPER.writeValueAsString(input);
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException("the input of a '" + handler + "' job cannot be written as JSON: " + e.getOriginalMessage(), e);
     }
-  }
-
-  private void watchUntilDropped(ConnectivityState state, CompletableFuture<Void> dropped) {
-    if (state != ConnectivityState.READY && state != ConnectivityState.CONNECTING) {
-      dropped.complete(null);
-      return;
-    }
-    channel.notifyWhenStateChanged(state, () -> watchUntilDropped(channel.getState(false), dropped));
-  }
-
-  private static Job lastJob(Iterator<JobEvent> events, Consumer<JobEvent> onEvent) {
-    Job last = null;
-    while (events.hasNext()) {
-      JobEvent event = events.next();
-      onEvent.accept(event);
-      if (event.hasJob()) {
-        last = event.getJob();
+    return start(handler, inputJson, options, (jobId, outputJson) -> {
+      try {
+        return MAPPER.readValue(outputJson, outputType);
+      } catch (JacksonException e) {
+        throw new OutputTypeException(jobId, outputJson, outputType, e);
       }
-    }
-    if (last == null || !isTerminal(last.getState())) {
-      throw Status.UNAVAILABLE.withDescription("the service ended the job's stream before the job ended").asRuntimeException();
-    }
-    return last;
+    });
   }
 
-  private static boolean isTerminal(JobState state) {
-    return switch (state) {
-      case SUCCEEDED, FAILED, CANCELLED, TIMED_OUT -> true;
-      default -> false;
-    };
+  @Override
+  public JobHandle<String> submitJson(String handler, String inputJson, JobOptions options) throws InterruptedException {
+    return start(handler, Objects.requireNonNull(inputJson, "inputJson"), options, (jobId, outputJson) -> outputJson);
   }
 
+  private <O> JobHandle<O> start(String handler, String inputJson, JobOptions options, JobHandle.OutputReader<O> output)
+      throws InterruptedException {
+    Objects.requireNonNull(handler, "handler");
+    Objects.requireNonNull(options, "options");
+    SubmitJobRequest request = SubmitJobRequest.newBuilder()
+        .setHandler(handler)
+        .setInputJson(inputJson)
+        .setTimeoutMs(JobOptions.millis(options.timeout().orElse(null)))
+        .setDeadlineMs(JobOptions.millis(options.deadline().orElse(null)))
+        .setRetries(options.retries())
+        .build();
+    JobHandle<O> handle = new JobHandle<>(handler, target, this::cancelAsync, output, options.progressListener().orElse(null));
+    asyncStub.runJob(request, handle.events());
+    handle.awaitAccepted();
+    return handle;
+  }
+
+  /** Sends a CancelJob; the future completes, never exceptionally, once the service has answered or the call failed. */
+  private CompletableFuture<Void> cancelAsync(String jobId) {
+    CompletableFuture<Void> answered = new CompletableFuture<>();
+    asyncStub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build(), new StreamObserver<CancelJobResponse>() {
+      @Override
+      public void onNext(CancelJobResponse response) {}
+
+      @Override
+      public void onError(Throwable t) {
+        answered.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        answered.complete(null);
+      }
+    });
+    return answered;
+  }
+
+  @Override
+  public JobState cancel(String jobId) {
+    try {
+      return JobState.of(stub.cancelJob(CancelJobRequest.newBuilder().setJobId(jobId).build()).getJob().getState());
+    } catch (StatusRuntimeException e) {
+      throw Failures.of(e, target, null, null);
+    }
+  }
+
+  /**
+   * The wire-level view of this client: the service's rpcs with their protobuf messages, for
+   * tools that show everything the service knows (as the {@code offload} CLI does). It shares this
+   * client's connection.
+   *
+   * @return the wire-level client
+   */
+  public WireClient wire() {
+    return wire;
+  }
+
+  /**
+   * Closes the connection and returns within about a second. Calls still waiting fail with
+   * {@link OffloadException}; jobs already accepted run on, on the service. Closing twice does
+   * nothing more.
+   */
   @Override
   public void close() {
     channel.shutdownNow();

@@ -11,7 +11,11 @@ public sealed interface ServerTarget {
   /** The environment variable clients read their default target from. */
   String ENV = "OFFLOAD_SERVER";
 
-  /** A Unix domain socket file. */
+  /**
+   * A Unix domain socket file.
+   *
+   * @param socket the socket file's path
+   */
   record Unix(Path socket) implements ServerTarget {
     @Override
     public String toString() {
@@ -19,7 +23,12 @@ public sealed interface ServerTarget {
     }
   }
 
-  /** A TCP address. */
+  /**
+   * A TCP address.
+   *
+   * @param host a host name or IP address
+   * @param port the port, 1 to 65535
+   */
   record Tcp(String host, int port) implements ServerTarget {
     @Override
     public String toString() {
@@ -30,6 +39,8 @@ public sealed interface ServerTarget {
   /**
    * Parses {@code unix:PATH} or {@code HOST:PORT} ({@code [::1]:PORT} for IPv6).
    *
+   * @param text the target as written
+   * @return the target
    * @throws IllegalArgumentException with a message that shows the accepted forms
    */
   static ServerTarget parse(String text) {
@@ -63,6 +74,9 @@ public sealed interface ServerTarget {
   /**
    * The default: {@code $OFFLOAD_SERVER} if set, else
    * {@code unix:${XDG_RUNTIME_DIR:-/tmp}/offload-$USER/offload.sock}.
+   *
+   * @return the default target
+   * @throws IllegalArgumentException if {@code $OFFLOAD_SERVER} is set and not a target
    */
   static ServerTarget defaultTarget() {
     String fromEnv = System.getenv(ENV);

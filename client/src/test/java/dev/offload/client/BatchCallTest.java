@@ -107,7 +107,7 @@ class BatchCallTest {
     serve(new FailingAtTheFirstJob());
     // A hang guard: on failure the call ends within milliseconds, so 10 s only bounds a regression.
     assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
-      BatchCall call = client.batch(1, result -> {});
+      BatchCall call = client.wire().batch(1, result -> {});
       call.acquire();
       call.send("1", SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("1").build());
 
@@ -126,7 +126,7 @@ class BatchCallTest {
     serve(new OlderService());
     List<BatchResult> results = new CopyOnWriteArrayList<>();
     assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
-      BatchCall call = client.batch(4, results::add);
+      BatchCall call = client.wire().batch(4, results::add);
 
       assertNull(call.refusal("1", SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("\"" + "x".repeat(1 << 20) + "\"").build()));
       call.acquire();

@@ -41,15 +41,15 @@ class BatchInterruptIT {
           "batch", jobs.toString(), "--server", service.target(), "--progress", "never"))
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       // One worker: one job runs, the others wait in the queue.
-      Await.until("the batch's jobs are in", Duration.ofSeconds(30), () -> service.client().list(null).size() == JOBS
-          && service.client().list(JobState.RUNNING).size() == 1);
+      Await.until("the batch's jobs are in", Duration.ofSeconds(30), () -> service.client().wire().list(null).size() == JOBS
+          && service.client().wire().list(JobState.RUNNING).size() == 1);
 
       Signals.send(signal, batch.pid());
 
       assertTrue(batch.waitFor(20, TimeUnit.SECONDS), "batch exited");
       assertEquals(exitCode, batch.exitValue());
-      for (Job job : service.client().list(null)) {
-        assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState(), job.getId());
+      for (Job job : service.client().wire().list(null)) {
+        assertEquals(JobState.CANCELLED, service.client().wire().watch(job.getId(), e -> {}).getState(), job.getId());
       }
     }
   }

@@ -66,6 +66,16 @@ class CliIT {
   }
 
   @Test
+  void runJson_failingHandler_recordsWhatTheHandlerThrewAndWhere() throws Exception {
+    Cli.Result r = offload("run", "is_prime", "\"seven\"", "--json");
+    assertEquals(1, r.exitCode(), r.err());
+    JsonNode error = Json.parse(r.out()).get("error");
+    assertEquals("HANDLER_ERROR", error.get("code").asText());
+    assertEquals(IllegalArgumentException.class.getName(), error.get("exception_class").asText());
+    assertTrue(error.get("stack_trace").asText().contains("IsPrimeHandler"), error.toString());
+  }
+
+  @Test
   void run_unknownHandler_exit2ListingKnownHandlers() {
     Cli.Result r = offload("run", "nope", "1");
     assertEquals(2, r.exitCode());

@@ -49,15 +49,15 @@ class DeadlineCliIT {
   /** `run echo --timeout 5s` waited on while no worker was free: --timeout counts run time only; --deadline counts it all. */
   @Test
   void run_deadline_noWorkerFree_endsTimedOut_exit4() throws Exception {
-    Job blocker = service.client().submit(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 60000}").build());
-    Await.until("the only worker busy", Duration.ofSeconds(30), () -> service.client().get(blocker.getId()).getState() == JobState.RUNNING);
+    Job blocker = service.client().wire().submit(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 60000}").build());
+    Await.until("the only worker busy", Duration.ofSeconds(30), () -> service.client().wire().get(blocker.getId()).getState() == JobState.RUNNING);
     try {
       Cli.Result r = offload("run", "echo", "1", "--deadline", "500ms");
 
       assertEquals(4, r.exitCode(), r.err());
       assertTrue(r.err().contains("TIMED_OUT (DEADLINE_EXCEEDED)") && r.err().contains("while it was queued"), r.err());
     } finally {
-      service.client().cancel(blocker.getId());
+      service.client().wire().cancel(blocker.getId());
     }
   }
 

@@ -36,8 +36,8 @@ class RunInterruptIT {
   }
 
   private static Job awaitRunningJob(RunningService service) throws InterruptedException {
-    Await.until("the run's job is running", Duration.ofSeconds(30), () -> !service.client().list(JobState.RUNNING).isEmpty());
-    return service.client().list(JobState.RUNNING).getFirst();
+    Await.until("the run's job is running", Duration.ofSeconds(30), () -> !service.client().wire().list(JobState.RUNNING).isEmpty());
+    return service.client().wire().list(JobState.RUNNING).getFirst();
   }
 
   @ParameterizedTest(name = "SIG{0}: exit {1}")
@@ -49,7 +49,7 @@ class RunInterruptIT {
       Signals.send(signal, run.pid());
       assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
       assertEquals(exitCode, run.exitValue());
-      assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState());
+      assertEquals(JobState.CANCELLED, service.client().wire().watch(job.getId(), e -> {}).getState());
     }
   }
 
@@ -63,7 +63,7 @@ class RunInterruptIT {
       Signals.sendTwiceAtOnce(signal, run.pid());
       assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
       assertEquals(exitCode, run.exitValue());
-      assertEquals(JobState.CANCELLED, service.client().watch(job.getId(), e -> {}).getState());
+      assertEquals(JobState.CANCELLED, service.client().wire().watch(job.getId(), e -> {}).getState());
     }
   }
 
@@ -76,8 +76,8 @@ class RunInterruptIT {
       Signals.send(signal, run.pid());
       assertTrue(run.waitFor(20, TimeUnit.SECONDS), "run exited");
       assertEquals(exitCode, run.exitValue());
-      assertEquals(JobState.RUNNING, service.client().get(job.getId()).getState());
-      service.client().cancel(job.getId());
+      assertEquals(JobState.RUNNING, service.client().wire().get(job.getId()).getState());
+      service.client().wire().cancel(job.getId());
     }
   }
 }

@@ -48,7 +48,7 @@ class SmallHeapServeIT {
       for (int i = 0; i < JOBS; i++) {
         SubmitJobRequest request = SubmitJobRequest.newBuilder().setHandler("echo").setInputJson(input).build();
         // Bounded: a supervisor out of memory may never answer.
-        Job end = CompletableFuture.supplyAsync(() -> client.run(request, event -> {})).get(60, TimeUnit.SECONDS);
+        Job end = CompletableFuture.supplyAsync(() -> client.wire().run(request, event -> {})).get(60, TimeUnit.SECONDS);
         assertEquals(JobState.SUCCEEDED, end.getState(), "job " + i + ": " + end.getError());
         assertEquals(INPUT_BYTES, end.getOutputJson().length(), "job " + i);
         ids.add(end.getId());

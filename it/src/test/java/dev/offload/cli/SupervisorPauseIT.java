@@ -61,7 +61,7 @@ class SupervisorPauseIT {
       for (int c = 0; c < 3; c++) {
         runners.add(clients.submit(() -> {
           while (!stop.get()) {
-            Job end = client.run(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 150}").build(), e -> {});
+            Job end = client.wire().run(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 150}").build(), e -> {});
             ended.put(end.getId(), end);
             done.incrementAndGet();
           }

@@ -24,18 +24,18 @@ class JavaAppIT {
 
   private static final long RUN_LIMIT_SECONDS = 120;
   private static final String EXPECTED = """
-      {"n":2,"prime":true}
-      {"n":91,"prime":false}
-      {"n":97,"prime":true}
-      {"n":7919,"prime":true}
-      {"n":1000000007,"prime":true}
-      {"n":2147483647,"prime":true}
-      {"n":4294967297,"prime":false}
-      {"n":600851475143,"prime":false}
-      {"n":999999999989,"prime":true}
-      {"n":1000000000039,"prime":true}
-      {"n":99999999999973,"prime":true}
-      {"n":9999999999999917,"prime":true}
+      2 is prime
+      91 is not prime
+      97 is prime
+      7919 is prime
+      1000000007 is prime
+      2147483647 is prime
+      4294967297 is not prime
+      600851475143 is not prime
+      999999999989 is prime
+      1000000000039 is prime
+      99999999999973 is prime
+      9999999999999917 is prime
       is_prime "seven" failed: job j-13 FAILED (HANDLER_ERROR): is_prime takes an integer or {"n": integer}, got "seven"
       """;
 

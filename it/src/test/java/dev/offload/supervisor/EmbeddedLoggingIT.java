@@ -54,9 +54,9 @@ class EmbeddedLoggingIT {
         .withPool(RunningService.pool(1).classpath(simple + File.pathSeparator + CLASS_PATH).logDir(logs).build());
 
     try (ProcessPool pool = ProcessPool.start(config)) {
-      assertEquals("{\"n\":7,\"prime\":true}", pool.run("is_prime", "7"));
+      assertEquals("{\"n\":7,\"prime\":true}", pool.runJson("is_prime", "7"));
       // A failed job is a warning in the worker's log: in Logback's layout, not slf4j-simple's.
-      Job failed = pool.client().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("\"seven\"").build(), e -> {});
+      Job failed = pool.client().wire().run(SubmitJobRequest.newBuilder().setHandler("is_prime").setInputJson("\"seven\"").build(), e -> {});
       assertEquals(JobState.FAILED, failed.getState());
     }
     String log = workerLogs(logs);

@@ -27,8 +27,8 @@ final class VerboseEmbeddingApp {
     workerOptions.add("-D" + WorkerLaunch.LOG_LEVEL_PROPERTY + "=TRACE");
     PoolConfig pool = defaults.toBuilder().workers(1).logDir(Path.of(args[0])).jvmOptions(workerOptions).build();
     try (ProcessPool offloader = ProcessPool.start(SupervisorConfig.defaults().withPool(pool))) {
-      offloader.run("is_prime", "7");
-      offloader.run("echo", "[1, 2]");
+      offloader.runJson("is_prime", "7");
+      offloader.runJson("echo", "[1, 2]");
     }
   }
 }

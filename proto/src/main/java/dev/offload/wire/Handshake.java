@@ -17,12 +17,24 @@ public final class Handshake {
 
   private Handshake() {}
 
-  /** The ready line for this nonce and pid. */
+  /**
+   * The ready line for this nonce and pid.
+   *
+   * @param nonce the nonce the supervisor passed in {@value #NONCE_ENV}
+   * @param pid the worker's pid
+   * @return the line, without its line end
+   */
   public static String readyLine(String nonce, long pid) {
     return READY + " " + nonce + " " + pid;
   }
 
-  /** The pid in a ready line with this nonce, or empty if the line is anything else. */
+  /**
+   * The pid in a ready line with this nonce, or empty if the line is anything else.
+   *
+   * @param line a line the worker wrote
+   * @param nonce the nonce the supervisor passed to that worker
+   * @return the worker's pid, or empty
+   */
   public static Optional<Long> parseReady(String line, String nonce) {
     String prefix = READY + " " + nonce + " ";
     if (line == null || !line.startsWith(prefix)) {

@@ -46,6 +46,8 @@ public final class PluginJars {
    * The jars that paths stand for: a jar stands for itself, a directory for the {@code *.jar}
    * files directly in it, by name. A jar given twice counts once.
    *
+   * @param paths jars and directories of jars
+   * @return the jars, in the order given (a directory's by name)
    * @throws IllegalArgumentException if a path does not exist, is neither a jar nor a directory,
    *     cannot be read, or is a directory without jars; the message names the path and says what
    *     to do
@@ -60,7 +62,12 @@ public final class PluginJars {
     return List.copyOf(jars.values());
   }
 
-  /** The jars in a value of {@link #PROPERTY}, or none for null or blank. */
+  /**
+   * The jars in a value of {@link #PROPERTY}, or none for null or blank.
+   *
+   * @param property the property's value, or null
+   * @return the jars it names
+   */
   public static List<Path> parse(String property) {
     if (property == null || property.isBlank()) {
       return List.of();
@@ -68,7 +75,12 @@ public final class PluginJars {
     return Arrays.stream(property.split(File.pathSeparator)).filter(s -> !s.isBlank()).map(Path::of).toList();
   }
 
-  /** {@code jars} as a value of {@link #PROPERTY}. */
+  /**
+   * {@code jars} as a value of {@link #PROPERTY}.
+   *
+   * @param jars the jars
+   * @return their paths, joined with {@link File#pathSeparator}
+   */
   public static String format(List<Path> jars) {
     return String.join(File.pathSeparator, jars.stream().map(p -> p.toAbsolutePath().toString()).toList());
   }
@@ -78,6 +90,9 @@ public final class PluginJars {
    * Jackson) come first, and all jars share the loader, so a plugin's libraries can be jars of
    * their own. The loader is never closed; it lives as long as the worker.
    *
+   * @param jars the plugin jars
+   * @param parent the loader of the worker's own classes
+   * @return the loader
    * @throws IllegalStateException if two jars list the same handler class (two copies or two
    *     versions of one plugin: only the first would ever load); the message names both jars
    */
@@ -107,13 +122,21 @@ public final class PluginJars {
    * The jars among {@code jars} that list no handler: no {@link #SERVICES} file, or one that names
    * no class. Such a jar adds no handler; it can only be a library for the others' handlers.
    *
+   * @param jars the plugin jars
+   * @return those that list no handler, in the order given
    * @throws IllegalArgumentException if a jar cannot be read
    */
   public static List<Path> withoutHandlers(List<Path> jars) {
     return jars.stream().filter(jar -> handlerClasses(jar).isEmpty()).toList();
   }
 
-  /** The class names a services file lists: one a line, {@code #} starting a comment. */
+  /**
+   * The class names a services file lists: one a line, {@code #} starting a comment.
+   *
+   * @param services the file's content, read to its end and not closed
+   * @return the names, in the file's order
+   * @throws IOException if the content cannot be read
+   */
   public static List<String> providerNames(InputStream services) throws IOException {
     List<String> names = new ArrayList<>();
     BufferedReader reader = new BufferedReader(new InputStreamReader(services, StandardCharsets.UTF_8));

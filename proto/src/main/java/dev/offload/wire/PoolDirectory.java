@@ -44,7 +44,9 @@ public final class PoolDirectory {
    * that belong to supervisors that are gone (a failure to remove one is no reason not to start;
    * it is only reported in the result).
    *
+   * @param parent the directory to make it in, the temporary directory as a rule
    * @return the new directory and what was found stale
+   * @throws IOException if the directory cannot be made
    */
   public static Created create(Path parent) throws IOException {
     long pid = ProcessHandle.current().pid();
@@ -71,6 +73,7 @@ public final class PoolDirectory {
   /**
    * A directory made by {@link #create}, and the stale ones of earlier supervisors found beside it.
    *
+   * @param dir the new directory
    * @param removed those removed
    * @param notRemoved those that could not be, each with the reason
    */
@@ -108,6 +111,9 @@ public final class PoolDirectory {
    * Whether a pool directory's owner has ended: no process has its pid now, or the one that has
    * started at another time (the pid was reused), or it is a zombie. False for a directory of
    * another name: only pool directories are ever judged stale.
+   *
+   * @param dir a directory that may be a pool's
+   * @return whether it is a pool's whose owner has ended
    */
   public static boolean isOwnerGone(Path dir) {
     Matcher name = NAME.matcher(dir.getFileName().toString());
@@ -134,6 +140,9 @@ public final class PoolDirectory {
    * directory to the others (or to the next pool that starts); a supervisor that is alive after
    * all keeps its directory. Only a directory named as a pool's is emptied; another is removed
    * only if it is empty. Never throws: exiting matters more.
+   *
+   * @param dir the worker's pool directory
+   * @param patience the most to wait for the owner and the siblings to be gone
    */
   public static void removeIfAbandoned(Path dir, Duration patience) {
     try {

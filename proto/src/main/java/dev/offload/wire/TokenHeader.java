@@ -12,7 +12,12 @@ public final class TokenHeader {
 
   private TokenHeader() {}
 
-  /** The header's value for a token. */
+  /**
+   * The header's value for a token.
+   *
+   * @param token the service's token
+   * @return {@code Bearer TOKEN}
+   */
   public static String value(String token) {
     return SCHEME + token;
   }

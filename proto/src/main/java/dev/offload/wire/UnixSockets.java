@@ -35,13 +35,25 @@ public final class UnixSockets {
 
   private UnixSockets() {}
 
-  /** A group of epoll event loops whose threads are daemons named after {@code name}. */
+  /**
+   * A group of epoll event loops whose threads are daemons named after {@code name}.
+   *
+   * @param threads how many event loops
+   * @param name the threads' name, which a number follows
+   * @return the group; the caller shuts it down
+   */
   public static EventLoopGroup newEventLoopGroup(int threads, String name) {
     ThreadFactory factory = Thread.ofPlatform().name(name + "-", 0).daemon(true).factory();
     return new MultiThreadIoEventLoopGroup(threads, factory, EpollIoHandler.newFactory());
   }
 
-  /** A server builder bound to a socket file, on the given event loops. */
+  /**
+   * A server builder bound to a socket file, on the given event loops.
+   *
+   * @param socket the socket file to create, at most {@value #MAX_PATH_BYTES} bytes long
+   * @param group the event loops of the server and its connections
+   * @return the builder
+   */
   public static NettyServerBuilder serverBuilder(Path socket, EventLoopGroup group) {
     return NettyServerBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
         .channelType(EpollServerDomainSocketChannel.class)
@@ -50,7 +62,13 @@ public final class UnixSockets {
         .withChildOption(ChannelOption.SO_KEEPALIVE, null);
   }
 
-  /** A plaintext channel builder for a socket file, on the given event loops. */
+  /**
+   * A plaintext channel builder for a socket file, on the given event loops.
+   *
+   * @param socket the socket file to connect to, at most {@value #MAX_PATH_BYTES} bytes long
+   * @param group the event loops of the channel
+   * @return the builder
+   */
   public static NettyChannelBuilder channelBuilder(Path socket, EventLoopGroup group) {
     return NettyChannelBuilder.forAddress(new DomainSocketAddress(checked(socket).toString()))
         .channelType(EpollDomainSocketChannel.class)
@@ -59,7 +77,12 @@ public final class UnixSockets {
         .usePlaintext();
   }
 
-  /** Whether anything accepts connections on a socket file now. */
+  /**
+   * Whether anything accepts connections on a socket file now.
+   *
+   * @param socket the socket file
+   * @return true if a connection to it succeeded
+   */
   public static boolean answers(Path socket) {
     if (!Files.exists(socket)) {
       return false;

@@ -12,6 +12,9 @@ public final class Utf8 {
   /**
    * The number of bytes {@code text} takes in UTF-8. A surrogate that is not half of a pair
    * counts 3 bytes, as the character it stands for would.
+   *
+   * @param text any text
+   * @return its length in UTF-8 bytes
    */
   public static long length(String text) {
     long bytes = 0;

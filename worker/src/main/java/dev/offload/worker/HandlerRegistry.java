@@ -29,7 +29,12 @@ import java.util.regex.Pattern;
  */
 public final class HandlerRegistry {
 
-  /** A handler and where it came from: {@code built-in} or the path of its jar. */
+  /**
+   * A handler and where it came from.
+   *
+   * @param handler the handler
+   * @param origin {@code built-in}, or the path of the jar it came from
+   */
   public record Entry(JobHandler handler, String origin) {}
 
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_]*");
@@ -43,7 +48,9 @@ public final class HandlerRegistry {
   /**
    * Loads every handler visible to a class loader.
    *
+   * @param loader the class loader whose {@code META-INF/services} entries are read
    * @param includeTestHandlers whether handlers marked {@link JobHandler#testOnly()} are offered
+   * @return the handlers found, by name
    * @throws IllegalStateException if a handler fails to load or two share a name; the message names
    *     the class and where it came from (for two, both origins)
    */
@@ -86,18 +93,31 @@ public final class HandlerRegistry {
     return new HandlerRegistry(byName);
   }
 
-  /** The handler with this name, if any. */
+  /**
+   * The handler with this name, if any.
+   *
+   * @param name a handler's name
+   * @return the handler, or empty if none has that name
+   */
   public Optional<JobHandler> find(String name) {
     Entry entry = byName.get(name);
     return entry == null ? Optional.empty() : Optional.of(entry.handler());
   }
 
-  /** Every handler, by name. */
+  /**
+   * Every handler, by name.
+   *
+   * @return the entries, sorted by name
+   */
   public Collection<Entry> entries() {
     return byName.values();
   }
 
-  /** Every handler as the protocol describes it, by name. */
+  /**
+   * Every handler as the protocol describes it, by name.
+   *
+   * @return one description per handler
+   */
   public Iterable<HandlerInfo> describe() {
     return byName.values().stream()
         .map(

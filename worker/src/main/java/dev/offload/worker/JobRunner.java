@@ -8,6 +8,8 @@ import dev.offload.proto.v1.JobResult;
 import dev.offload.sdk.JobContext;
 import dev.offload.sdk.Json;
 import dev.offload.sdk.JobHandler;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
@@ -42,6 +44,12 @@ final class JobRunner {
 
   /** A progress message is for a terminal line; longer ones are cut to this many characters. */
   static final int MAX_PROGRESS_MESSAGE_CHARS = 1_000;
+
+  /**
+   * A failed job's stack trace is cut to this many characters (16 KiB of ASCII, the bound the
+   * protocol's JobError.stack_trace promises): every watcher of the job is sent it.
+   */
+  static final int MAX_STACK_TRACE_CHARS = 16 * 1024 - 100;
 
   private final HandlerRegistry registry;
   private final long maxOutputBytes;
@@ -173,8 +181,12 @@ final class JobRunner {
         result.setCancelled(true);
       } else {
         LOG.warn("job " + job.getJobId() + " failed", failure);
-        result.setError(
-            JobError.newBuilder().setCode("HANDLER_ERROR").setMessage(describe(failure)).build());
+        result.setError(JobError.newBuilder()
+            .setCode("HANDLER_ERROR")
+            .setMessage(describe(failure))
+            .setExceptionClass(failure.getClass().getName())
+            .setStackTrace(stackTrace(failure))
+            .build());
       }
     } finally {
       lock.lock();
@@ -197,6 +209,27 @@ final class JobRunner {
 
   private static String inputOf(ExecuteJob job) {
     return job.getInputJson().isEmpty() ? "null" : job.getInputJson();
+  }
+
+  /**
+   * A handler's stack trace, as {@link Throwable#printStackTrace()} writes it, cut to {@link
+   * #MAX_STACK_TRACE_CHARS}: the caller's only view of where its handler failed, since the
+   * worker's log stays with the service.
+   */
+  static String stackTrace(Throwable failure) {
+    StringWriter text = new StringWriter();
+    try (PrintWriter out = new PrintWriter(text)) {
+      failure.printStackTrace(out);
+    }
+    String trace = text.toString();
+    if (trace.length() <= MAX_STACK_TRACE_CHARS) {
+      return trace;
+    }
+    int cut = MAX_STACK_TRACE_CHARS;
+    if (Character.isHighSurrogate(trace.charAt(cut - 1))) {
+      cut--;
+    }
+    return trace.substring(0, cut) + "\n\t... (" + (trace.length() - cut) + " more characters cut; the worker's log has them all)\n";
   }
 
   private static String describe(Throwable failure) {

@@ -26,6 +26,8 @@ public final class LogSetup {
    *
    * @param pattern the Logback layout of a line
    * @param root the level of every logger not named in {@code levels}
+   * @param levels the level of each logger named here, by logger name
+   * @return Logback's context, so configured
    * @throws IllegalStateException if SLF4J does not log into Logback here (see {@link LogbackBinding#require})
    */
   public static LoggerContext toStderr(String pattern, Level root, Map<String, Level> levels) {

@@ -65,6 +65,13 @@ public final class WorkerMain {
 
   private WorkerMain() {}
 
+  /**
+   * Runs a worker: serves its supervisor on the socket named by the system properties its launch
+   * sets (see {@link dev.offload.wire.WorkerLaunch}) until the supervisor ends it or is gone.
+   *
+   * @param args none
+   * @throws Exception if the worker cannot start; the supervisor reads why from its log
+   */
   public static void main(String[] args) throws Exception {
     // From here on, only the handshake may use the real standard output; System.out is the log.
     PrintStream handshake = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);

@@ -5,6 +5,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -118,11 +119,31 @@ class JobRunnerTest {
     assertEquals(JobResult.OutcomeCase.ERROR, failed.getOutcomeCase());
     assertEquals("HANDLER_ERROR", failed.getError().getCode());
     assertEquals("IllegalStateException: boom", failed.getError().getMessage());
+    assertEquals("java.lang.IllegalStateException", failed.getError().getExceptionClass());
+    assertTrue(failed.getError().getStackTrace().startsWith("java.lang.IllegalStateException: boom"), failed.getError().getStackTrace());
+    assertTrue(failed.getError().getStackTrace().contains("at dev.offload.worker.TestHandlers$FailingHandler.run"),
+        failed.getError().getStackTrace());
 
     JobResult next = run("job-2", "echo", "2");
 
     assertEquals("job-2", next.getJobId());
     assertEquals("2", next.getOutputJson());
+  }
+
+  @Test
+  void stackTrace_ofADeepRecursion_isCutToItsBound_andSaysSo() {
+    StackOverflowError deep = assertThrows(StackOverflowError.class, JobRunnerTest::recurse);
+
+    String trace = JobRunner.stackTrace(deep);
+
+    assertTrue(trace.length() <= 16 * 1024, "at most 16 KiB, as JobError.stack_trace promises: " + trace.length());
+    assertTrue(trace.startsWith("java.lang.StackOverflowError"), trace.substring(0, 100));
+    assertTrue(trace.endsWith("more characters cut; the worker's log has them all)\n"), trace.substring(trace.length() - 200));
+  }
+
+  @SuppressWarnings("InfiniteRecursion")
+  private static int recurse() {
+    return recurse() + 1;
   }
 
   @Test

@@ -60,7 +60,7 @@ class ChaosIT {
       AtomicIntegerArray batchResults = new AtomicIntegerArray(BATCH_JOBS);
       Map<String, BatchResult> batchEnds = new ConcurrentHashMap<>();
       AtomicReference<BatchCall> call = new AtomicReference<>();
-      call.set(service.client().batch(128, result -> {
+      call.set(service.client().wire().batch(128, result -> {
         batchResults.incrementAndGet(Integer.parseInt(result.getKey()));
         batchEnds.put(result.getKey(), result);
         call.get().release();
@@ -82,7 +82,7 @@ class ChaosIT {
         waiters.add(clients.submit(() -> {
           for (int i = next.getAndIncrement(); i < WAITED_JOBS; i = next.getAndIncrement()) {
             List<JobEvent> events = new ArrayList<>();
-            Job end = service.client().run(job(i), events::add);
+            Job end = service.client().wire().run(job(i), events::add);
             long terminal = events.stream().filter(e -> e.hasJob() && dev.offload.supervisor.job.Job.isTerminal(e.getJob().getState())).count();
             terminalEvents.merge(end.getId(), (int) terminal, Integer::sum);
           }
@@ -93,7 +93,7 @@ class ChaosIT {
       Random random = new Random(42);
       int kills = 0;
       while (!batch.isDone() || !waiters.stream().allMatch(Future::isDone)) {
-        List<Long> live = service.client().poolStatus().getWorkersList().stream()
+        List<Long> live = service.client().wire().poolStatus().getWorkersList().stream()
             .map(WorkerStatus::getPid).filter(p -> p != 0).toList();
         if (!live.isEmpty()) {
           ProcessHandle.of(live.get(random.nextInt(live.size()))).ifPresent(ProcessHandle::destroyForcibly);
@@ -113,7 +113,7 @@ class ChaosIT {
       }
       assertEquals(WAITED_JOBS, terminalEvents.size(), "every waited job ended and its waiter was told");
       assertTrue(terminalEvents.values().stream().allMatch(n -> n == 1), "each waited job reported terminal exactly once");
-      List<Job> held = service.client().list(null);
+      List<Job> held = service.client().wire().list(null);
       assertEquals(BATCH_JOBS + WAITED_JOBS, held.size(), "the service holds each job once");
       assertTrue(held.stream().allMatch(j -> dev.offload.supervisor.job.Job.isTerminal(j.getState())));
       assertTrue(kills > 0, "the chaos actually happened");

@@ -50,7 +50,7 @@ class DeadlineIT {
   @BeforeEach
   void wholePool() throws InterruptedException {
     Await.until("an idle worker", END_WITHIN, () -> {
-      GetPoolStatusResponse status = service.client().poolStatus();
+      GetPoolStatusResponse status = service.client().wire().poolStatus();
       return status.getWorkersCount() == 1 && status.getWorkers(0).getState() == WorkerState.IDLE
           && ProcessHandle.of(status.getWorkers(0).getPid()).isPresent();
     });
@@ -64,7 +64,7 @@ class DeadlineIT {
   void deadline_passingWhileQueued_endsTheJobTimedOutAtOnce() throws Exception {
     Job blocker = submitAndAwaitRunning(job("sleep", "{\"ms\": 60000}"));
 
-    Job queued = service.client().submit(job("echo", "1").setDeadlineMs(300).build());
+    Job queued = service.client().wire().submit(job("echo", "1").setDeadlineMs(300).build());
     Job end = awaitEnd(queued);
 
     assertEquals(JobState.TIMED_OUT, end.getState());
@@ -74,26 +74,26 @@ class DeadlineIT {
     assertEquals(0, end.getAttempts(), "it never ran");
     assertEquals(300, end.getDeadlineMs());
     assertTrue(end.getQueuedMs() >= 300, "queued " + end.getQueuedMs() + " ms");
-    assertEquals(JobState.RUNNING, service.client().get(blocker.getId()).getState(), "the running job is not touched");
-    service.client().cancel(blocker.getId());
+    assertEquals(JobState.RUNNING, service.client().wire().get(blocker.getId()).getState(), "the running job is not touched");
+    service.client().wire().cancel(blocker.getId());
     awaitEnd(blocker);
   }
 
   @Test
   void deadline_passingWhileRunning_stopsTheJob_andKeepsACooperativeWorker() throws Exception {
-    long pid = service.client().poolStatus().getWorkers(0).getPid();
+    long pid = service.client().wire().poolStatus().getWorkers(0).getPid();
 
-    Job end = awaitEnd(service.client().submit(job("sleep", "{\"ms\": 60000}").setDeadlineMs(500).build()));
+    Job end = awaitEnd(service.client().wire().submit(job("sleep", "{\"ms\": 60000}").setDeadlineMs(500).build()));
 
     assertEquals(JobState.TIMED_OUT, end.getState());
     assertEquals("DEADLINE_EXCEEDED", end.getError().getCode());
     assertTrue(end.getError().getMessage().contains("while it ran"), end.getError().getMessage());
-    assertEquals(pid, service.client().poolStatus().getWorkers(0).getPid(), "a cooperative stop keeps the worker");
+    assertEquals(pid, service.client().wire().poolStatus().getWorkers(0).getPid(), "a cooperative stop keeps the worker");
   }
 
   @Test
   void deadline_jobIgnoringCancel_itsWorkerIsKilledAfterTheGrace() throws Exception {
-    Job end = awaitEnd(service.client().submit(job("spin", "{\"ms\": 60000, \"ignore_cancel\": true}").setDeadlineMs(1000).build()));
+    Job end = awaitEnd(service.client().wire().submit(job("spin", "{\"ms\": 60000, \"ignore_cancel\": true}").setDeadlineMs(1000).build()));
 
     assertEquals(JobState.TIMED_OUT, end.getState());
     assertEquals("DEADLINE_EXCEEDED", end.getError().getCode());
@@ -102,7 +102,7 @@ class DeadlineIT {
 
   @Test
   void deadline_countsEveryAttempt_aJobThatKeepsLosingItsWorkerIsNotRetriedPastIt() throws Exception {
-    Job end = awaitEnd(service.client().submit(job("crash", "{\"mode\": \"exit\", \"code\": 3}")
+    Job end = awaitEnd(service.client().wire().submit(job("crash", "{\"mode\": \"exit\", \"code\": 3}")
         .setRetries(1_000).setDeadlineMs(2000).build()));
 
     assertEquals(JobState.TIMED_OUT, end.getState());
@@ -112,10 +112,10 @@ class DeadlineIT {
   @Test
   void timeout_countsRunTimeOnly_aJobQueuedLongerThanItsTimeoutStillRuns() throws Exception {
     Job blocker = submitAndAwaitRunning(job("sleep", "{\"ms\": 60000}"));
-    Job queued = service.client().submit(job("echo", "1").setTimeoutMs(1000).build());
-    Await.until("the job queued past its timeout", END_WITHIN, () -> service.client().get(queued.getId()).getQueuedMs() > 1500);
+    Job queued = service.client().wire().submit(job("echo", "1").setTimeoutMs(1000).build());
+    Await.until("the job queued past its timeout", END_WITHIN, () -> service.client().wire().get(queued.getId()).getQueuedMs() > 1500);
 
-    service.client().cancel(blocker.getId());
+    service.client().wire().cancel(blocker.getId());
     Job end = awaitEnd(queued);
 
     assertEquals(JobState.SUCCEEDED, end.getState(), end.getError().getMessage());
@@ -125,20 +125,20 @@ class DeadlineIT {
   @Test
   void deadline_negative_isInvalid() {
     StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-        () -> service.client().submit(job("echo", "1").setDeadlineMs(-1).build()));
+        () -> service.client().wire().submit(job("echo", "1").setDeadlineMs(-1).build()));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("deadline_ms"), e.getStatus().getDescription());
   }
 
   private static Job submitAndAwaitRunning(SubmitJobRequest.Builder request) throws InterruptedException {
-    Job job = service.client().submit(request.build());
-    Await.until(job.getId() + " running", END_WITHIN, () -> service.client().get(job.getId()).getState() == JobState.RUNNING);
+    Job job = service.client().wire().submit(request.build());
+    Await.until(job.getId() + " running", END_WITHIN, () -> service.client().wire().get(job.getId()).getState() == JobState.RUNNING);
     return job;
   }
 
   private static Job awaitEnd(Job job) throws InterruptedException {
     Await.until(job.getId() + " ended", END_WITHIN,
-        () -> dev.offload.supervisor.job.Job.isTerminal(service.client().get(job.getId()).getState()));
-    return service.client().get(job.getId());
+        () -> dev.offload.supervisor.job.Job.isTerminal(service.client().wire().get(job.getId()).getState()));
+    return service.client().wire().get(job.getId());
   }
 }

@@ -267,7 +267,7 @@ class HostileInputIT {
   void batch_duplicateAndOddKeys_oneResultPerRequest(List<String> keys) throws Exception {
     Map<String, Integer> results = new ConcurrentHashMap<>();
     AtomicReference<BatchCall> call = new AtomicReference<>();
-    call.set(service.client().batch(16, (BatchResult result) -> {
+    call.set(service.client().wire().batch(16, (BatchResult result) -> {
       results.merge(result.getKey(), 1, Integer::sum);
       call.get().release();
     }));
@@ -297,7 +297,7 @@ class HostileInputIT {
       // The service may close a connection whose bytes make no sense: that is the point.
     }
     assertServing();
-    assertEquals(JobState.SUCCEEDED, service.client().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("7").build(), e -> {}).getState());
+    assertEquals(JobState.SUCCEEDED, service.client().wire().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("7").build(), e -> {}).getState());
   }
 
   private static byte[] concat(byte[] a, byte[] b) {

@@ -78,12 +78,12 @@ class LimitsIT {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       channel = null;
     }
-    toCancel.forEach(id -> service.client().cancel(id));
+    toCancel.forEach(id -> service.client().wire().cancel(id));
   }
 
   @Test
   void inputOverTheLimit_invalidArgumentNamingTheFlag() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(echo(MAX_INPUT + 10)));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(echo(MAX_INPUT + 10)));
 
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("--max-input-size"), e.getStatus().getDescription());
@@ -92,7 +92,7 @@ class LimitsIT {
 
   @Test
   void requestOverTheLimit_resourceExhaustedNamingTheFlag() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(echo(MAX_REQUEST + 10)));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(echo(MAX_REQUEST + 10)));
 
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode(), e.getStatus().toString());
     assertTrue(e.getStatus().getDescription().contains("--max-request-size"), e.getStatus().getDescription());
@@ -119,7 +119,7 @@ class LimitsIT {
   @Test
   void batchCall_refusesAJobOverTheRequestLimit_namingTheFlag_andTheStreamGoesOn() throws Exception {
     List<BatchResult> results = new CopyOnWriteArrayList<>();
-    BatchCall call = service.client().batch(4, results::add);
+    BatchCall call = service.client().wire().batch(4, results::add);
 
     String refusal = call.refusal("large", echo(MAX_REQUEST + 10));
     assertTrue(refusal != null && refusal.contains("--max-request-size"), refusal);
@@ -183,11 +183,11 @@ class LimitsIT {
     }
 
     for (Job expired : jobs.subList(0, 2)) {
-      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().get(expired.getId()));
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().get(expired.getId()));
       assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
       assertTrue(e.getStatus().getDescription().contains("--keep-finished"), e.getStatus().getDescription());
     }
-    assertEquals(JobState.SUCCEEDED, service.client().get(jobs.getLast().getId()).getState());
+    assertEquals(JobState.SUCCEEDED, service.client().wire().get(jobs.getLast().getId()).getState());
   }
 
   @Test
@@ -197,7 +197,7 @@ class LimitsIT {
       watchUntilFirstEvent(job.getId());
     }
 
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().watch(job.getId(), ev -> {}));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().watch(job.getId(), ev -> {}));
 
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("--max-watchers-per-job"), e.getStatus().getDescription());
@@ -211,7 +211,7 @@ class LimitsIT {
     }
     Job another = submitHeld();
 
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().watch(another.getId(), ev -> {}));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().watch(another.getId(), ev -> {}));
 
     assertEquals(Status.Code.RESOURCE_EXHAUSTED, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("--max-streams"), e.getStatus().getDescription());
@@ -223,14 +223,14 @@ class LimitsIT {
    * streams having been released.
    */
   private static Job runToEnd(SubmitJobRequest request) throws InterruptedException {
-    String id = service.client().submit(request).getId();
-    Await.until(id + " to end", Duration.ofSeconds(30), () -> dev.offload.supervisor.job.Job.isTerminal(service.client().get(id).getState()));
-    return service.client().get(id);
+    String id = service.client().wire().submit(request).getId();
+    Await.until(id + " to end", Duration.ofSeconds(30), () -> dev.offload.supervisor.job.Job.isTerminal(service.client().wire().get(id).getState()));
+    return service.client().wire().get(id);
   }
 
   /** A job that stays unfinished for the test: a long sleep, running or queued behind one. */
   private Job submitHeld() {
-    Job job = service.client().submit(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 60000}").build());
+    Job job = service.client().wire().submit(SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 60000}").build());
     toCancel.add(job.getId());
     return job;
   }
@@ -263,8 +263,8 @@ class LimitsIT {
    * the one worker may be held by a long job).
    */
   private void assertStillServing() {
-    assertEquals(1, service.client().poolStatus().getWorkersCount());
-    Job accepted = service.client().submit(echo(10));
+    assertEquals(1, service.client().wire().poolStatus().getWorkersCount());
+    Job accepted = service.client().wire().submit(echo(10));
     toCancel.add(accepted.getId());
     assertTrue(accepted.getState() == JobState.QUEUED || accepted.getState() == JobState.RUNNING, accepted.toString());
   }

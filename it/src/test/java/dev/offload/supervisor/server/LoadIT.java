@@ -54,14 +54,14 @@ class LoadIT {
             for (int i = 0; i < JOBS_PER_CLIENT; i++) {
               String handler = i % 3 == 0 ? "sleep" : "echo";
               String input = handler.equals("sleep") ? "{\"ms\": 2}" : Integer.toString(client * 1000 + i);
-              Job job = own.submit(SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build());
+              Job job = own.wire().submit(SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build());
               if (i % 10 == 0) {
                 watchedEnds.put(job.getId(), new AtomicInteger());
                 for (int w = 0; w < WATCHERS / 4; w++) {
                   threads.submit(() -> watch(service, job.getId(), watchedEnds.get(job.getId())));
                 }
               }
-              Job end = own.watch(job.getId(), e -> {});
+              Job end = own.wire().watch(job.getId(), e -> {});
               JobState previous = ends.put(end.getId(), end.getState());
               assertEquals(null, previous, end.getId() + " ended twice for its own client");
             }
@@ -78,14 +78,14 @@ class LoadIT {
       dev.offload.testing.Await.until("every watcher to hear its job's end", java.time.Duration.ofSeconds(30),
           () -> watchedEnds.values().stream().allMatch(n -> n.get() == WATCHERS / 4));
       assertEquals((long) CLIENTS * JOBS_PER_CLIENT,
-          service.client().poolStatus().getJobsByStateOrDefault(JobState.SUCCEEDED.name(), 0), "the service counts each job once");
+          service.client().wire().poolStatus().getJobsByStateOrDefault(JobState.SUCCEEDED.name(), 0), "the service counts each job once");
     }
   }
 
   /** Follows a job to its end on a connection of its own; counts the terminal events it hears. */
   private static Void watch(RunningService service, String jobId, AtomicInteger terminalEvents) {
     try (OffloadClient own = OffloadClient.connect(service.client().target().orElseThrow())) {
-      own.watch(jobId, (JobEvent event) -> {
+      own.wire().watch(jobId, (JobEvent event) -> {
         if (event.hasJob() && dev.offload.supervisor.job.Job.isTerminal(event.getJob().getState())) {
           terminalEvents.incrementAndGet();
         }

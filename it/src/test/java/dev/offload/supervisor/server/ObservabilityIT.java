@@ -43,13 +43,13 @@ class ObservabilityIT {
     service = RunningService.start(RunningService.config(1), dir);
     endpoint = MetricsEndpoint.start(new InetSocketAddress("127.0.0.1", 0), service.supervisor().metrics());
     for (int i = 0; i < ECHO_JOBS; i++) {
-      service.client().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson(Integer.toString(i)).build(), e -> {});
+      service.client().wire().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson(Integer.toString(i)).build(), e -> {});
     }
     // One worker death: a restart to count, by cause.
-    var crashed = service.client().run(SubmitJobRequest.newBuilder().setHandler("crash").setInputJson("{\"mode\": \"exit\", \"code\": 7}").build(), e -> {});
+    var crashed = service.client().wire().run(SubmitJobRequest.newBuilder().setHandler("crash").setInputJson("{\"mode\": \"exit\", \"code\": 7}").build(), e -> {});
     assertEquals(JobState.FAILED, crashed.getState());
     Await.until("the pool to be whole again", Duration.ofSeconds(30),
-        () -> service.client().poolStatus().getWorkersList().stream().allMatch(w -> w.getPid() != 0));
+        () -> service.client().wire().poolStatus().getWorkersList().stream().allMatch(w -> w.getPid() != 0));
   }
 
   @AfterAll
@@ -61,8 +61,8 @@ class ObservabilityIT {
   @Test
   void stats_showPercentilesThroughputAndWorkerResources() throws Exception {
     Await.until("a memory sample of the worker", Duration.ofSeconds(10),
-        () -> service.client().poolStatus().getWorkers(0).getRssBytes() > 0);
-    GetPoolStatusResponse status = service.client().poolStatus();
+        () -> service.client().wire().poolStatus().getWorkers(0).getRssBytes() > 0);
+    GetPoolStatusResponse status = service.client().wire().poolStatus();
 
     HandlerTimes echo = status.getHandlerTimesList().stream().filter(t -> t.getHandler().equals("echo")).findFirst().orElseThrow();
     assertEquals(ECHO_JOBS, echo.getJobs());

@@ -55,7 +55,7 @@ class OffloadServiceIT {
   }
 
   private static Job run(String handler, String input) {
-    return service.client().run(job(handler, input), event -> {});
+    return service.client().wire().run(job(handler, input), event -> {});
   }
 
   @Test
@@ -70,7 +70,7 @@ class OffloadServiceIT {
   @Test
   void runJob_streamsQueuedOrRunningThenTerminal() {
     List<JobEvent> events = new ArrayList<>();
-    Job end = service.client().run(job("sleep", "{\"ms\": 50}"), events::add);
+    Job end = service.client().wire().run(job("sleep", "{\"ms\": 50}"), events::add);
     assertEquals(JobState.SUCCEEDED, end.getState());
     assertTrue(events.size() >= 2, "expected the accepted record and the end, got " + events);
     assertTrue(Set.of(JobState.QUEUED, JobState.RUNNING).contains(events.getFirst().getJob().getState()));
@@ -80,7 +80,7 @@ class OffloadServiceIT {
   @Test
   void pool_hasDistinctLiveWorkerJvmsThatAreOurChildren() throws Exception {
     awaitWholePool();
-    List<Long> pids = service.client().poolStatus().getWorkersList().stream().map(WorkerStatus::getPid).toList();
+    List<Long> pids = service.client().wire().poolStatus().getWorkersList().stream().map(WorkerStatus::getPid).toList();
     assertEquals(WORKERS, Set.copyOf(pids).size(), "distinct pids: " + pids);
     for (long pid : pids) {
       ProcessHandle worker = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no process " + pid));
@@ -121,7 +121,7 @@ class OffloadServiceIT {
 
   @Test
   void submit_unknownHandler_isInvalidArgumentListingKnownOnes() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(job("nope", "1")));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(job("nope", "1")));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("unknown handler 'nope'"));
     assertTrue(e.getStatus().getDescription().contains("is_prime"));
@@ -129,7 +129,7 @@ class OffloadServiceIT {
 
   @Test
   void submit_malformedJson_isInvalidArgument() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(job("echo", "{bad")));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(job("echo", "{bad")));
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("not valid JSON"));
   }
@@ -139,15 +139,15 @@ class OffloadServiceIT {
     awaitWholePool();
     List<Job> blockers = new ArrayList<>();
     for (int i = 0; i < WORKERS; i++) {
-      blockers.add(service.client().submit(job("sleep", "{\"ms\": 60000}")));
+      blockers.add(service.client().wire().submit(job("sleep", "{\"ms\": 60000}")));
     }
-    Job queued = service.client().submit(job("echo", "1"));
-    Job afterCancel = service.client().cancel(queued.getId());
+    Job queued = service.client().wire().submit(job("echo", "1"));
+    Job afterCancel = service.client().wire().cancel(queued.getId());
     assertEquals(JobState.CANCELLED, afterCancel.getState());
     assertEquals(0, afterCancel.getWorkerPid());
-    blockers.forEach(b -> service.client().cancel(b.getId()));
+    blockers.forEach(b -> service.client().wire().cancel(b.getId()));
     for (Job b : blockers) {
-      assertEquals(JobState.CANCELLED, service.client().watch(b.getId(), e -> {}).getState());
+      assertEquals(JobState.CANCELLED, service.client().wire().watch(b.getId(), e -> {}).getState());
     }
   }
 
@@ -155,8 +155,8 @@ class OffloadServiceIT {
   void cancel_cooperativeRunningJob_endsCancelledAndKeepsTheWorker() throws Exception {
     awaitWholePool();
     Job running = submitAndAwaitRunning("spin", "{\"ms\": 60000}");
-    service.client().cancel(running.getId());
-    Job end = service.client().watch(running.getId(), e -> {});
+    service.client().wire().cancel(running.getId());
+    Job end = service.client().wire().watch(running.getId(), e -> {});
     assertEquals(JobState.CANCELLED, end.getState());
     assertTrue(pids().contains(running.getWorkerPid()), "a cooperative cancel keeps the worker");
   }
@@ -168,8 +168,8 @@ class OffloadServiceIT {
     // RUNNING means sent to its worker; a cancel that reaches the worker before the handler starts
     // drops the job there, with nothing to kill. This test is about a handler that ignores it.
     awaitBurningCpu(running.getWorkerPid());
-    service.client().cancel(running.getId());
-    Job end = service.client().watch(running.getId(), e -> {});
+    service.client().wire().cancel(running.getId());
+    Job end = service.client().wire().watch(running.getId(), e -> {});
     assertEquals(JobState.CANCELLED, end.getState());
     assertTrue(end.getError().getMessage().contains("was killed and replaced"), end.getError().getMessage());
     assertTrue(ProcessHandle.of(running.getWorkerPid()).map(p -> !p.isAlive()).orElse(true), "the killed worker is gone");
@@ -180,7 +180,7 @@ class OffloadServiceIT {
   @Test
   void timeout_endsTimedOut() throws Exception {
     awaitWholePool();
-    Job end = service.client().run(job("sleep", "{\"ms\": 60000}").toBuilder().setTimeoutMs(200).build(), e -> {});
+    Job end = service.client().wire().run(job("sleep", "{\"ms\": 60000}").toBuilder().setTimeoutMs(200).build(), e -> {});
     assertEquals(JobState.TIMED_OUT, end.getState());
     assertEquals("TIMED_OUT", end.getError().getCode());
   }
@@ -198,15 +198,15 @@ class OffloadServiceIT {
 
   @Test
   void getJob_unknownId_isNotFound() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().get("j-999999"));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().get("j-999999"));
     assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
   }
 
   private static Job submitAndAwaitRunning(String handler, String input) throws InterruptedException {
-    Job job = service.client().submit(job(handler, input));
+    Job job = service.client().wire().submit(job(handler, input));
     Await.until(job.getId() + " running", Duration.ofSeconds(10),
-        () -> service.client().get(job.getId()).getState() == JobState.RUNNING);
-    return service.client().get(job.getId());
+        () -> service.client().wire().get(job.getId()).getState() == JobState.RUNNING);
+    return service.client().wire().get(job.getId());
   }
 
   /** Waits until the worker has burnt another 200 ms of CPU: the spin handler is under way. */
@@ -216,18 +216,18 @@ class OffloadServiceIT {
   }
 
   private static long cpuMs(long workerPid) {
-    return service.client().poolStatus().getWorkersList().stream()
+    return service.client().wire().poolStatus().getWorkersList().stream()
         .filter(w -> w.getPid() == workerPid).mapToLong(WorkerStatus::getCpuMs).findFirst().orElseThrow();
   }
 
   private static Set<Long> pids() {
-    return service.client().poolStatus().getWorkersList().stream().map(WorkerStatus::getPid).collect(Collectors.toSet());
+    return service.client().wire().poolStatus().getWorkersList().stream().map(WorkerStatus::getPid).collect(Collectors.toSet());
   }
 
   /** Waits until every slot has an idle worker: the pool is whole and quiet. */
   private static void awaitWholePool() throws InterruptedException {
     Await.until("a whole, idle pool", POOL_WHOLE, () -> {
-      GetPoolStatusResponse status = service.client().poolStatus();
+      GetPoolStatusResponse status = service.client().wire().poolStatus();
       return status.getWorkersCount() == WORKERS
           && status.getWorkersList().stream().allMatch(w -> w.getState() == WorkerState.IDLE && ProcessHandle.of(w.getPid()).isPresent());
     });

@@ -26,14 +26,14 @@ class QueueLimitIT {
   void submit_fullQueue_isResourceExhausted() throws Exception {
     try (RunningService service = RunningService.start(RunningService.config(1).withMaxQueue(2), dir)) {
       SubmitJobRequest sleep = SubmitJobRequest.newBuilder().setHandler("sleep").setInputJson("{\"ms\": 300}").build();
-      Job running = service.client().submit(sleep);
-      Job queued1 = service.client().submit(sleep);
-      Job queued2 = service.client().submit(sleep);
-      StatusRuntimeException full = assertThrows(StatusRuntimeException.class, () -> service.client().submit(sleep));
+      Job running = service.client().wire().submit(sleep);
+      Job queued1 = service.client().wire().submit(sleep);
+      Job queued2 = service.client().wire().submit(sleep);
+      StatusRuntimeException full = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(sleep));
       assertEquals(Status.Code.RESOURCE_EXHAUSTED, full.getStatus().getCode());
       assertTrue(full.getStatus().getDescription().contains("--max-queue"), full.getStatus().getDescription());
       for (Job job : new Job[] {running, queued1, queued2}) {
-        assertEquals(JobState.SUCCEEDED, service.client().watch(job.getId(), e -> {}).getState());
+        assertEquals(JobState.SUCCEEDED, service.client().wire().watch(job.getId(), e -> {}).getState());
       }
     }
   }

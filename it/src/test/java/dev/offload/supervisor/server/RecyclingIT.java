@@ -35,24 +35,24 @@ class RecyclingIT {
       for (int generation = 0; generation < 2; generation++) {
         long pid = workerPid(service);
         for (int i = 0; i < MAX_JOBS; i++) {
-          Job end = service.client().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("1").build(), e -> {});
+          Job end = service.client().wire().run(SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("1").build(), e -> {});
           assertEquals(JobState.SUCCEEDED, end.getState(), end.toString());
           assertEquals(pid, end.getWorkerPid(), "the same worker until it is retired");
         }
         Await.until("worker " + pid + " replaced", Duration.ofSeconds(30), () -> workerPid(service) != pid);
-        assertEquals(1, service.client().poolStatus().getWorkersCount(), "one slot, always filled");
+        assertEquals(1, service.client().wire().poolStatus().getWorkersCount(), "one slot, always filled");
         Await.until("retired worker " + pid + " ended", Duration.ofSeconds(10),
             () -> ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true));
         assertTrue(pid != previous);
         previous = pid;
       }
-      WorkerStatus slot = service.client().poolStatus().getWorkers(0);
+      WorkerStatus slot = service.client().wire().poolStatus().getWorkers(0);
       assertEquals(2, slot.getRestarts());
       assertTrue(slot.getLastRestartReason().contains("--max-jobs-per-worker"), slot.getLastRestartReason());
     }
   }
 
   private static long workerPid(RunningService service) {
-    return service.client().poolStatus().getWorkers(0).getPid();
+    return service.client().wire().poolStatus().getWorkers(0).getPid();
   }
 }

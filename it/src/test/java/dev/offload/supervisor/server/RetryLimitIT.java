@@ -59,7 +59,7 @@ class RetryLimitIT {
 
   @Test
   void retriesAboveTheLimit_areRefusedNamingTheFlag() {
-    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().submit(crash(Integer.MAX_VALUE)));
+    StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(crash(Integer.MAX_VALUE)));
 
     assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
     assertTrue(e.getStatus().getDescription().contains("--max-retries"), e.getStatus().getDescription());
@@ -90,7 +90,7 @@ class RetryLimitIT {
 
   @Test
   void jobKillingItsWorkerEveryTime_endsPoisonAfterItsRetries() {
-    Job end = service.client().run(crash(2), event -> {});
+    Job end = service.client().wire().run(crash(2), event -> {});
 
     assertEquals(JobState.FAILED, end.getState());
     assertEquals("POISON", end.getError().getCode(), end.getError().getMessage());
@@ -99,16 +99,16 @@ class RetryLimitIT {
 
   @Test
   void cancel_whoseWorkerDiesBeforeTheJobStops_saysHowItDied_andBlamesNoGrace() throws Exception {
-    Job submitted = service.client().submit(
+    Job submitted = service.client().wire().submit(
         SubmitJobRequest.newBuilder().setHandler("spin").setInputJson("{\"ms\": 60000, \"ignore_cancel\": true}").build());
     Await.until(submitted.getId() + " running", Duration.ofSeconds(30),
-        () -> service.client().get(submitted.getId()).getState() == JobState.RUNNING);
-    long pid = service.client().get(submitted.getId()).getWorkerPid();
+        () -> service.client().wire().get(submitted.getId()).getState() == JobState.RUNNING);
+    long pid = service.client().wire().get(submitted.getId()).getWorkerPid();
 
-    Job asked = service.client().cancel(submitted.getId()); // ignored by the handler: its worker would be killed after the grace
+    Job asked = service.client().wire().cancel(submitted.getId()); // ignored by the handler: its worker would be killed after the grace
     assertEquals(JobState.RUNNING, asked.getState());
     ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // but it dies first, of something else
-    Job end = service.client().watch(submitted.getId(), event -> {});
+    Job end = service.client().wire().watch(submitted.getId(), event -> {});
 
     assertEquals(JobState.CANCELLED, end.getState());
     String message = end.getError().getMessage();

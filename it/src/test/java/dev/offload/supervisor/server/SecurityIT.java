@@ -68,7 +68,7 @@ class SecurityIT {
   @Test
   void rightTokenOverTls_getsIn() {
     try (OffloadClient client = OffloadClient.connect(target, new ClientCredentials(TOKEN, ca))) {
-      assertEquals(1, client.poolStatus().getWorkersCount());
+      assertEquals(1, client.wire().poolStatus().getWorkersCount());
     }
   }
 
@@ -76,7 +76,7 @@ class SecurityIT {
   void noTokenOrAWrongOne_isUnauthenticated() {
     for (String token : new String[] {null, "not-the-token"}) {
       try (OffloadClient client = OffloadClient.connect(target, new ClientCredentials(token, ca))) {
-        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, client::poolStatus);
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, client.wire()::poolStatus);
         assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
         assertTrue(e.getStatus().getDescription().contains("--token-file"), e.getStatus().getDescription());
       }
@@ -86,7 +86,7 @@ class SecurityIT {
   @Test
   void plaintextClientAgainstTls_doesNotGetIn() {
     try (OffloadClient client = OffloadClient.connect(target, new ClientCredentials(TOKEN, null))) {
-      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> client.poolStatus());
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> client.wire().poolStatus());
       assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode(), e.getStatus().toString());
     }
   }
@@ -112,7 +112,7 @@ class SecurityIT {
   void aRequestCannotLoadCode_aClassNameIsAnUnknownHandler() {
     for (String name : new String[] {"dev.offload.worker.handlers.EchoHandler", "java.lang.Runtime", "file:/tmp/evil.jar"}) {
       StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-          () -> service.client().submit(dev.offload.proto.v1.SubmitJobRequest.newBuilder().setHandler(name).setInputJson("1").build()));
+          () -> service.client().wire().submit(dev.offload.proto.v1.SubmitJobRequest.newBuilder().setHandler(name).setInputJson("1").build()));
       assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
       assertTrue(e.getStatus().getDescription().startsWith("unknown handler"), e.getStatus().getDescription());
     }

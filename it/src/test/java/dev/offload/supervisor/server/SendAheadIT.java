@@ -46,12 +46,12 @@ class SendAheadIT {
 
   @Test
   void firstJobsOfAHandler_areNotSentAhead() {
-    Job holding = service.client().submit(spin(60_000));
-    Job next = service.client().submit(spin(0));
+    Job holding = service.client().wire().submit(spin(60_000));
+    Job next = service.client().wire().submit(spin(0));
 
     assertEquals(JobState.RUNNING, holding.getState());
     assertEquals(JobState.QUEUED, next.getState(), "nothing is known of spin's run time yet, so it must wait its turn");
-    service.client().cancel(holding.getId());
+    service.client().wire().cancel(holding.getId());
   }
 
   @Test
@@ -64,7 +64,7 @@ class SendAheadIT {
       assertEquals(holding.getWorkerPid(), job.getWorkerPid());
     }
     assertEquals(4, service.supervisor().dispatcher().runningCount());
-    service.client().cancel(holding.getId());
+    service.client().wire().cancel(holding.getId());
     for (Job job : ahead) {
       assertEquals(JobState.SUCCEEDED, awaitEnd(job.getId()).getState());
     }
@@ -76,13 +76,13 @@ class SendAheadIT {
     Job holding = jobs.getFirst();
     Job ahead = jobs.get(1);
 
-    service.client().cancel(ahead.getId());
+    service.client().wire().cancel(ahead.getId());
 
     Job cancelled = awaitEnd(ahead.getId());
     assertEquals(JobState.CANCELLED, cancelled.getState());
-    assertEquals(JobState.RUNNING, service.client().get(holding.getId()).getState(), "the running job must not be touched");
+    assertEquals(JobState.RUNNING, service.client().wire().get(holding.getId()).getState(), "the running job must not be touched");
     assertEquals(holding.getWorkerPid(), service.supervisor().workerPids().getFirst(), "no worker may be killed for a job that had not started");
-    service.client().cancel(holding.getId());
+    service.client().wire().cancel(holding.getId());
   }
 
   @Test
@@ -113,15 +113,15 @@ class SendAheadIT {
     List<Job> jobs = new ArrayList<>();
     Await.until(ahead + " short jobs sent ahead of a long one", LIMIT, () -> {
       for (Job job : jobs) {
-        service.client().cancel(job.getId());
+        service.client().wire().cancel(job.getId());
       }
       jobs.clear();
       for (int i = 0; i < 50; i++) {
-        service.client().run(spin(0), e -> {});
+        service.client().wire().run(spin(0), e -> {});
       }
-      jobs.add(service.client().submit(spin(60_000)));
+      jobs.add(service.client().wire().submit(spin(60_000)));
       for (int i = 0; i < ahead; i++) {
-        jobs.add(service.client().submit(spin(0)));
+        jobs.add(service.client().wire().submit(spin(0)));
       }
       return jobs.stream().allMatch(j -> j.getState() == JobState.RUNNING);
     });
@@ -131,7 +131,7 @@ class SendAheadIT {
   private Job awaitEnd(String id) throws InterruptedException {
     List<Job> end = new ArrayList<>();
     Await.until(id + " to end", LIMIT, () -> {
-      Job job = service.client().get(id);
+      Job job = service.client().wire().get(id);
       if (dev.offload.supervisor.job.Job.isTerminal(job.getState())) {
         end.add(job);
         return true;

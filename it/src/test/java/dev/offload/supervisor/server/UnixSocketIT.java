@@ -54,7 +54,7 @@ class UnixSocketIT {
       dir.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY);
       try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)));
-        assertEquals(1, service.client().poolStatus().getWorkersCount(), "served at its path");
+        assertEquals(1, service.client().wire().poolStatus().getWorkersCount(), "served at its path");
         try (Stream<Path> entries = Files.list(dir)) {
           assertEquals(List.of(socket), entries.toList(), "no staging directory left beside the socket");
         }
@@ -91,7 +91,7 @@ class UnixSocketIT {
       assertEquals(2, refused.exitCode(), refused.output());
       assertTrue(refused.output().contains("serves only its owner") && refused.output().contains("uid " + OTHER_UID)
           && refused.output().contains("--token-file"), refused.output());
-      assertTrue(!service.client().handlers().isEmpty(), "the owner is still served");
+      assertTrue(!service.client().wire().handlers().isEmpty(), "the owner is still served");
     }
   }
 

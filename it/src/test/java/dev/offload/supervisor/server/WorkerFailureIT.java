@@ -51,7 +51,7 @@ class WorkerFailureIT {
 
   @BeforeEach
   void wholePool() throws InterruptedException {
-    Await.until("a whole, idle pool", Duration.ofSeconds(30), () -> service.client().poolStatus().getWorkersList().stream()
+    Await.until("a whole, idle pool", Duration.ofSeconds(30), () -> service.client().wire().poolStatus().getWorkersList().stream()
         .filter(w -> w.getState() == WorkerState.IDLE).count() == WORKERS);
   }
 
@@ -61,13 +61,13 @@ class WorkerFailureIT {
 
   /** Runs a job on a thread of its own, so the test can act on its worker meanwhile. */
   private static CompletableFuture<Job> runAsync(SubmitJobRequest request) {
-    return CompletableFuture.supplyAsync(() -> service.client().run(request, e -> {}));
+    return CompletableFuture.supplyAsync(() -> service.client().wire().run(request, e -> {}));
   }
 
   private static long awaitRunningPid(String handler) throws InterruptedException {
     List<Long> pid = new ArrayList<>();
     Await.until("a running " + handler + " job", Duration.ofSeconds(10), () -> {
-      for (Job j : service.client().list(JobState.RUNNING)) {
+      for (Job j : service.client().wire().list(JobState.RUNNING)) {
         if (j.getHandler().equals(handler)) {
           pid.add(j.getWorkerPid());
           return true;
@@ -83,11 +83,11 @@ class WorkerFailureIT {
     assertEquals("WORKER_LOST", end.getError().getCode());
     assertTrue(end.getError().getMessage().contains(causeFragment), end.getError().getMessage());
     wholePoolNow();
-    assertEquals(JobState.SUCCEEDED, service.client().run(job("echo", "1"), e -> {}).getState());
+    assertEquals(JobState.SUCCEEDED, service.client().wire().run(job("echo", "1"), e -> {}).getState());
   }
 
   private static void wholePoolNow() throws InterruptedException {
-    Await.until("the pool whole again", Duration.ofSeconds(30), () -> service.client().poolStatus().getWorkersList().stream()
+    Await.until("the pool whole again", Duration.ofSeconds(30), () -> service.client().wire().poolStatus().getWorkersList().stream()
         .filter(w -> w.getState() == WorkerState.IDLE || w.getState() == WorkerState.BUSY).count() == WORKERS);
   }
 
@@ -101,19 +101,19 @@ class WorkerFailureIT {
 
   @Test
   void haltOfAWorker_failsItsJobWithTheExitStatus() throws Exception {
-    assertLostAndHealed(service.client().run(job("crash", "{\"mode\": \"halt\", \"code\": 42}"), e -> {}), "exited with status 42");
+    assertLostAndHealed(service.client().wire().run(job("crash", "{\"mode\": \"halt\", \"code\": 42}"), e -> {}), "exited with status 42");
   }
 
   @Test
   void outOfMemory_failsItsJobSayingSo() throws Exception {
-    assertLostAndHealed(service.client().run(job("crash", "{\"mode\": \"oom\"}"), e -> {}), "out of memory");
+    assertLostAndHealed(service.client().wire().run(job("crash", "{\"mode\": \"oom\"}"), e -> {}), "out of memory");
   }
 
   @Test
   void lostWorker_quotesOnlyWhatItsLastJobWrote() throws Exception {
-    Job failed = service.client().run(job("is_prime", "\"seven\""), e -> {}); // its stack trace goes to the worker's log
+    Job failed = service.client().wire().run(job("is_prime", "\"seven\""), e -> {}); // its stack trace goes to the worker's log
     assertEquals(JobState.FAILED, failed.getState());
-    Job lost = service.client().run(job("crash", "{\"mode\": \"oom\"}"), e -> {});
+    Job lost = service.client().wire().run(job("crash", "{\"mode\": \"oom\"}"), e -> {});
     assertEquals(failed.getWorkerPid(), lost.getWorkerPid(), "both jobs ran on the most recently idle worker");
 
     assertLostAndHealed(lost, "out of memory");
@@ -143,7 +143,7 @@ class WorkerFailureIT {
 
   @Test
   void aJobThatKillsEveryWorker_endsPoisonAndIsNotRetriedAgain() throws Exception {
-    Job end = service.client().run(job("crash", "{\"mode\": \"exit\", \"code\": 3}").toBuilder().setRetries(2).build(), e -> {});
+    Job end = service.client().wire().run(job("crash", "{\"mode\": \"exit\", \"code\": 3}").toBuilder().setRetries(2).build(), e -> {});
     assertEquals(JobState.FAILED, end.getState());
     assertEquals("POISON", end.getError().getCode());
     assertEquals(3, end.getAttempts());
@@ -152,9 +152,9 @@ class WorkerFailureIT {
 
   @Test
   void stats_reportRestartsAndWhy() throws Exception {
-    service.client().run(job("crash", "{\"mode\": \"exit\", \"code\": 9}"), e -> {});
+    service.client().wire().run(job("crash", "{\"mode\": \"exit\", \"code\": 9}"), e -> {});
     wholePoolNow();
-    List<WorkerStatus> workers = service.client().poolStatus().getWorkersList();
+    List<WorkerStatus> workers = service.client().wire().poolStatus().getWorkersList();
     assertTrue(workers.stream().anyMatch(w -> w.getRestarts() > 0 && w.getLastRestartReason().contains("exited with status 9")),
         workers.toString());
   }

@@ -362,7 +362,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   private static void complete(Job job, JobResult result) {
     switch (result.getOutcomeCase()) {
       case OUTPUT_JSON -> job.succeed(result.getOutputJson());
-      case ERROR -> job.fail(JobState.FAILED, result.getError().getCode(), result.getError().getMessage());
+      case ERROR -> job.fail(JobState.FAILED, result.getError());
       case CANCELLED -> {
         if (job.isStopping()) {
           job.endStopped("");

@@ -299,7 +299,17 @@ public final class Job {
    * @return true if this call ended it
    */
   public boolean fail(JobState terminal, String code, String message) {
-    return end(terminal, "", JobError.newBuilder().setCode(code).setMessage(message).build());
+    return fail(terminal, JobError.newBuilder().setCode(code).setMessage(message).build());
+  }
+
+  /**
+   * Ends the job in a terminal state other than SUCCEEDED with this error (a worker's, with the
+   * handler's exception class and stack trace), unless it has already ended.
+   *
+   * @return true if this call ended it
+   */
+  public boolean fail(JobState terminal, JobError error) {
+    return end(terminal, "", error);
   }
 
   private synchronized boolean end(JobState terminal, String output, JobError error) {
@@ -336,7 +346,7 @@ public final class Job {
     this.state = terminal;
     this.outputJson = output;
     this.error = error;
-    this.dataBytes = Utf8.length(inputJson) + Utf8.length(output) + (error == null ? 0 : Utf8.length(error.getMessage()));
+    this.dataBytes = Utf8.length(inputJson) + Utf8.length(output) + (error == null ? 0 : Utf8.length(error.getMessage()) + Utf8.length(error.getStackTrace()));
     if (terminal == JobState.FAILED || terminal == JobState.TIMED_OUT) {
       LOG.warn("{} ({}) {}: {}: {}", id, handler, terminal, error.getCode(), error.getMessage());
     } else {
@@ -356,8 +366,8 @@ public final class Job {
   }
 
   /**
-   * Drops an ended job's input and output and cuts its error message to {@link
-   * #KEPT_ERROR_CHARS}; its record stays, flagged as dropped. Does nothing to a job that has not
+   * Drops an ended job's input, output and handler stack trace and cuts its error message to
+   * {@link #KEPT_ERROR_CHARS}; its record stays, flagged as dropped. Does nothing to a job that has not
    * ended or was dropped already.
    *
    * @return the bytes the job held, as {@link #dataBytes} counted them
@@ -373,6 +383,9 @@ public final class Job {
     if (message.length() > KEPT_ERROR_CHARS) {
       int cut = Character.isHighSurrogate(message.charAt(KEPT_ERROR_CHARS - 1)) ? KEPT_ERROR_CHARS - 1 : KEPT_ERROR_CHARS;
       error = error.toBuilder().setMessage(message.substring(0, cut) + "…").build();
+    }
+    if (error != null && !error.getStackTrace().isEmpty()) {
+      error = error.toBuilder().clearStackTrace().build();
     }
     dataDropped = true;
     dataBytes = 0;

@@ -50,6 +50,11 @@ public record PoolConfig(
     String classpath,
     List<String> jvmOptions) {
 
+  /**
+   * Checks the settings.
+   *
+   * @throws IllegalArgumentException if one is out of range; the message names it
+   */
   public PoolConfig {
     if (workers < 1) {
       throw new IllegalArgumentException("a pool needs at least 1 worker, got " + workers);
@@ -112,6 +117,7 @@ public record PoolConfig(
     return List.copyOf(options);
   }
 
+  /** A builder that starts from this config's settings. */
   public Builder toBuilder() {
     return new Builder(this);
   }
@@ -152,16 +158,19 @@ public record PoolConfig(
       jvmOptions = c.jvmOptions;
     }
 
+    /** How many worker processes the pool keeps; at least 1. */
     public Builder workers(int n) {
       workers = n;
       return this;
     }
 
+    /** Each worker's {@code -Xmx}, such as {@code 512m}; null (the default) for the JVM's own. */
     public Builder workerHeap(String heap) {
       workerHeap = heap;
       return this;
     }
 
+    /** Whether workers offer the test-only handlers (crash); off by default. */
     public Builder testHandlers(boolean enabled) {
       testHandlers = enabled;
       return this;
@@ -173,32 +182,38 @@ public record PoolConfig(
       return this;
     }
 
+    /** How long a worker may take from spawn to ready before its start counts as failed. */
     public Builder startTimeout(Duration timeout) {
       startTimeout = timeout;
       return this;
     }
 
+    /** How long a cancelled or timed-out job may take to stop before its worker is killed. */
     public Builder cancelGrace(Duration grace) {
       cancelGrace = grace;
       return this;
     }
 
+    /** How often workers are pinged, and how long one may stay silent before it is killed. */
     public Builder healthChecks(Duration interval, Duration timeout) {
       healthInterval = interval;
       healthTimeout = timeout;
       return this;
     }
 
+    /** Retire a worker after this many jobs; 0 (the default) for never. */
     public Builder maxJobsPerWorker(long n) {
       maxJobsPerWorker = n;
       return this;
     }
 
+    /** Retire a worker, between jobs, once its resident memory exceeds this; 0 (the default) for never. */
     public Builder maxWorkerRssBytes(long bytes) {
       maxWorkerRssBytes = bytes;
       return this;
     }
 
+    /** The most output (UTF-8 bytes of JSON) a job may produce; more ends it FAILED with OUTPUT_TOO_LARGE. */
     public Builder maxOutputBytes(long bytes) {
       maxOutputBytes = bytes;
       return this;
@@ -235,11 +250,13 @@ public record PoolConfig(
       return this;
     }
 
+    /** JVM options for workers, in place of those of {@link PoolConfig#defaults()}. */
     public Builder jvmOptions(List<String> options) {
       jvmOptions = options;
       return this;
     }
 
+    /** The config, checked as {@link PoolConfig} checks it. */
     public PoolConfig build() {
       return new PoolConfig(workers, workerHeap, testHandlers, handlerJars, startTimeout, cancelGrace, healthInterval,
           healthTimeout, maxJobsPerWorker, maxWorkerRssBytes, maxOutputBytes, logDir, java, classpath, jvmOptions);

@@ -66,7 +66,11 @@ public final class WorkerPool implements AutoCloseable {
   private final WorkerLauncher launcher;
   private final Supplier<EventLoopGroup> io;
   private final Consumer<RestartCause> onRestart;
-  private final Thread killOnExit = new Thread(this::killAll, "offload-pool-kill-on-exit");
+  /**
+   * Ends the workers and removes the pool's directory when the JVM exits without {@link #close}:
+   * one hook per pool, registered once the directory exists and removed by close.
+   */
+  private final Thread cleanUpOnExit = new Thread(this::cleanUpOnExit, "offload-pool-exit");
   private final List<Slot> slots = new ArrayList<>();
   /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
   private final Set<Process> starting = new HashSet<>();
@@ -95,6 +99,7 @@ public final class WorkerPool implements AutoCloseable {
     for (int i = 1; i <= config.workers(); i++) {
       slots.add(new Slot(i));
     }
+    Runtime.getRuntime().addShutdownHook(cleanUpOnExit);
   }
 
   /**
@@ -102,7 +107,6 @@ public final class WorkerPool implements AutoCloseable {
    * the listener. If any fails to start, the others are ended and the first failure is thrown.
    */
   public void start() throws WorkerStartException, InterruptedException {
-    Runtime.getRuntime().addShutdownHook(killOnExit);
     List<Thread> starters = new ArrayList<>();
     List<WorkerStartException> failures = new ArrayList<>();
     for (Slot slot : slots) {
@@ -399,9 +403,9 @@ public final class WorkerPool implements AutoCloseable {
       workers.forEach(Worker::releaseChannel);
       deleteRunDir();
       try {
-        Runtime.getRuntime().removeShutdownHook(killOnExit);
-      } catch (IllegalStateException | IllegalArgumentException alreadyExitingOrNeverAdded) {
-        // The JVM is exiting (the hook runs anyway) or start() never ran.
+        Runtime.getRuntime().removeShutdownHook(cleanUpOnExit);
+      } catch (IllegalStateException alreadyExiting) {
+        // The hook runs anyway, alongside this close: both only kill and delete, which is harmless twice.
       }
     }
   }
@@ -421,13 +425,24 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
-  private void killAll() {
+  /**
+   * The shutdown hook: the JVM is exiting without {@link #close} having finished (a program that
+   * returned from main without closing its pool, or exits on a signal). Kills every worker, waits
+   * a bounded time for them to be gone, and removes the pool's directory with their sockets and
+   * (unless a log directory was configured) their logs. Killed rather than asked: the JVM's exit
+   * should not wait on a job. It never waits while holding the pool's lock, so a close() running
+   * at the same time (from the program's own hook, say) cannot deadlock with it; both only kill
+   * and delete.
+   */
+  private void cleanUpOnExit() {
     List<Process> processes;
     synchronized (this) {
       processes = Stream.concat(slots.stream().filter(s -> s.worker != null).map(s -> s.worker.process()), starting.stream())
           .toList();
     }
     processes.forEach(Process::destroyForcibly);
+    awaitAll(processes.stream().map(Process::onExit).toList(), CLOSE_WAIT);
+    deleteRunDir();
   }
 
   /**

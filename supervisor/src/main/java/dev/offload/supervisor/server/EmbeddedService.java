@@ -49,6 +49,7 @@ public final class EmbeddedService implements AutoCloseable {
     return OffloadClient.over(InProcessChannelBuilder.forName(name).maxInboundMessageSize(Integer.MAX_VALUE).build());
   }
 
+  /** The supervisor this service serves, for what a client cannot see (its workers' pids, say). */
   public Supervisor supervisor() {
     return supervisor;
   }

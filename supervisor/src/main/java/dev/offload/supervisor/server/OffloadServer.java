@@ -57,7 +57,7 @@ public final class OffloadServer {
     this.supervisor = supervisor;
   }
 
-  /** Serves a supervisor's service with no token and no TLS: a Unix socket, loopback, in-process. */
+  /** Serves a supervisor's service with no token and no TLS: on a Unix socket or loopback. */
   public static OffloadServer start(ServerTarget target, Supervisor supervisor) throws IOException {
     return start(target, supervisor, ServerSecurity.none());
   }

@@ -17,6 +17,7 @@ import dev.offload.proto.v1.OffloadGrpc;
 import dev.offload.proto.v1.ShutdownRequest;
 import dev.offload.proto.v1.ShutdownResponse;
 import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.wire.RefusalTrailers;
 import dev.offload.proto.v1.SubmitJobResponse;
 import dev.offload.proto.v1.WatchJobRequest;
 import dev.offload.proto.v1.WorkerState;
@@ -35,6 +36,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -257,7 +259,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         case QUEUE_FULL -> Status.RESOURCE_EXHAUSTED;
         case SHUTTING_DOWN -> Status.UNAVAILABLE;
       };
-      throw status.withDescription(e.getMessage()).asRuntimeException();
+      String reason = switch (e.reason()) {
+        case QUEUE_FULL -> RefusalTrailers.QUEUE_FULL;
+        case SHUTTING_DOWN -> RefusalTrailers.SHUTTING_DOWN;
+      };
+      throw status.withDescription(e.getMessage()).asRuntimeException(RefusalTrailers.of(reason));
     }
   }
 
@@ -265,9 +271,10 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   private Job create(SubmitJobRequest request) {
     String handler = request.getHandler();
     if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
-      String known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).collect(Collectors.joining(", "));
+      List<String> known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).toList();
       String what = handler.isEmpty() ? "a job needs a handler" : "unknown handler " + quoted(handler);
-      throw invalid(what + "; known handlers: " + known);
+      throw Status.INVALID_ARGUMENT.withDescription(bounded(what + "; known handlers: " + String.join(", ", known)))
+          .asRuntimeException(RefusalTrailers.unknownHandler(known));
     }
     String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
     Limits limits = supervisor.config().limits();
@@ -387,7 +394,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   private static StatusRuntimeException invalid(String message) {
-    return Status.INVALID_ARGUMENT.withDescription(bounded(message)).asRuntimeException();
+    return Status.INVALID_ARGUMENT.withDescription(bounded(message)).asRuntimeException(RefusalTrailers.of(RefusalTrailers.INVALID_JOB));
   }
 
   /** Longest part of a client's value that an error message repeats. */

@@ -91,6 +91,8 @@ public final class Supervisor {
       supervisor.dispatcher.restore(supervisor.jobs.restore(recovery));
       supervisor.pool.start();
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
+      // Interrupted, start() has not closed the pool: workers may be starting, and its directory is there.
+      supervisor.pool.close();
       if (opened) {
         supervisor.store.close();
       }

@@ -22,6 +22,11 @@ import java.time.Duration;
 public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, long finishedMemoryBytes,
     Duration shutdownGrace, Limits limits, StoreUrl store, Durability durability) {
 
+  /**
+   * Checks the settings.
+   *
+   * @throws IllegalArgumentException if one is out of range; the message names it
+   */
   public SupervisorConfig {
     if (finishedMemoryBytes < 0) {
       throw new IllegalArgumentException("finishedMemoryBytes must be 0 or more, got " + finishedMemoryBytes);
@@ -33,31 +38,38 @@ public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeou
     return Runtime.getRuntime().maxMemory() / 4;
   }
 
+  /** The defaults: {@link PoolConfig#defaults()}, 10,000 queued and 10,000 finished jobs, 10 s shutdown grace. */
   public static SupervisorConfig defaults() {
     return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, defaultFinishedMemoryBytes(),
         Duration.ofSeconds(10), Limits.defaults(), new StoreUrl.Memory(), Durability.PROCESS);
   }
 
+  /** This config with another pool config. */
   public SupervisorConfig withPool(PoolConfig p) {
     return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
+  /** This config with another queue limit. */
   public SupervisorConfig withMaxQueue(int n) {
     return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
+  /** This config with another default shutdown grace. */
   public SupervisorConfig withShutdownGrace(Duration grace) {
     return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits, store, durability);
   }
 
+  /** This config with another default job timeout; zero for none. */
   public SupervisorConfig withJobTimeout(Duration timeout) {
     return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
+  /** This config remembering another number of ended jobs. */
   public SupervisorConfig withKeepFinished(int n) {
     return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits, store, durability);
   }
 
+  /** This config with another limit on the data ended jobs hold. */
   public SupervisorConfig withFinishedMemoryBytes(long bytes) {
     return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits, store, durability);
   }
@@ -67,6 +79,7 @@ public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeou
     return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, url, d);
   }
 
+  /** This config with other limits on what clients send. */
   public SupervisorConfig withLimits(Limits l) {
     return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l, store, durability);
   }

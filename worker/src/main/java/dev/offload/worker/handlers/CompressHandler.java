@@ -23,6 +23,9 @@ import org.tukaani.xz.XZOutputStream;
  */
 public final class CompressHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public CompressHandler() {}
+
   private static final String USAGE =
       "{\"path\": \"...\", \"format\": \"gzip\"|\"xz\"|\"zstd\", \"level\": N, \"output\": \"...\", \"overwrite\": false}";
 

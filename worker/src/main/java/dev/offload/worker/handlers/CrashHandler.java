@@ -13,6 +13,9 @@ import java.util.List;
  */
 public final class CrashHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public CrashHandler() {}
+
   @Override
   public String name() {
     return "crash";

@@ -6,6 +6,9 @@ import dev.offload.sdk.JobHandler;
 /** Returns its input unchanged: the no-op job, for round trips and benchmarks. */
 public final class EchoHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public EchoHandler() {}
+
   @Override
   public String name() {
     return "echo";

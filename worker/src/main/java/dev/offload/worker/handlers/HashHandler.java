@@ -16,6 +16,9 @@ import java.util.Map;
  */
 public final class HashHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public HashHandler() {}
+
   private static final String USAGE = "{\"path\": \"...\", \"algorithm\": \"sha256\"}";
   /** Our names, which the output repeats, to the JDK's. */
   private static final Map<String, String> ALGORITHMS =

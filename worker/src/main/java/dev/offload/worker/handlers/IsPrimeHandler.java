@@ -12,6 +12,9 @@ import dev.offload.sdk.JobHandler;
  */
 public final class IsPrimeHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public IsPrimeHandler() {}
+
   /** How many divisors are tried between two looks at the cancellation flag. */
   private static final int CANCEL_CHECK_INTERVAL = 1 << 16;
 

@@ -7,6 +7,9 @@ import dev.offload.sdk.JobHandler;
 /** Sleeps for a given time without using CPU: a stand-in for a job that waits. */
 public final class SleepHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public SleepHandler() {}
+
   @Override
   public String name() {
     return "sleep";

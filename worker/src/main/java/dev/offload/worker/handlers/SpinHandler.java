@@ -11,6 +11,9 @@ import dev.offload.sdk.JobHandler;
  */
 public final class SpinHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public SpinHandler() {}
+
   @Override
   public String name() {
     return "spin";

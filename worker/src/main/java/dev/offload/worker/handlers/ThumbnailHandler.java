@@ -32,6 +32,9 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
  */
 public final class ThumbnailHandler implements JobHandler {
 
+  /** Creates the handler; {@link java.util.ServiceLoader} calls it. */
+  public ThumbnailHandler() {}
+
   static {
     // A worker has no display, and AWT must not look for one; set before any AWT class loads.
     if (System.getProperty("java.awt.headless") == null) {

@@ -21,16 +21,19 @@ public final class CheckPrimes {
       2L, 91L, 97L, 7_919L, 1_000_000_007L, 2_147_483_647L, 4_294_967_297L, 600_851_475_143L,
       999_999_999_989L, 1_000_000_000_039L, 99_999_999_999_973L, 9_999_999_999_999_917L);
 
+  /** What the built-in is_prime handler answers, mapped from its JSON output by Jackson. */
+  record Primality(long n, boolean prime) {}
+
   public static void main(String[] args) throws Exception {
     // One pool for the whole program: two worker JVMs, started once.
     try (ProcessPool pool = ProcessPool.start(2)) {
-      for (String result : checkAll(pool, NUMBERS)) {
-        System.out.println(result);
+      for (Primality result : checkAll(pool, NUMBERS)) {
+        System.out.println(result.n() + (result.prime() ? " is prime" : " is not prime"));
       }
 
       // A job its handler refuses fails on its own; the pool carries on.
       try {
-        pool.run("is_prime", "\"seven\"");
+        pool.run("is_prime", "seven", Primality.class);
       } catch (JobFailedException e) {
         System.out.println("is_prime \"seven\" failed: " + e.getMessage());
       }
@@ -38,16 +41,16 @@ public final class CheckPrimes {
   }
 
   /** Checks each number in a virtual thread of its own; returns the results in the numbers' order. */
-  static List<String> checkAll(Offloader pool, List<Long> numbers) throws InterruptedException, ExecutionException {
-    List<Future<String>> checks = new ArrayList<>();
+  static List<Primality> checkAll(Offloader pool, List<Long> numbers) throws InterruptedException, ExecutionException {
+    List<Future<Primality>> checks = new ArrayList<>();
     try (ExecutorService tasks = Executors.newVirtualThreadPerTaskExecutor()) {
       for (long n : numbers) {
         // run() blocks only its own virtual thread until the job's output is back.
-        checks.add(tasks.submit(() -> pool.run("is_prime", Long.toString(n))));
+        checks.add(tasks.submit(() -> pool.run("is_prime", n, Primality.class)));
       }
     } // close() waits for every task
-    List<String> results = new ArrayList<>();
-    for (Future<String> check : checks) {
+    List<Primality> results = new ArrayList<>();
+    for (Future<Primality> check : checks) {
       results.add(check.get());
     }
     return results;

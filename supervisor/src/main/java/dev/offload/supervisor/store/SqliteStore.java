@@ -170,6 +170,7 @@ public final class SqliteStore implements Store {
 
   /** Opens the file and checks, before anything is written, that it is a SQLite database this offload can read. */
   private Connection connect() throws SQLException {
+    SqliteNative.prepare();
     Connection c = DriverManager.getConnection("jdbc:sqlite:" + path);
     try (Statement s = c.createStatement()) {
       int version;

@@ -113,6 +113,11 @@ public final class JobHandle<O> {
    */
   void awaitAccepted() throws InterruptedException {
     try {
+      // An interrupt that came while the call was being sent counts too: get() of a future that
+      // is done by the time it is called returns without looking at the thread's interrupt status.
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted while submitting the job");
+      }
       accepted.get();
     } catch (InterruptedException e) {
       cancelAfterInterrupt();

@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -98,21 +99,29 @@ final class BatchCommand implements Callable<Integer> {
   private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done, PendingLog pending)
       throws InterruptedException {
     AtomicReference<BatchCall> call = new AtomicReference<>();
+    AtomicBoolean stopped = new AtomicBoolean();
+    // Why the batch stopped on this side before its end (a pending line that cannot be fetched,
+    // a journal that cannot be written); null while nothing did.
+    AtomicReference<String> fetchFailure = new AtomicReference<>();
+    Consumer<IOException> journalFailed = e -> {
+      if (fetchFailure.compareAndSet(null, "cannot write " + pending.path() + ", the batch's pending journal: " + e.getMessage())) {
+        stopped.set(true);
+        call.get().cancel("the pending journal cannot be written");
+      }
+    };
     BatchOutput results = new BatchOutput(out, ordered, line -> {
-      answered(pending, line);
       call.get().release();
+      answered(pending, line, journalFailed);
     });
     boolean acknowledge = pending != null && durable(connection);
     Map<String, String> idsByKey = new ConcurrentHashMap<>();
-    AtomicBoolean stopped = new AtomicBoolean();
     AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
     AtomicReference<Throwable> inputFailure = new AtomicReference<>();
-    AtomicReference<String> fetchFailure = new AtomicReference<>();
     StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
       call.set(connection.client().wire().batch(maxInFlight, result -> {
         if (result.hasAccepted()) {
-          accepted(pending, result, idsByKey);
+          accepted(pending, result, idsByKey, journalFailed);
           return;
         }
         boolean success = record(result, idsByKey, results);
@@ -301,25 +310,26 @@ final class BatchCommand implements Callable<Integer> {
   }
 
   /** Journals an acknowledgement: the line's job id, kept until its result is written. */
-  private static void accepted(PendingLog pending, BatchResult result, Map<String, String> idsByKey) {
+  private static void accepted(PendingLog pending, BatchResult result, Map<String, String> idsByKey, Consumer<IOException> failed) {
     if (pending == null) {
       return;
     }
     try {
       pending.accepted(Long.parseLong(result.getKey()), idsByKey.get(result.getKey()), result.getAccepted());
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + pending.path() + ": " + e.getMessage(), e);
+      failed.accept(e);
     }
   }
 
-  private static void answered(PendingLog pending, long line) {
+  /** Journals that a line's result is written (or that it was skipped): it is pending no more. */
+  private static void answered(PendingLog pending, long line, Consumer<IOException> failed) {
     if (pending == null) {
       return;
     }
     try {
       pending.answered(line);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + pending.path() + ": " + e.getMessage(), e);
+      failed.accept(e);
     }
   }
 
@@ -338,7 +348,11 @@ final class BatchCommand implements Callable<Integer> {
       return null;
     }
     try {
-      return PendingLog.open(output, resume);
+      PendingLog pending = PendingLog.open(output, resume);
+      for (long answered : ResumeLog.answered(output, pending.resumed().keySet())) {
+        pending.answered(answered);
+      }
+      return pending;
     } catch (IOException e) {
       throw new CliException(ExitCodes.USAGE, "cannot use " + PendingLog.pathFor(output) + ", the batch's pending journal: "
           + e.getMessage());

@@ -14,6 +14,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The lines of a batch that the service accepted and has not answered yet, kept beside the
@@ -43,7 +44,7 @@ final class PendingLog implements AutoCloseable {
   private PendingLog(Path path, Map<Long, Entry> pending) throws IOException {
     this.path = path;
     this.pending = pending;
-    this.resumed = Map.copyOf(pending);
+    this.resumed = new ConcurrentHashMap<>(pending);
     // The journal starts as the pending lines an earlier run left, written in full before the
     // old journal is replaced, so that a run killed at any point leaves every pending line known.
     writeCompacted();
@@ -113,12 +114,16 @@ final class PendingLog implements AutoCloseable {
 
   /** Line {@code line}'s result is in the output (or it was skipped): it is no longer pending. */
   synchronized void answered(long line) throws IOException {
+    resumed.remove(line);
     if (pending.remove(line) != null) {
       append(Json.write(Json.object().put("line", line).put("answered", true)));
     }
   }
 
-  /** The lines that were pending when this run began, by line number. */
+  /**
+   * The lines that were pending when this run began and have not been answered since, by line
+   * number.
+   */
   Map<Long, Entry> resumed() {
     return resumed;
   }

@@ -89,4 +89,13 @@ class PendingLogTest {
     out.close();
     assertEquals(List.of(1L, 2L, 4L), written);
   }
+
+  @Test
+  void resumeLogAnswered_findsPendingLinesWhoseResultIsWrittenAlready_inAnyState() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    Files.writeString(output, "{\"id\":\"a\",\"line\":1,\"state\":\"FAILED\"}\n{\"id\":\"c\",\"line\":3,\"state\":\"SUCCEEDED\"}\n"
+        + "{\"id\":\"d\",\"li");
+    assertEquals(java.util.Set.of(1L, 3L), ResumeLog.answered(output, java.util.Set.of(1L, 2L, 3L, 4L)));
+    assertTrue(ResumeLog.answered(dir.resolve("none.jsonl"), java.util.Set.of(1L)).isEmpty());
+  }
 }

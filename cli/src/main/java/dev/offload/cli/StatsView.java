@@ -34,7 +34,7 @@ final class StatsView {
       var store = status.getStore();
       out.println(store.getKind().equals("memory") ? "store " + store.getUrl() + " (nothing kept)"
           : String.format("store %s, %s durability, %s, %d jobs kept", store.getUrl(), store.getDurability(),
-              mebibytes(store.getSizeBytes()), store.getJobsKept()));
+              size(store.getSizeBytes()), store.getJobsKept()));
     }
     Table table = new Table("SLOT", "PID", "STATE", "JOB", "HELD", "DONE", "RSS", "CPU", "UPTIME", "RESTARTS", "LAST RESTART");
     for (WorkerStatus w : status.getWorkersList()) {
@@ -118,6 +118,11 @@ final class StatsView {
 
   private static String mebibytes(long bytes) {
     return bytes == 0 ? "-" : String.format("%.0fM", bytes / 1048576.0);
+  }
+
+  /** A size in KiB below a MiB, else in MiB: a new store is a few hundred KiB. */
+  private static String size(long bytes) {
+    return bytes < 1048576 ? String.format("%.0fK", bytes / 1024.0) : String.format("%.1fM", bytes / 1048576.0);
   }
 
   private static String millis(double ms) {

@@ -103,7 +103,7 @@ class StoreRecoveryIT {
     }
 
     // A clean stop recorded every end: nothing is left to run or lose at the next start.
-    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
+    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1", "--metrics", ServeProcess.freeLoopbackAddress())) {
       assertFalse(serve.stderrContains("jobs unfinished"), serve.stderr());
       assertTrue(serve.stderrContains("7 finished jobs kept; ids go on from j-8"), serve.stderr());
       Map<String, JsonNode> all = list(serve);
@@ -115,6 +115,14 @@ class StoreRecoveryIT {
       assertEquals("sqlite:" + dir.resolve("state").resolve("jobs.db").toAbsolutePath(), stats.get("url").asText());
       assertEquals(7, stats.get("jobs_kept").asLong());
       assertTrue(stats.get("size_bytes").asLong() > 0);
+      assertEquals("process", stats.get("durability").asText());
+      assertEquals("1", Cli.run("run", "echo", "1", "--server", serve.target()).out().strip());
+      String metrics = serve.scrapeMetrics();
+      double commits = metrics.lines().filter(l -> l.startsWith("offload_store_commits_seconds_count{kind=\"sqlite\"}"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
+      assertTrue(commits >= 1, "the store's commits are counted:\n" + metrics);
+      assertTrue(metrics.contains("offload_store_commits_seconds_bucket{kind=\"sqlite\""), "with their latency");
+      assertTrue(metrics.contains("offload_store_jobs{kind=\"sqlite\"} 8.0"), metrics);
       serve.shutdown();
     }
   }

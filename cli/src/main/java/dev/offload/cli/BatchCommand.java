@@ -1,6 +1,8 @@
 package dev.offload.cli;
 
 import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.Job;
+import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.JobState;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
@@ -14,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -21,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -59,7 +64,7 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
   boolean failFast;
 
-  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE and append the new results.")
+  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE, fetch by job id the results of lines FILE.pending names (accepted, not answered), and append the new results.")
   boolean resume;
 
   @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
@@ -78,8 +83,9 @@ final class BatchCommand implements Callable<Integer> {
     }
     try (BatchInput lines = open();
         PrintWriter out = results();
-        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
-      return run(connection, lines, out, done);
+        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr());
+        PendingLog pending = pendingLog()) {
+      return run(connection, lines, out, done, pending);
     } catch (IOException e) {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
@@ -90,17 +96,34 @@ final class BatchCommand implements Callable<Integer> {
    * so that the command ends as soon as the call does (a service that is gone, Ctrl-C,
    * --fail-fast), even while the reading thread waits for a slot or for its input.
    */
-  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done)
+  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done, PendingLog pending)
       throws InterruptedException {
     AtomicReference<BatchCall> call = new AtomicReference<>();
-    BatchOutput results = new BatchOutput(out, ordered, () -> call.get().release());
-    Map<String, String> idsByKey = new ConcurrentHashMap<>();
     AtomicBoolean stopped = new AtomicBoolean();
+    // Why the batch stopped on this side before its end (a pending line that cannot be fetched,
+    // a journal that cannot be written); null while nothing did.
+    AtomicReference<String> fetchFailure = new AtomicReference<>();
+    Consumer<IOException> journalFailed = e -> {
+      if (fetchFailure.compareAndSet(null, "cannot write " + pending.path() + ", the batch's pending journal: " + e.getMessage())) {
+        stopped.set(true);
+        call.get().cancel("the pending journal cannot be written");
+      }
+    };
+    BatchOutput results = new BatchOutput(out, ordered, line -> {
+      call.get().release();
+      answered(pending, line, journalFailed);
+    });
+    boolean acknowledge = pending != null && durable(connection);
+    Map<String, String> idsByKey = new ConcurrentHashMap<>();
     AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
     AtomicReference<Throwable> inputFailure = new AtomicReference<>();
     StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
       call.set(connection.client().wire().batch(maxInFlight, result -> {
+        if (result.hasAccepted()) {
+          accepted(pending, result, idsByKey, journalFailed);
+          return;
+        }
         boolean success = record(result, idsByKey, results);
         progress.step(results.unsuccessful());
         if (!success && failFast && stopped.compareAndSet(false, true)) {
@@ -119,7 +142,7 @@ final class BatchCommand implements Callable<Integer> {
       // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
       Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
         try {
-          sendAll(lines, call.get(), results, idsByKey, done, stopped, progress);
+          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, acknowledge, stopped, progress, fetchFailure));
         } catch (StatusRuntimeException callEnded) {
           // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
         } catch (Throwable e) {
@@ -145,8 +168,12 @@ final class BatchCommand implements Callable<Integer> {
     if (inputFailure.get() != null) {
       throw new IllegalStateException("reading the batch input failed", inputFailure.get());
     }
+    if (fetchFailure.get() != null) {
+      throw new CliException(ExitCodes.UNAVAILABLE, fetchFailure.get() + "; " + (results.succeeded() + results.unsuccessful())
+          + " results are written; run the batch again with --output FILE --resume to fetch the others");
+    }
     if (failure != null) {
-      throw streamFailed(failure.getStatus(), connection, results);
+      throw streamFailed(failure.getStatus(), connection, results, pending);
     }
     var err = spec.commandLine().getErr();
     err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
@@ -158,15 +185,23 @@ final class BatchCommand implements Callable<Integer> {
     return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
   }
 
+  /** What the reading thread works with. */
+  private record Sending(BatchCall call, ServiceConnection connection, BatchOutput results, Map<String, String> idsByKey,
+      Set<String> done, PendingLog pending, boolean acknowledge, AtomicBoolean stopped, BatchProgress progress,
+      AtomicReference<String> fetchFailure) {}
+
   /**
-   * Reads line after line, each taking a window slot; stops early when the batch is stopped.
+   * Reads line after line, each taking a window slot; stops early when the batch is stopped. A
+   * line that an earlier run left pending is not sent: its job's result is fetched by id.
    *
    * @throws StatusRuntimeException if the call ends while it waits for a slot
    */
-  private void sendAll(BatchInput lines, BatchCall call, BatchOutput results, Map<String, String> idsByKey,
-      Set<String> done, AtomicBoolean stopped, BatchProgress progress) throws IOException, InterruptedException {
+  private void sendAll(BatchInput lines, Sending with) throws IOException, InterruptedException {
+    BatchCall call = with.call();
+    BatchOutput results = with.results();
+    List<Thread> fetches = new ArrayList<>();
     BatchInput.Line next;
-    while (!stopped.get() && (next = lines.next()) != null) {
+    while (!with.stopped().get() && (next = lines.next()) != null) {
       long number = next.number();
       call.acquire();
       if (next.text() != null && next.text().isBlank()) {
@@ -175,26 +210,73 @@ final class BatchCommand implements Callable<Integer> {
       }
       BatchLine line = next.text() == null ? BatchLine.unreadable(number, next.notUtf8()) : BatchLine.parse(number, next.text());
       if (line.invalid() != null) {
-        notRun(call, results, progress, stopped, line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
+        notRun(call, results, with.progress(), with.stopped(), line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
         continue;
       }
-      if (done.contains(line.id())) {
+      if (with.done().contains(line.id())) {
         results.skip(number);
         continue;
       }
+      PendingLog.Entry earlier = with.pending() == null ? null : with.pending().resumed().get(number);
+      if (earlier != null && earlier.id().equals(line.id())) {
+        fetches.add(Thread.ofVirtual().name("offload-batch-fetch-" + earlier.job()).start(() -> fetch(earlier, with)));
+        continue;
+      }
       String key = Long.toString(number);
-      String refusal = call.refusal(key, line.request());
+      SubmitJobRequest request = with.acknowledge() ? line.request().toBuilder().setAcknowledge(true).build() : line.request();
+      String refusal = call.refusal(key, request);
       if (refusal != null) {
         // Sent, it would end the stream and every other line's result with it.
-        notRun(call, results, progress, stopped, line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
+        notRun(call, results, with.progress(), with.stopped(), line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
             "line " + number + ": " + refusal);
         continue;
       }
-      idsByKey.put(key, line.id());
-      call.send(key, line.request());
+      with.idsByKey().put(key, line.id());
+      call.send(key, request);
     }
-    if (!stopped.get()) {
+    // The stream ends once its own jobs are answered; the fetched ones must be written before.
+    for (Thread fetch : fetches) {
+      fetch.join();
+    }
+    if (!with.stopped().get()) {
       call.finish();
+    }
+  }
+
+  /**
+   * Fetches the result of a line an earlier run left pending, waiting for its job's end, and
+   * writes it. A job the service does not know (pruned, or a service whose store kept nothing) is
+   * written {@link BatchOutput#LOST} and not run again: it may have run. Any other failure stops
+   * the batch with the line still pending.
+   */
+  private void fetch(PendingLog.Entry earlier, Sending with) {
+    BatchOutput results = with.results();
+    boolean success;
+    try {
+      Job job = with.connection().client().wire().watch(earlier.job(), event -> {});
+      results.job(earlier.line(), earlier.id(), job);
+      success = job.getState() == JobState.SUCCEEDED;
+    } catch (StatusRuntimeException e) {
+      if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
+        if (with.fetchFailure().compareAndSet(null, "cannot fetch the result of line " + earlier.line() + " (job "
+            + earlier.job() + ") from " + with.connection().describe() + ": " + e.getStatus().getCode()
+            + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription())
+            + "; the line stays pending in " + with.pending().path())) {
+          with.stopped().set(true);
+          with.call().cancel("a pending line's result could not be fetched");
+        }
+        return;
+      }
+      results.notRun(earlier.line(), earlier.id(), BatchOutput.LOST, Status.Code.NOT_FOUND.name(), "line " + earlier.line()
+          + ": the service accepted it as job " + earlier.job() + " before the earlier run was cut off, but "
+          + with.connection().describe() + " no longer knows that job (finished jobs past serve --keep-finished are"
+          + " pruned; a service with --store memory: keeps nothing across a restart); the line was not run again, as"
+          + " it may have run; a later --resume runs it again, as it does every line that did not succeed");
+      success = false;
+    }
+    with.progress().step(results.unsuccessful());
+    if (!success && failFast && with.stopped().compareAndSet(false, true)) {
+      with.call().cancel("--fail-fast: a job did not succeed");
     }
   }
 
@@ -212,15 +294,69 @@ final class BatchCommand implements Callable<Integer> {
    * The error for a call that ended before the batch did (the service gone, say): the results
    * received are written, and a run with --resume finishes the batch.
    */
-  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results) {
+  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results, PendingLog pending) {
     String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
     // A stream this client did not cancel was reset by the service's end (its shutdown's last
     // resort, say): the service is gone, as far as this batch can tell.
     Status.Code code = status.getCode() == Status.Code.CANCELLED ? Status.Code.UNAVAILABLE : status.getCode();
     return new CliException(ExitCodes.forStatus(code), "the batch stream to " + connection.describe()
         + " ended before the batch did (" + why + "); " + (results.succeeded() + results.unsuccessful())
-        + " results are written (" + results.succeeded() + " succeeded); a line without a result may have run, but its"
-        + " result is lost; run the batch again with --output FILE --resume to run every line that did not succeed");
+        + " results are written (" + results.succeeded() + " succeeded); " + (pending != null && pending.size() > 0
+            ? "the job ids of " + pending.size() + " lines accepted and not answered are in " + pending.path()
+                + ": run the batch again with --output FILE --resume to fetch their results by id and run every other"
+                + " line that did not succeed"
+            : "a line without a result may have run, but its result is lost; run the batch again with --output FILE"
+                + " --resume to run every line that did not succeed"));
+  }
+
+  /** Journals an acknowledgement: the line's job id, kept until its result is written. */
+  private static void accepted(PendingLog pending, BatchResult result, Map<String, String> idsByKey, Consumer<IOException> failed) {
+    if (pending == null) {
+      return;
+    }
+    try {
+      pending.accepted(Long.parseLong(result.getKey()), idsByKey.get(result.getKey()), result.getAccepted());
+    } catch (IOException e) {
+      failed.accept(e);
+    }
+  }
+
+  /** Journals that a line's result is written (or that it was skipped): it is pending no more. */
+  private static void answered(PendingLog pending, long line, Consumer<IOException> failed) {
+    if (pending == null) {
+      return;
+    }
+    try {
+      pending.answered(line);
+    } catch (IOException e) {
+      failed.accept(e);
+    }
+  }
+
+  /**
+   * Whether the service keeps accepted jobs across a restart (a durable store): only then are
+   * lines acknowledged and their ids journalled, as only then can a later run fetch them.
+   */
+  private static boolean durable(ServiceConnection connection) {
+    String kind = connection.client().wire().poolStatus().getStore().getKind();
+    return !kind.isEmpty() && !kind.equals("memory");
+  }
+
+  /** The pending journal beside --output; none when the results go to stdout. */
+  private PendingLog pendingLog() {
+    if (output == null) {
+      return null;
+    }
+    try {
+      PendingLog pending = PendingLog.open(output, resume);
+      for (long answered : ResumeLog.answered(output, pending.resumed().keySet())) {
+        pending.answered(answered);
+      }
+      return pending;
+    } catch (IOException e) {
+      throw new CliException(ExitCodes.USAGE, "cannot use " + PendingLog.pathFor(output) + ", the batch's pending journal: "
+          + e.getMessage());
+    }
   }
 
   /** Writes one result; true if its job succeeded. */

@@ -9,13 +9,14 @@ import java.io.PrintWriter;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.LongConsumer;
 
 /**
  * Writes a batch's result lines: {@code id, line, state, output, error, worker_pid, queued_ms,
  * run_ms}. In completion order each result is written as it comes; in input order results wait
  * in a buffer until every earlier line is written. Every input line (skipped ones too) takes a
- * slot of the batch's window and gives it back only when it is written ({@code onWritten}), so
- * the buffer never holds more than the window.
+ * slot of the batch's window and gives it back only when it is written ({@code onWritten}, told
+ * the line's number once its result is flushed), so the buffer never holds more than the window.
  * Thread-safe; every line is flushed, so nothing received is lost if the process is stopped, and
  * {@link #close} writes what order still holds back, so nothing received is lost if the batch
  * stops early.
@@ -25,10 +26,12 @@ final class BatchOutput {
   /** States of a line that never became a job. */
   static final String INVALID = "INVALID";
   static final String REJECTED = "REJECTED";
+  /** State of a line an earlier run left pending whose job the service no longer knows. */
+  static final String LOST = "LOST";
 
   private final PrintWriter out;
   private final boolean ordered;
-  private final Runnable onWritten;
+  private final LongConsumer onWritten;
   private final Map<Long, String> waiting = new HashMap<>();
   private long nextLine = 1;
   private long succeeded;
@@ -36,6 +39,10 @@ final class BatchOutput {
   private boolean closed;
 
   BatchOutput(PrintWriter out, boolean ordered, Runnable onWritten) {
+    this(out, ordered, line -> onWritten.run());
+  }
+
+  BatchOutput(PrintWriter out, boolean ordered, LongConsumer onWritten) {
     this.out = out;
     this.ordered = ordered;
     this.onWritten = onWritten;
@@ -88,8 +95,8 @@ final class BatchOutput {
    */
   synchronized void close() {
     closed = true;
-    for (String text : new TreeMap<>(waiting).values()) {
-      write(text.isEmpty() ? null : text);
+    for (Map.Entry<Long, String> held : new TreeMap<>(waiting).entrySet()) {
+      write(held.getKey(), held.getValue().isEmpty() ? null : held.getValue());
     }
     waiting.clear();
   }
@@ -121,23 +128,23 @@ final class BatchOutput {
   /** Writes a line now, or holds it until the lines before it are written; null is a skipped line. */
   private void put(long line, String text) {
     if (!ordered) {
-      write(text);
+      write(line, text);
       return;
     }
     waiting.put(line, text == null ? "" : text);
     while (waiting.containsKey(nextLine)) {
       String next = waiting.remove(nextLine);
+      write(nextLine, next.isEmpty() ? null : next);
       nextLine++;
-      write(next.isEmpty() ? null : next);
     }
   }
 
   /** Writes a line (null: a skipped one, nothing to write) and gives its window slot back. */
-  private void write(String text) {
+  private void write(long line, String text) {
     if (text != null) {
       out.println(text);
       out.flush();
     }
-    onWritten.run();
+    onWritten.accept(line);
   }
 }

@@ -42,6 +42,32 @@ final class ResumeLog {
     return ids;
   }
 
+  /**
+   * Which of {@code lines} already have a result line in {@code output}, of any state: a batch
+   * killed after it wrote a result and before it journalled that, leaves such a line pending.
+   */
+  static Set<Long> answered(Path output, Set<Long> lines) throws IOException {
+    Set<Long> answered = new HashSet<>();
+    if (lines.isEmpty() || !Files.exists(output)) {
+      return answered;
+    }
+    try (BufferedReader results = Files.newBufferedReader(output)) {
+      String line;
+      while ((line = results.readLine()) != null) {
+        JsonNode result;
+        try {
+          result = Json.parse(line);
+        } catch (IllegalArgumentException cutOff) {
+          continue;
+        }
+        if (result.path("line").canConvertToLong() && lines.contains(result.get("line").asLong())) {
+          answered.add(result.get("line").asLong());
+        }
+      }
+    }
+    return answered;
+  }
+
   /** Ends a partial last line with a newline, so appended results start on a line of their own. */
   static void prepareForAppend(Path output) throws IOException {
     if (!Files.exists(output) || Files.size(output) == 0) {

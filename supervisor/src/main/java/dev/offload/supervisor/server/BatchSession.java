@@ -20,7 +20,9 @@ import java.util.function.Consumer;
  * once the job store has recorded it, which may come back later on the I/O thread) and results are
  * written by the jobs' listeners. If the client goes away, every job of the batch still outstanding
  * (or accepted after that) is cancelled. A request with {@code send_limits} is answered with the service's {@link Limits}
- * first, so that the client can keep a job the service could not read off the stream.
+ * first, so that the client can keep a job the service could not read off the stream. A job that
+ * asks to be acknowledged gets a result carrying its id once its record is committed, before its
+ * terminal result.
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
@@ -78,6 +80,12 @@ final class BatchSession implements StreamObserver<BatchRequest> {
     boolean gone;
     synchronized (this) {
       gone = finished || results.isCancelled();
+    }
+    if (request.getJob().getAcknowledge()) {
+      // Here, once the store has committed the job and before its listener can send its result,
+      // so that the client learns the id before the result, and only for a job that will survive
+      // a crash of this service.
+      send(BatchResult.newBuilder().setKey(request.getKey()).setAccepted(job.id()).build());
     }
     job.subscribe(new Consumer<>() {
       @Override

@@ -1,0 +1,101 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PendingLogTest {
+
+  @TempDir Path dir;
+
+  @Test
+  void journal_keepsAcceptedLinesUntilAnswered_andSurvivesAKilledRun() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    PendingLog log = PendingLog.open(output, false);
+    log.accepted(1, "a", "j-1");
+    log.accepted(2, "b", "j-2");
+    log.accepted(3, "c", "j-3");
+    log.answered(2);
+    log.answered(7); // never accepted: nothing to write
+
+    // Read as a later run would if this one were killed now, without close.
+    Map<Long, PendingLog.Entry> pending = PendingLog.read(dir.resolve("out.jsonl.pending"));
+    assertEquals(Map.of(1L, new PendingLog.Entry(1, "a", "j-1"), 3L, new PendingLog.Entry(3, "c", "j-3")), pending);
+    assertEquals(4, Files.readAllLines(log.path()).size(), "three acceptances and one answer, appended");
+  }
+
+  @Test
+  void close_compactsToThePendingLines_orDeletesTheFileWhenNoneIs() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    try (PendingLog log = PendingLog.open(output, false)) {
+      for (int line = 1; line <= 100; line++) {
+        log.accepted(line, "id" + line, "j-" + line);
+        if (line != 42) {
+          log.answered(line);
+        }
+      }
+    }
+    Path file = PendingLog.pathFor(output);
+    assertEquals(List.of("{\"line\":42,\"id\":\"id42\",\"job\":\"j-42\"}"), Files.readAllLines(file));
+
+    try (PendingLog resumed = PendingLog.open(output, true)) {
+      assertEquals(Map.of(42L, new PendingLog.Entry(42, "id42", "j-42")), resumed.resumed());
+      resumed.answered(42);
+    }
+    assertFalse(Files.exists(file));
+  }
+
+  @Test
+  void openWithoutResume_forgetsAnEarlierJournal() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    Files.writeString(PendingLog.pathFor(output), "{\"line\":1,\"id\":\"a\",\"job\":\"j-1\"}\n");
+    try (PendingLog log = PendingLog.open(output, false)) {
+      assertTrue(log.resumed().isEmpty());
+    }
+    assertFalse(Files.exists(PendingLog.pathFor(output)));
+  }
+
+  @Test
+  void read_ignoresALastEntryCutOffMidWrite_andRefusesAFileThatIsNotAJournal() throws IOException {
+    Path file = dir.resolve("x.pending");
+    Files.writeString(file, "{\"line\":1,\"id\":\"a\",\"job\":\"j-1\"}\n{\"line\":2,\"id\":\"b\",\"jo");
+    assertEquals(Map.of(1L, new PendingLog.Entry(1, "a", "j-1")), PendingLog.read(file));
+
+    Files.writeString(file, "{\"id\":\"a\"}\n");
+    IOException e = assertThrows(IOException.class, () -> PendingLog.read(file));
+    assertTrue(e.getMessage().contains(file + " line 1 is not an entry") && e.getMessage().contains("move the file away"),
+        e.getMessage());
+  }
+
+  @Test
+  void batchOutput_tellsEachLineWritten_once_inOrderWhenOrdered() {
+    List<Long> written = new ArrayList<>();
+    BatchOutput out = new BatchOutput(new PrintWriter(new StringWriter()), true, written::add);
+    out.notRun(2, "b", BatchOutput.INVALID, "INVALID_ARGUMENT", "bad");
+    out.skip(1);
+    out.notRun(4, "d", BatchOutput.INVALID, "INVALID_ARGUMENT", "bad");
+    out.close();
+    assertEquals(List.of(1L, 2L, 4L), written);
+  }
+
+  @Test
+  void resumeLogAnswered_findsPendingLinesWhoseResultIsWrittenAlready_inAnyState() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    Files.writeString(output, "{\"id\":\"a\",\"line\":1,\"state\":\"FAILED\"}\n{\"id\":\"c\",\"line\":3,\"state\":\"SUCCEEDED\"}\n"
+        + "{\"id\":\"d\",\"li");
+    assertEquals(java.util.Set.of(1L, 3L), ResumeLog.answered(output, java.util.Set.of(1L, 2L, 3L, 4L)));
+    assertTrue(ResumeLog.answered(dir.resolve("none.jsonl"), java.util.Set.of(1L)).isEmpty());
+  }
+}

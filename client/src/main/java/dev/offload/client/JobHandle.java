@@ -32,8 +32,8 @@ import org.slf4j.LoggerFactory;
  * dropped at once, a running one is told to stop and its worker killed if it does not stop within
  * the service's cancel grace; the job then ends CANCELLED, unless it ended first. Interrupting a
  * thread that waits in {@link #get()} or {@link #get(Duration)} (or in {@link Offloader#run},
- * which waits the same way) cancels the job too, so {@code ExecutorService.shutdownNow()} and a
- * failing {@code StructuredTaskScope} stop the work they started: the waiting call sends the
+ * which waits the same way) cancels the job too, so {@code ExecutorService.shutdownNow()}, or
+ * anything else that interrupts its tasks, stops the work they started: the waiting call sends the
  * cancel, waits up to a few seconds for the service to take it, and then throws {@link
  * InterruptedException} (with the thread's interrupt status cleared, as that exception
  * convention has it). The handle's own {@link #future()} completing any other way than by the

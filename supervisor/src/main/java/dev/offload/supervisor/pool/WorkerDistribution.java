@@ -1,5 +1,6 @@
 package dev.offload.supervisor.pool;
 
+import dev.offload.supervisor.CacheDir;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -63,7 +64,7 @@ final class WorkerDistribution {
   /** The packed distribution's directory in the cache, extracted first if it is not there yet. */
   private static Path extracted() {
     String hash = packedHash();
-    Path dir = cacheDir().resolve("worker-" + hash.substring(0, 16));
+    Path dir = CacheDir.path().resolve("worker-" + hash.substring(0, 16));
     if (Files.exists(dir.resolve(COMPLETE))) {
       return dir;
     }
@@ -154,13 +155,6 @@ final class WorkerDistribution {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list the worker's jars in " + lib + ": " + e.getMessage(), e);
     }
-  }
-
-  /** {@code $XDG_CACHE_HOME/offload}, else {@code ~/.cache/offload}: to be rebuilt from the jar if deleted. */
-  private static Path cacheDir() {
-    String xdg = System.getenv("XDG_CACHE_HOME");
-    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-    return base.resolve("offload");
   }
 
   private static void removeTree(Path root) throws IOException {

@@ -1,5 +1,6 @@
 package dev.offload.supervisor.store;
 
+import dev.offload.supervisor.CacheDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -45,7 +46,7 @@ final class SqliteNative {
       }
       byte[] bytes = in.readAllBytes();
       String hash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)).substring(0, 16);
-      Path dir = cacheDir().resolve("sqlite-" + hash);
+      Path dir = CacheDir.path().resolve("sqlite-" + hash);
       Path library = dir.resolve(name);
       if (!Files.isRegularFile(library) || Files.size(library) != bytes.length) {
         Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
@@ -62,12 +63,5 @@ final class SqliteNative {
     } catch (IOException | NoSuchAlgorithmException | RuntimeException e) {
       LOG.debug("SQLite's native library is left to the driver to place: {}", e.toString());
     }
-  }
-
-  /** {@code $XDG_CACHE_HOME/offload}, else {@code ~/.cache/offload}. */
-  private static Path cacheDir() {
-    String xdg = System.getenv("XDG_CACHE_HOME");
-    Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
-    return base.resolve("offload");
   }
 }

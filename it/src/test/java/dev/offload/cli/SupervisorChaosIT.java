@@ -106,6 +106,8 @@ class SupervisorChaosIT {
     List<Long> lastIdAtKill = new ArrayList<>();
     List<Set<Long>> pendingAtKill = new ArrayList<>();
     List<Long> writtenAtKill = new ArrayList<>();
+    /** Each job's state just after each restart, for the report of lines sent twice. */
+    List<Map<String, String>> statesAfterRestart = new ArrayList<>();
     for (int phase = 0; phase <= KILL_AFTER.length; phase++) {
       boolean last = phase == KILL_AFTER.length;
       try (ServeProcess serve = ServeProcess.start(dir, List.of(), serveArgs)) {
@@ -114,6 +116,9 @@ class SupervisorChaosIT {
         if (phase > 0) {
           afterRestart = checkRecovery(serve, afterRestart, results);
           lastIdAtKill.add((long) afterRestart.size());
+          Map<String, String> states = new HashMap<>();
+          afterRestart.forEach((id, job) -> states.put(id, job.get("state").asText()));
+          statesAfterRestart.add(states);
         }
         List<String> batchArgs = new ArrayList<>(List.of("batch", jobs.toString(), "--output", results.toString(),
             "--server", serve.target(), "--progress", "never"));
@@ -130,7 +135,7 @@ class SupervisorChaosIT {
           assertTrue(batch.waitFor(PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS), "the last run of the batch ends");
           progress("the batch ended, exit " + batch.exitValue() + ", " + written.count() + " results written");
           assertTrue(batch.exitValue() == ExitCodes.OK || batch.exitValue() == ExitCodes.FAILED, Files.readString(err));
-          assertFinal(serve, results, executions, lastIdAtKill, pendingAtKill, writtenAtKill);
+          assertFinal(serve, results, executions, lastIdAtKill, pendingAtKill, writtenAtKill, statesAfterRestart);
           serve.shutdown();
           progress("done");
           break;
@@ -204,7 +209,7 @@ class SupervisorChaosIT {
   }
 
   private static void assertFinal(ServeProcess serve, Path results, Path executions, List<Long> lastIdAtKill,
-      List<Set<Long>> pendingAtKill, List<Long> writtenAtKill) throws Exception {
+      List<Set<Long>> pendingAtKill, List<Long> writtenAtKill, List<Map<String, String>> statesAfterRestart) throws Exception {
     // What the last run did not wait for: a job recorded in the instant before a kill and never
     // acknowledged runs after the restart, and nobody asks for its result.
     Await.until("no job queued or running", PHASE_LIMIT, () -> {
@@ -277,8 +282,9 @@ class SupervisorChaosIT {
             "line " + line + " was sent again only after a kill that its first job came just before: " + lineJobs);
         assertFalse(pendingAtKill.get(kill).contains(line), "line " + line + " was never acknowledged before kill " + (kill + 1));
         assertTrue(resultIndex.get(line) >= writtenAtKill.get(kill), "line " + line + " had no result before kill " + (kill + 1));
-        acknowledgementInstant.add("line " + line + " (jobs " + lineJobs.getFirst().get("id").asText() + ", "
-            + answered.get("id").asText() + ", " + runs + " runs)");
+        String firstId = lineJobs.getFirst().get("id").asText();
+        acknowledgementInstant.add("line " + line + " (jobs " + firstId + ", " + answered.get("id").asText() + ", " + runs
+            + " runs; " + firstId + " was " + statesAfterRestart.get(kill).get(firstId) + " at restart " + (kill + 1) + ")");
       }
       if (withRetries((int) line)) {
         assertEquals("SUCCEEDED", result.get("state").asText(), "a line with " + RETRIES + " retries succeeded: " + result);

@@ -380,50 +380,44 @@ public final class SqliteStore implements Store {
 
   // ---- writes: queued by any thread, applied by the writer ----
 
-  /** One write: a kind, the job (or its id), and who waits for it (may be null). */
-  private record Write(Kind kind, JobRecord job, long id, Completion done) {}
+  /** One write: a kind, the job (null: nothing to write), and who waits for it (may be null). */
+  private record Write(Kind kind, JobRecord job, Completion done) {}
 
-  private enum Kind { ACCEPTED, STATE, ENDED, DISCARDED }
+  private enum Kind { ACCEPTED, STATE, ENDED }
 
   @Override
   public void accepted(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ACCEPTED, job, job.id(), done));
+    enqueue(new Write(Kind.ACCEPTED, job, done));
   }
 
   @Override
   public void started(List<JobRecord> jobs, Completion done) {
     if (jobs.isEmpty()) {
-      enqueue(new Write(Kind.STATE, null, 0, done)); // nothing to write; told in order all the same
+      enqueue(new Write(Kind.STATE, null, done)); // nothing to write; told in order all the same
       return;
     }
     for (int i = 0; i < jobs.size() - 1; i++) {
-      enqueue(new Write(Kind.STATE, jobs.get(i), jobs.get(i).id(), null));
+      enqueue(new Write(Kind.STATE, jobs.get(i), null));
     }
     // Writes commit in order: the last one's completion covers them all.
     JobRecord last = jobs.getLast();
-    enqueue(new Write(Kind.STATE, last, last.id(), done));
+    enqueue(new Write(Kind.STATE, last, done));
   }
 
   @Override
   public void queued(JobRecord job) {
-    enqueue(new Write(Kind.STATE, job, job.id(), null));
+    enqueue(new Write(Kind.STATE, job, null));
   }
 
   @Override
   public void ended(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ENDED, job, job.id(), done));
-  }
-
-  @Override
-  public void discarded(long id) {
-    enqueue(new Write(Kind.DISCARDED, null, id, null));
+    enqueue(new Write(Kind.ENDED, job, done));
   }
 
   private void enqueue(Write write) {
     if (closing) {
-      if (write.done() != null) {
-        write.done().done(new StoreException("the job store " + path + " is closed: the service is stopping"));
-      }
+      // Told on the completions executor like any other: the caller may hold a lock.
+      handBack(List.of(write), new StoreException("the job store " + path + " is closed: the service is stopping"));
       return;
     }
     queue.add(write);
@@ -517,10 +511,6 @@ public final class SqliteStore implements Store {
               finishedSeq++;
               endedSincePrune++;
             }
-          }
-          case DISCARDED -> {
-            delete.setLong(1, w.id());
-            rowsChange -= delete.executeUpdate();
           }
         }
       }

@@ -69,9 +69,6 @@ public interface Store extends AutoCloseable {
   /** Records a job's end: its terminal state, output or error, and timings. */
   void ended(JobRecord job, Completion done);
 
-  /** Forgets a job whose acceptance was refused after it was recorded (its queue was full). */
-  void discarded(long id);
-
   /** Bytes the store takes on disk; 0 for one that keeps nothing. */
   long sizeBytes();
 

@@ -629,9 +629,9 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot, they
-   * are sent all the same, so that the service goes on, and that is logged: a crash before their
-   * end is recorded could then run them again.
+   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot yet (a
+   * full disk), they are sent all the same, so that the service goes on, and the store records the
+   * start once it can: a crash before then could run them again.
    */
   private void send(Worker worker, List<Job> jobs) {
     if (store.recordsNothing()) {
@@ -644,7 +644,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     store.started(records, failure -> {
       if (failure != null) {
-        LOG.warn("sending {} jobs to worker pid {} though the job store could not record their start: {}", jobs.size(),
+        // The store logs its outage once and records the start once it can; a line per send would flood the log.
+        LOG.debug("sending {} jobs to worker pid {} though the job store could not record their start yet: {}", jobs.size(),
             worker.pid(), failure.getMessage());
       }
       sendRecorded(worker, jobs);

@@ -14,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -23,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -43,6 +46,16 @@ import org.slf4j.LoggerFactory;
  * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
  * than this offload knows is refused, as is a file that is not a SQLite database; neither is
  * written to.
+ *
+ * <p><b>When it cannot write</b> (a full disk, a read-only file, a failing disk), a group's commit
+ * fails and is rolled back. Its acceptances are refused (their completions get a {@link
+ * StoreException} that names the store, says what to do, and tells a full disk apart); every other
+ * write is kept, in order, and goes again with the next group, or every {@link #RETRY_NANOS} while
+ * nothing else comes. A kept start's completion is told the failure at once (its job goes to its
+ * worker all the same, so running and queued jobs go on); a kept end's completion waits until the
+ * end is committed. The writer logs once when the store starts failing and once when it records
+ * again, never per retry, and it never ends but at {@link #close}, which tries the kept writes a
+ * last time and logs the jobs whose changes it could not record.
  */
 public final class SqliteStore implements Store {
 
@@ -59,6 +72,13 @@ public final class SqliteStore implements Store {
 
   /** How often the heartbeat is written while nothing else is. */
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
+   * How often the writes the store could not commit are tried again while no other write comes
+   * (every new write tries them at once): often enough that the service records again within about
+   * a second of the disk having room, seldom enough that an outage costs nothing and logs nothing.
+   */
+  static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /** How long {@link #close} waits for the writer to commit what is queued. */
   private static final long CLOSE_WAIT_MILLIS = 10_000;
@@ -80,12 +100,31 @@ public final class SqliteStore implements Store {
   private volatile boolean closing;
   /** Rows in the jobs table, as the writer counts them. */
   private volatile long rows;
+  /** Why the last commit failed, while the store cannot write; null while it can. */
+  private volatile StoreException failing;
+  /** The writes kept after a failed commit, as the writer last counted them: for stats. */
+  private volatile int heldWrites;
 
   // The writer's own state: read and written by the writer thread only (after open).
   private long nextId;
   private long finishedSeq;
   private long endedSincePrune;
   private long lastHeartbeatNanos;
+  /**
+   * The writes taken from the queue and not yet committed, in order. Its first {@link #kept} are
+   * those a failed commit kept: they were tried, and wait for the store to write again.
+   */
+  private final ArrayDeque<Write> backlog = new ArrayDeque<>();
+  private int kept;
+  /** When the writer last tried a commit: the retry interval counts from it. */
+  private long lastAttemptNanos;
+  /** Whether a failed commit could not begin the next transaction, which the next group must do first. */
+  private boolean beginNeeded;
+  /** Whether the statements must be prepared again before the next group (after a failed one). */
+  private boolean prepareNeeded;
+  private long failingSinceNanos;
+  private long failedCommits;
+  private long refusedWhileFailing;
   private PreparedStatement insert;
   private PreparedStatement setState;
   private PreparedStatement setEnd;
@@ -321,6 +360,7 @@ public final class SqliteStore implements Store {
     }
     connection.commit();
     lastHeartbeatNanos = System.nanoTime();
+    lastAttemptNanos = lastHeartbeatNanos;
     boolean wasLost = !queued.isEmpty() || !lost.isEmpty();
     if (wasLost) {
       LOG.info("job store {}: the service before this one ended with jobs unfinished (the store last knew it alive at {}): {} jobs"
@@ -432,40 +472,72 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * The writer's loop: moves what is queued to the backlog, in order, and commits the backlog's
+   * head in groups. While the store cannot write, the writes it keeps wait at the backlog's head:
+   * they go with the next group as soon as another write comes, and are tried alone every {@link
+   * #RETRY_NANOS} while none does. The loop ends only when the store closes.
+   */
   private void writeLoop() {
-    List<Write> group = new ArrayList<>(MAX_GROUP);
+    boolean triedAtClose = false;
     while (true) {
-      Write first = queue.poll();
-      if (first == null) {
-        if (closing && queue.isEmpty()) {
+      for (Write w = backlog.size() < MAX_GROUP ? queue.poll() : null; w != null; w = backlog.size() < MAX_GROUP ? queue.poll() : null) {
+        backlog.add(w);
+      }
+      long now = System.nanoTime();
+      long wait;
+      if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
+        wait = 0; // writes not tried yet, or kept ones the store can take now
+      } else if (closing) {
+        if (backlog.isEmpty() || triedAtClose) {
+          abandonBacklog();
           return;
         }
-        if (System.nanoTime() - lastHeartbeatNanos >= HEARTBEAT_NANOS) {
-          commit(group); // the heartbeat alone
-          continue;
-        }
+        triedAtClose = true; // one last try for what the store could not write
+        wait = 0;
+      } else if (failing != null) {
+        wait = lastAttemptNanos + RETRY_NANOS - now; // kept writes, or the heartbeat, tried again in a while
+      } else {
+        wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
+      }
+      if (wait > 0) {
         writerParked = true;
         if (queue.isEmpty() && !closing) {
-          LockSupport.parkNanos(this, HEARTBEAT_NANOS);
+          LockSupport.parkNanos(this, wait);
         }
         writerParked = false;
         continue;
       }
-      group.add(first);
-      for (Write w = group.size() < MAX_GROUP ? queue.poll() : null; w != null; w = group.size() < MAX_GROUP ? queue.poll() : null) {
-        group.add(w);
+      List<Write> group = new ArrayList<>(Math.min(backlog.size(), MAX_GROUP));
+      while (group.size() < MAX_GROUP && !backlog.isEmpty()) {
+        group.add(backlog.pollFirst());
       }
       commit(group);
-      group = new ArrayList<>(MAX_GROUP);
     }
   }
 
-  /** Applies a group in one transaction, commits it, and hands its completions back, in one task. */
+  /**
+   * Applies a group in one transaction, commits it, and hands its completions back, in one task;
+   * or, if the store cannot write, sorts the group's writes as {@link #failed} says.
+   */
   private void commit(List<Write> group) {
     long began = System.nanoTime();
-    StoreException failure = null;
+    lastAttemptNanos = began;
+    // The writer's counters move with the transaction, and back with its rollback.
+    long nextIdBefore = nextId;
+    long finishedSeqBefore = finishedSeq;
+    long endedSincePruneBefore = endedSincePrune;
+    long heartbeatBefore = lastHeartbeatNanos;
     long rowsChange = 0;
     try {
+      if (beginNeeded) {
+        begin();
+      }
+      if (prepareNeeded) {
+        closeStatements();
+        prepare();
+        prepareNeeded = false;
+      }
       long maxId = 0;
       for (Write w : group) {
         switch (w.kind()) {
@@ -542,20 +614,185 @@ public final class SqliteStore implements Store {
         lastHeartbeatNanos = now;
       }
       connection.commit();
-      rows += rowsChange;
     } catch (SQLException | RuntimeException e) {
-      failure = new StoreException("the job store " + path + " could not record " + group.size() + " changes (" + e.getMessage()
-          + "); is its disk full or read-only?", e);
-      try {
-        connection.rollback();
-      } catch (SQLException rollback) {
-        failure.addSuppressed(rollback);
-      }
-      lastHeartbeatNanos = System.nanoTime(); // no retry storm while idle: the next write tries again
-      LOG.error(failure.getMessage());
+      nextId = nextIdBefore;
+      finishedSeq = finishedSeqBefore;
+      endedSincePrune = endedSincePruneBefore;
+      lastHeartbeatNanos = heartbeatBefore;
+      StoreException failure = cannotWrite(e);
+      rollback(failure);
+      // The driver finalizes a statement that failed other than busy or by a constraint: all are made again.
+      prepareNeeded = true;
+      commitNanos.accept(System.nanoTime() - began);
+      failed(group, failure);
+      return;
     }
+    rows += rowsChange;
     commitNanos.accept(System.nanoTime() - began);
-    handBack(group, failure);
+    kept = Math.max(0, kept - group.size());
+    heldWrites = kept;
+    if (failing != null) {
+      recovered();
+    }
+    handBack(group, null);
+  }
+
+  /**
+   * Sorts the writes of a group the store could not commit. Acceptances are refused: their
+   * completions are told why, and the writes dropped (their jobs are not accepted, so nothing
+   * of them may stay). Every other write is kept, at the backlog's head in its order, and
+   * committed once the store can write: a start's completion is told the failure now all the same,
+   * so that the job goes to its worker and the pool goes on; an end's completion only once the end
+   * is committed, so that no client learns of an end the store does not have.
+   */
+  private void failed(List<Write> group, StoreException failure) {
+    List<Write> keep = new ArrayList<>(group.size());
+    List<Write> toldNow = new ArrayList<>();
+    int refusedNow = 0;
+    for (Write w : group) {
+      switch (w.kind()) {
+        case ACCEPTED -> {
+          toldNow.add(w);
+          refusedNow++;
+        }
+        case STATE -> {
+          if (w.done() != null) {
+            toldNow.add(w);
+          }
+          if (w.job() != null) {
+            keep.add(new Write(w.kind(), w.job(), w.id(), null));
+          }
+        }
+        case ENDED, DISCARDED -> keep.add(w);
+      }
+    }
+    for (int i = keep.size() - 1; i >= 0; i--) {
+      backlog.addFirst(keep.get(i));
+    }
+    kept = keep.size() + Math.max(0, kept - group.size());
+    heldWrites = kept;
+    failedCommits++;
+    refusedWhileFailing += refusedNow;
+    StoreException before = failing;
+    failing = failure;
+    if (before == null) {
+      failingSinceNanos = System.nanoTime();
+      LOG.error("{}. Until it can, new jobs are refused, running jobs go on, and the changes it cannot record ({} now: their"
+          + " starts and ends) are held in memory and tried again every {} ms; a job's end reaches its clients once it is"
+          + " recorded. This is logged once, and once more when the store records again", failure.getMessage(), kept,
+          TimeUnit.NANOSECONDS.toMillis(RETRY_NANOS));
+    } else if (!before.getMessage().equals(failure.getMessage())) {
+      LOG.error("{} ({} changes held in memory)", failure.getMessage(), kept);
+    }
+    handBack(toldNow, failure);
+  }
+
+  /** The end of an outage: says so once, with what it cost. */
+  private void recovered() {
+    LOG.info("the job store {} records again, after {} ms in which {} commits failed and {} submissions were refused; the changes"
+        + " held meanwhile are recorded", path, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSinceNanos), failedCommits,
+        refusedWhileFailing);
+    failing = null;
+    failedCommits = 0;
+    refusedWhileFailing = 0;
+  }
+
+  /**
+   * Undoes what a failed group wrote and begins the next transaction. SQLite may have rolled the
+   * transaction back already (it does on some full-disk and I/O errors), and the driver's own
+   * rollback then fails before it begins the next one; so both are done here by hand, and if the
+   * begin fails too, it is tried again before the next group, which must never run outside a
+   * transaction (its writes would each commit alone).
+   */
+  private void rollback(StoreException failure) {
+    try (Statement s = connection.createStatement()) {
+      s.execute("ROLLBACK");
+    } catch (SQLException noTransaction) {
+      // Rolled back by SQLite itself: nothing is left to undo.
+    }
+    try {
+      begin();
+    } catch (SQLException e) {
+      failure.addSuppressed(e);
+      beginNeeded = true;
+    }
+  }
+
+  private void closeStatements() {
+    for (PreparedStatement p : new PreparedStatement[] {insert, setState, setEnd, delete, setMeta, prune}) {
+      try {
+        if (p != null) {
+          p.close();
+        }
+      } catch (SQLException e) {
+        // Finalized already, by the driver's handling of its failure.
+      }
+    }
+  }
+
+  private void begin() throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("BEGIN");
+    }
+    beginNeeded = false;
+  }
+
+  /**
+   * Why the store could not write, naming it and what to do, by SQLite's result code (not its
+   * words): SQLITE_FULL is a full disk (or the database's page limit), SQLITE_READONLY a file or
+   * directory the service may not write, SQLITE_IOERR the disk failing a write or a sync.
+   */
+  private StoreException cannotWrite(Exception e) {
+    int code = -1;
+    for (Throwable t = e; t != null && code < 0; t = t.getCause()) {
+      if (t instanceof SQLiteException sqlite && sqlite.getResultCode() != null && sqlite.getResultCode() != SQLiteErrorCode.UNKNOWN_ERROR) {
+        code = sqlite.getResultCode().code;
+      } else if (t instanceof SQLException sql && sql.getErrorCode() > 0) {
+        code = sql.getErrorCode();
+      }
+    }
+    int primary = code & 0xff; // an extended result code carries its primary one in its low byte
+    String what = e.getMessage();
+    String prefix = "the job store " + path + " cannot record jobs: ";
+    if (primary == SQLiteErrorCode.SQLITE_FULL.code) {
+      return new StoreException(prefix + "its disk is full (" + what + "); free space on the filesystem that holds it", e, true);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_READONLY.code) {
+      return new StoreException(prefix + "it is read-only (" + what + "); make it, the files beside it and its directory writable"
+          + " by the service's user", e, false);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_IOERR.code) {
+      return new StoreException(prefix + "the disk failed a write (" + what + "); check the disk that holds it and its free space",
+          e, false);
+    }
+    return new StoreException(prefix + what + "; check the file, and the disk that holds it", e, false);
+  }
+
+  /**
+   * At close: the writes the store could not commit even at the last try. Their completions are
+   * told the failure (an end then reaches its clients from memory, as the service stops), and
+   * the log names the jobs whose last change the store lacks.
+   */
+  private void abandonBacklog() {
+    if (backlog.isEmpty()) {
+      return;
+    }
+    StoreException failure = failing != null ? failing
+        : new StoreException("the job store " + path + " is closed: the service is stopping");
+    java.util.Set<String> jobs = new java.util.LinkedHashSet<>();
+    for (Write w : backlog) {
+      if (w.job() != null) {
+        jobs.add("j-" + w.id());
+      }
+    }
+    LOG.error("the job store {} could not record {} changes before the service stopped, of jobs {}: {}. At the next start, those"
+        + " it last knew queued run, and those it last knew running run again if they have retries left, else end FAILED {}",
+        path, backlog.size(), jobs, failure.getMessage(), Recovery.SERVICE_LOST);
+    List<Write> lost = new ArrayList<>(backlog);
+    backlog.clear();
+    kept = 0;
+    heldWrites = 0;
+    handBack(lost, failure);
   }
 
   private void handBack(List<Write> group, StoreException failure) {
@@ -600,6 +837,29 @@ public final class SqliteStore implements Store {
   @Override
   public long jobsKept() {
     return rows;
+  }
+
+  @Override
+  public StoreException failure() {
+    return failing;
+  }
+
+  @Override
+  public int heldWrites() {
+    return heldWrites;
+  }
+
+  /**
+   * For tests: caps the database at this many pages (SQLite's {@code max_page_count}, never below
+   * its size now), so that a write that needs another page fails SQLITE_FULL as on a full disk.
+   * Runs on the caller's thread, on the writer's connection, which SQLite serializes.
+   *
+   * @return the cap now in force
+   */
+  long maxPageCount(long pages) throws SQLException {
+    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("PRAGMA max_page_count=" + pages)) {
+      return r.getLong(1);
+    }
   }
 
   @Override

@@ -53,8 +53,8 @@ import org.slf4j.LoggerFactory;
  * write is kept, in order, and goes again with the next group, or every {@link #RETRY_NANOS} while
  * nothing else comes. A kept start's completion is told the failure at once (its job goes to its
  * worker all the same, so running and queued jobs go on); a kept end's completion waits until the
- * end is committed. The writer logs once when the store starts failing and once when it records
- * again, never per retry, and it never ends but at {@link #close}, which tries the kept writes a
+ * end is committed. The writer logs once when the store starts failing and once when it has
+ * recorded again for {@link #CALM_NANOS}, never per retry, and it never ends but at {@link #close}, which tries the kept writes a
  * last time and logs the jobs whose changes it could not record.
  */
 public final class SqliteStore implements Store {
@@ -79,6 +79,13 @@ public final class SqliteStore implements Store {
    * a second of the disk having room, seldom enough that an outage costs nothing and logs nothing.
    */
   static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
+   * How long the store must commit without a failure for an outage to be over, as far as the log
+   * is concerned: it says once that the store fails and once that it records again, not at each
+   * flip of a disk that is nearly full.
+   */
+  static final long CALM_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   /** How long {@link #close} waits for the writer to commit what is queued. */
   private static final long CLOSE_WAIT_MILLIS = 10_000;
@@ -122,7 +129,11 @@ public final class SqliteStore implements Store {
   private boolean beginNeeded;
   /** Whether the statements must be prepared again before the next group (after a failed one). */
   private boolean prepareNeeded;
-  private long failingSinceNanos;
+  /** When the outage being logged began (its first failed commit); 0 while there is none. */
+  private long outageSinceNanos;
+  private long lastFailureNanos;
+  /** The failure the log last told of, so that the same one is not told again. */
+  private String loggedFailure;
   private long failedCommits;
   private long refusedWhileFailing;
   private PreparedStatement insert;
@@ -485,6 +496,7 @@ public final class SqliteStore implements Store {
         backlog.add(w);
       }
       long now = System.nanoTime();
+      endOutageIfCalm(now);
       long wait;
       if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
         wait = 0; // writes not tried yet, or kept ones the store can take now
@@ -631,9 +643,7 @@ public final class SqliteStore implements Store {
     commitNanos.accept(System.nanoTime() - began);
     kept = Math.max(0, kept - group.size());
     heldWrites = kept;
-    if (failing != null) {
-      recovered();
-    }
+    failing = null;
     handBack(group, null);
   }
 
@@ -671,28 +681,39 @@ public final class SqliteStore implements Store {
     }
     kept = keep.size() + Math.max(0, kept - group.size());
     heldWrites = kept;
+    failing = failure;
+    long now = System.nanoTime();
+    lastFailureNanos = now;
     failedCommits++;
     refusedWhileFailing += refusedNow;
-    StoreException before = failing;
-    failing = failure;
-    if (before == null) {
-      failingSinceNanos = System.nanoTime();
-      LOG.error("{}. Until it can, new jobs are refused, running jobs go on, and the changes it cannot record ({} now: their"
-          + " starts and ends) are held in memory and tried again every {} ms; a job's end reaches its clients once it is"
-          + " recorded. This is logged once, and once more when the store records again", failure.getMessage(), kept,
-          TimeUnit.NANOSECONDS.toMillis(RETRY_NANOS));
-    } else if (!before.getMessage().equals(failure.getMessage())) {
+    if (outageSinceNanos == 0) {
+      outageSinceNanos = now;
+      loggedFailure = failure.getMessage();
+      LOG.error("{}. Until it can, new jobs are refused, running jobs go on, and the job starts and ends it cannot record are"
+          + " held in memory and tried again every {} ms; a job's end reaches its clients once it is recorded. This is logged"
+          + " once, and once more when the store has recorded again for {} s", failure.getMessage(),
+          TimeUnit.NANOSECONDS.toMillis(RETRY_NANOS), TimeUnit.NANOSECONDS.toSeconds(CALM_NANOS));
+    } else if (!failure.getMessage().equals(loggedFailure)) {
+      loggedFailure = failure.getMessage(); // another cause: worth a line; the same one again is not
       LOG.error("{} ({} changes held in memory)", failure.getMessage(), kept);
     }
     handBack(toldNow, failure);
   }
 
-  /** The end of an outage: says so once, with what it cost. */
-  private void recovered() {
-    LOG.info("the job store {} records again, after {} ms in which {} commits failed and {} submissions were refused; the changes"
-        + " held meanwhile are recorded", path, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - failingSinceNanos), failedCommits,
-        refusedWhileFailing);
-    failing = null;
+  /**
+   * Ends an outage once the store has committed for {@link #CALM_NANOS} without a failure, and
+   * says so once, with what it cost. Not at the first commit that passes: on a disk with a few
+   * bytes free, small commits pass between larger ones that fail, and the log would say so for each.
+   */
+  private void endOutageIfCalm(long now) {
+    if (outageSinceNanos == 0 || failing != null || now - lastFailureNanos < CALM_NANOS) {
+      return;
+    }
+    LOG.info("the job store {} records again: for {} ms until {} s ago, {} commits failed and {} submissions were refused; the"
+        + " changes held meanwhile are recorded", path, TimeUnit.NANOSECONDS.toMillis(lastFailureNanos - outageSinceNanos),
+        TimeUnit.NANOSECONDS.toSeconds(now - lastFailureNanos), failedCommits, refusedWhileFailing);
+    outageSinceNanos = 0;
+    loggedFailure = null;
     failedCommits = 0;
     refusedWhileFailing = 0;
   }

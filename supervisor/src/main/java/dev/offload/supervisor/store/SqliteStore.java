@@ -871,15 +871,16 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * For tests: caps the database at this many pages (SQLite's {@code max_page_count}, never below
-   * its size now), so that a write that needs another page fails SQLITE_FULL as on a full disk.
-   * Runs on the caller's thread, on the writer's connection, which SQLite serializes.
+   * For tests: sets a SQLite pragma on the writer's connection, to make writes fail as a full disk
+   * ({@code max_page_count=1}: SQLITE_FULL for a write that needs another page) or a read-only
+   * file ({@code query_only=1}: SQLITE_READONLY) would, and to undo that. Runs on the caller's
+   * thread, on the writer's connection, which SQLite serializes.
    *
-   * @return the cap now in force
+   * @param assignment such as {@code max_page_count=1}
    */
-  long maxPageCount(long pages) throws SQLException {
-    try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("PRAGMA max_page_count=" + pages)) {
-      return r.getLong(1);
+  void pragma(String assignment) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("PRAGMA " + assignment);
     }
   }
 

@@ -205,7 +205,7 @@ class SqliteStoreTest {
       await(started);
       assertNull(store.failure());
 
-      store.maxPageCount(1); // no page more than it has: SQLITE_FULL, as on a full disk
+      store.pragma("max_page_count=1"); // no page more than it has: SQLITE_FULL, as on a full disk
       CompletableFuture<StoreException> ended = new CompletableFuture<>();
       store.ended(end, ended::complete);
       CompletableFuture<StoreException> refused = new CompletableFuture<>();
@@ -227,7 +227,7 @@ class SqliteStoreTest {
       assertTrue(System.nanoTime() - since >= SqliteStore.RETRY_NANOS, "no sooner than the retry interval");
       assertFalse(ended.isDone());
 
-      store.maxPageCount(1_000_000); // room again
+      store.pragma("max_page_count=1000000"); // room again
       assertNull(ended.get(10, TimeUnit.SECONDS), "recorded once the store has room, and only then told");
       assertNull(store.failure());
       assertEquals(0, store.heldWrites());
@@ -257,7 +257,7 @@ class SqliteStoreTest {
       store.started(List.of(running(a, 1)), accepted::complete);
       await(accepted);
 
-      store.maxPageCount(1);
+      store.pragma("max_page_count=1");
       CompletableFuture<StoreException> endedA = new CompletableFuture<>();
       store.ended(new JobRecord(1, "echo", JobState.SUCCEEDED, a.inputJson(), big, "", "", 4242, 1, 0, 0, 0, a.submittedAtMs(),
           System.currentTimeMillis(), 3, 7), endedA::complete);
@@ -274,7 +274,7 @@ class SqliteStoreTest {
       assertEquals(3, heldAfter(store, 3), "A's end, B's start and B's end are held");
       assertFalse(endedB.isDone());
 
-      store.maxPageCount(1_000_000);
+      store.pragma("max_page_count=1000000");
       assertNull(endedA.get(10, TimeUnit.SECONDS));
       assertNull(endedB.get(10, TimeUnit.SECONDS));
     }
@@ -294,6 +294,28 @@ class SqliteStoreTest {
       Thread.sleep(10); // polled: the writer takes a new write only with its next group
     }
     return store.heldWrites();
+  }
+
+  @Test
+  void readOnly_refusesAcceptances_notAsAFullDisk_andRecordsAgainOnceWritable() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      store.pragma("query_only=1"); // every write fails SQLITE_READONLY, as a read-only file's would
+      CompletableFuture<StoreException> refused = new CompletableFuture<>();
+      store.accepted(queued(1, 0), refused::complete);
+      StoreException failure = refused.get(10, TimeUnit.SECONDS);
+      assertNotNull(failure);
+      assertFalse(failure.diskFull(), failure.getMessage());
+      assertTrue(failure.getMessage().contains("the job store " + dir.resolve("jobs.db")) && failure.getMessage().contains("read-only")
+          && failure.getMessage().contains("writable"), failure.getMessage());
+      assertEquals(0, store.heldWrites(), "a refused acceptance is not held");
+      store.pragma("query_only=0");
+      CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+      store.accepted(queued(2, 0), accepted::complete);
+      await(accepted);
+      assertNull(store.failure());
+      assertEquals(1, store.jobsKept());
+    }
   }
 
   @Test

@@ -17,16 +17,18 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
-import org.slf4j.LoggerFactory;
 
 /**
  * The job store in a SQLite file ({@code sqlite:PATH}), written by one thread of its own.
@@ -54,8 +56,12 @@ import org.slf4j.LoggerFactory;
  * nothing else comes. A kept start's completion is told the failure at once (its job goes to its
  * worker all the same, so running and queued jobs go on); a kept end's completion waits until the
  * end is committed. The writer logs once when the store starts failing and once when it has
- * recorded again for {@link #CALM_NANOS}, never per retry, and it never ends but at {@link #close}, which tries the kept writes a
- * last time and logs the jobs whose changes it could not record.
+ * recorded again for {@link #CALM_NANOS}, never per retry, and it never ends but at {@link #close},
+ * which tries the kept writes a last time and logs the jobs whose changes it could not record.
+ *
+ * <p>A failure that is not the store's but one write's (SQLite refuses that row, or a fault in
+ * this code) is not retried as a whole: the group's writes go again one by one, so that only the
+ * write at fault is lost (its completion told why, and logged) and the store goes on.
  */
 public final class SqliteStore implements Store {
 
@@ -86,6 +92,12 @@ public final class SqliteStore implements Store {
    * flip of a disk that is nearly full.
    */
   static final long CALM_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  /** The primary result codes that are the store's failure, not one write's: see {@link #cannotWrite}. */
+  private static final Set<Integer> STORE_FAILURES = Set.of(SQLiteErrorCode.SQLITE_FULL.code, SQLiteErrorCode.SQLITE_READONLY.code,
+      SQLiteErrorCode.SQLITE_IOERR.code, SQLiteErrorCode.SQLITE_CANTOPEN.code, SQLiteErrorCode.SQLITE_BUSY.code,
+      SQLiteErrorCode.SQLITE_LOCKED.code, SQLiteErrorCode.SQLITE_NOMEM.code, SQLiteErrorCode.SQLITE_PROTOCOL.code,
+      SQLiteErrorCode.SQLITE_CORRUPT.code, SQLiteErrorCode.SQLITE_NOTADB.code, SQLiteErrorCode.SQLITE_PERM.code);
 
   /** How long {@link #close} waits for the writer to commit what is queued. */
   private static final long CLOSE_WAIT_MILLIS = 10_000;
@@ -125,6 +137,11 @@ public final class SqliteStore implements Store {
   private int kept;
   /** When the writer last tried a commit: the retry interval counts from it. */
   private long lastAttemptNanos;
+  /**
+   * How many writes at the backlog's head go one per transaction: those of a group that failed by
+   * the fault of one of them, so that only that one is lost.
+   */
+  private int isolate;
   /** Whether a failed commit could not begin the next transaction, which the next group must do first. */
   private boolean beginNeeded;
   /** Whether the statements must be prepared again before the next group (after a failed one). */
@@ -520,8 +537,9 @@ public final class SqliteStore implements Store {
         writerParked = false;
         continue;
       }
-      List<Write> group = new ArrayList<>(Math.min(backlog.size(), MAX_GROUP));
-      while (group.size() < MAX_GROUP && !backlog.isEmpty()) {
+      int most = isolate > 0 ? 1 : MAX_GROUP;
+      List<Write> group = new ArrayList<>(Math.min(backlog.size(), most));
+      while (group.size() < most && !backlog.isEmpty()) {
         group.add(backlog.pollFirst());
       }
       commit(group);
@@ -636,15 +654,47 @@ public final class SqliteStore implements Store {
       // The driver finalizes a statement that failed other than busy or by a constraint: all are made again.
       prepareNeeded = true;
       commitNanos.accept(System.nanoTime() - began);
-      failed(group, failure);
+      if (failure == null) {
+        rejected(group, e);
+      } else {
+        failed(group, failure);
+      }
       return;
     }
     rows += rowsChange;
     commitNanos.accept(System.nanoTime() - began);
     kept = Math.max(0, kept - group.size());
     heldWrites = kept;
+    isolate = Math.max(0, isolate - group.size());
     failing = null;
     handBack(group, null);
+  }
+
+  /**
+   * A group that failed by the fault of a write, not of the store: put back to go one write per
+   * transaction; or, for a write alone, that write dropped, its completion told why (an
+   * acceptance is refused; an end reaches its clients from memory), and the log told which job's
+   * change the store lacks.
+   */
+  private void rejected(List<Write> group, Exception e) {
+    if (group.size() > 1) {
+      for (int i = group.size() - 1; i >= 0; i--) {
+        backlog.addFirst(group.get(i));
+      }
+      kept = group.size() + Math.max(0, kept - group.size());
+      heldWrites = kept;
+      isolate = group.size();
+      return;
+    }
+    Write w = group.getFirst();
+    kept = Math.max(0, kept - 1);
+    heldWrites = kept;
+    isolate = Math.max(0, isolate - 1);
+    StoreException failure = new StoreException("the job store " + path + " could not record a change of job j-" + w.id() + " ("
+        + w.kind().name().toLowerCase(java.util.Locale.ROOT) + "): " + e + "; the store goes on without it, and the job's state"
+        + " in it may be behind what the service shows. Please report this as a bug, with this line", e);
+    LOG.error(failure.getMessage(), e);
+    handBack(group, failure);
   }
 
   /**
@@ -681,6 +731,7 @@ public final class SqliteStore implements Store {
     }
     kept = keep.size() + Math.max(0, kept - group.size());
     heldWrites = kept;
+    isolate = Math.max(0, isolate - (group.size() - keep.size()));
     failing = failure;
     long now = System.nanoTime();
     lastFailureNanos = now;
@@ -761,7 +812,10 @@ public final class SqliteStore implements Store {
   /**
    * Why the store could not write, naming it and what to do, by SQLite's result code (not its
    * words): SQLITE_FULL is a full disk (or the database's page limit), SQLITE_READONLY a file or
-   * directory the service may not write, SQLITE_IOERR the disk failing a write or a sync.
+   * directory the service may not write, SQLITE_IOERR the disk failing a write or a sync; the
+   * store's lock or memory, a damaged or vanished file are the store's failures too. Null for a
+   * failure that is one write's fault (SQLite refuses its row: too big, a constraint), or a fault
+   * in this code: trying the same write again would fail again.
    */
   private StoreException cannotWrite(Exception e) {
     int code = -1;
@@ -773,6 +827,9 @@ public final class SqliteStore implements Store {
       }
     }
     int primary = code & 0xff; // an extended result code carries its primary one in its low byte
+    if (!STORE_FAILURES.contains(primary)) {
+      return null;
+    }
     String what = e.getMessage();
     String prefix = "the job store " + path + " cannot record jobs: ";
     if (primary == SQLiteErrorCode.SQLITE_FULL.code) {
@@ -784,6 +841,10 @@ public final class SqliteStore implements Store {
     }
     if (primary == SQLiteErrorCode.SQLITE_IOERR.code) {
       return new StoreException(prefix + "the disk failed a write (" + what + "); check the disk that holds it and its free space",
+          e, false);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_CORRUPT.code || primary == SQLiteErrorCode.SQLITE_NOTADB.code) {
+      return new StoreException(prefix + "it is damaged (" + what + "); stop the service, move the file away and start again",
           e, false);
     }
     return new StoreException(prefix + what + "; check the file, and the disk that holds it", e, false);
@@ -800,7 +861,7 @@ public final class SqliteStore implements Store {
     }
     StoreException failure = failing != null ? failing
         : new StoreException("the job store " + path + " is closed: the service is stopping");
-    java.util.Set<String> jobs = new java.util.LinkedHashSet<>();
+    Set<String> jobs = new LinkedHashSet<>();
     for (Write w : backlog) {
       if (w.job() != null) {
         jobs.add("j-" + w.id());

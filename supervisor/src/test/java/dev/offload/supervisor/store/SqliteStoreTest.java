@@ -319,6 +319,56 @@ class SqliteStoreTest {
   }
 
   @Test
+  void aWriteSQLiteRefuses_isDroppedAlone_andTheStoreGoesOn() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> first = new CompletableFuture<>();
+      CompletableFuture<StoreException> poison = new CompletableFuture<>();
+      CompletableFuture<StoreException> third = new CompletableFuture<>();
+      store.accepted(queued(1, 0), first::complete);
+      // No handler: the NOT NULL constraint refuses the row, as it would again on any retry.
+      store.accepted(new JobRecord(2, null, JobState.QUEUED, "1", "", "", "", 0, 0, 0, 0, 0, System.currentTimeMillis(), 0, 0, 0),
+          poison::complete);
+      store.accepted(queued(3, 0), third::complete);
+      StoreException refused = poison.get(10, TimeUnit.SECONDS);
+      assertNotNull(refused);
+      assertTrue(refused.getMessage().contains("could not record a change of job j-2"), refused.getMessage());
+      await(first);
+      await(third);
+      assertNull(store.failure(), "one write's fault is not the store's");
+      assertEquals(0, store.heldWrites());
+    }
+    try (SqliteStore store = store(10)) {
+      assertEquals(List.of(1L, 3L), open(store).queued().stream().map(JobRecord::id).toList());
+    }
+  }
+
+  @Test
+  void close_whileFull_triesOnceMore_thenTellsTheHeldEndItWasNotRecorded() throws Exception {
+    JobRecord job = queued(1, 0);
+    CompletableFuture<StoreException> ended = new CompletableFuture<>();
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> started = new CompletableFuture<>();
+      store.accepted(job, f -> {});
+      store.started(List.of(running(job, 1)), started::complete);
+      await(started);
+      store.pragma("max_page_count=1");
+      store.ended(new JobRecord(1, "echo", JobState.SUCCEEDED, job.inputJson(), "\"" + "x".repeat(64 * 1024) + "\"", "", "", 4242,
+          1, 0, 0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 7), ended::complete);
+      assertEquals(1, heldAfter(store, 1));
+    }
+    StoreException failure = ended.get(10, TimeUnit.SECONDS);
+    assertNotNull(failure, "closed before it could record the end: told so, not left waiting");
+    assertTrue(failure.diskFull(), failure.getMessage());
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(1, recovery.finished().size());
+      assertEquals(Recovery.SERVICE_LOST, recovery.finished().getFirst().errorCode(), "what the store last knew: running, no retries");
+    }
+  }
+
+  @Test
   void secondOpen_whileHeld_isRefused_namingThePid() {
     try (SqliteStore store = store(10)) {
       open(store);

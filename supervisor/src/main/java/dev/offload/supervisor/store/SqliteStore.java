@@ -448,50 +448,44 @@ public final class SqliteStore implements Store {
 
   // ---- writes: queued by any thread, applied by the writer ----
 
-  /** One write: a kind, the job (or its id), and who waits for it (may be null). */
-  private record Write(Kind kind, JobRecord job, long id, Completion done) {}
+  /** One write: a kind, the job (null: nothing to write), and who waits for it (may be null). */
+  private record Write(Kind kind, JobRecord job, Completion done) {}
 
-  private enum Kind { ACCEPTED, STATE, ENDED, DISCARDED }
+  private enum Kind { ACCEPTED, STATE, ENDED }
 
   @Override
   public void accepted(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ACCEPTED, job, job.id(), done));
+    enqueue(new Write(Kind.ACCEPTED, job, done));
   }
 
   @Override
   public void started(List<JobRecord> jobs, Completion done) {
     if (jobs.isEmpty()) {
-      enqueue(new Write(Kind.STATE, null, 0, done)); // nothing to write; told in order all the same
+      enqueue(new Write(Kind.STATE, null, done)); // nothing to write; told in order all the same
       return;
     }
     for (int i = 0; i < jobs.size() - 1; i++) {
-      enqueue(new Write(Kind.STATE, jobs.get(i), jobs.get(i).id(), null));
+      enqueue(new Write(Kind.STATE, jobs.get(i), null));
     }
     // Writes commit in order: the last one's completion covers them all.
     JobRecord last = jobs.getLast();
-    enqueue(new Write(Kind.STATE, last, last.id(), done));
+    enqueue(new Write(Kind.STATE, last, done));
   }
 
   @Override
   public void queued(JobRecord job) {
-    enqueue(new Write(Kind.STATE, job, job.id(), null));
+    enqueue(new Write(Kind.STATE, job, null));
   }
 
   @Override
   public void ended(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ENDED, job, job.id(), done));
-  }
-
-  @Override
-  public void discarded(long id) {
-    enqueue(new Write(Kind.DISCARDED, null, id, null));
+    enqueue(new Write(Kind.ENDED, job, done));
   }
 
   private void enqueue(Write write) {
     if (closing) {
-      if (write.done() != null) {
-        write.done().done(new StoreException("the job store " + path + " is closed: the service is stopping"));
-      }
+      // Told on the completions executor like any other: the caller may hold a lock.
+      handBack(List.of(write), new StoreException("the job store " + path + " is closed: the service is stopping"));
       return;
     }
     queue.add(write);
@@ -620,10 +614,6 @@ public final class SqliteStore implements Store {
               endedSincePrune++;
             }
           }
-          case DISCARDED -> {
-            delete.setLong(1, w.id());
-            rowsChange -= delete.executeUpdate();
-          }
         }
       }
       if (maxId >= nextId) {
@@ -649,15 +639,17 @@ public final class SqliteStore implements Store {
       finishedSeq = finishedSeqBefore;
       endedSincePrune = endedSincePruneBefore;
       lastHeartbeatNanos = heartbeatBefore;
-      StoreException failure = cannotWrite(e);
-      rollback(failure);
+      rollback(e);
       // The driver finalizes a statement that failed other than busy or by a constraint: all are made again.
       prepareNeeded = true;
       commitNanos.accept(System.nanoTime() - began);
-      if (failure == null) {
+      StoreException failure = cannotWrite(e);
+      if (failure == null && !group.isEmpty()) {
         rejected(group, e);
       } else {
-        failed(group, failure);
+        // No write to blame (the heartbeat alone failed): the store's failure, whatever it was.
+        failed(group, failure != null ? failure : new StoreException("the job store " + path + " cannot record jobs: " + e
+            + "; check the file, and the disk that holds it", e, false));
       }
       return;
     }
@@ -690,7 +682,8 @@ public final class SqliteStore implements Store {
     kept = Math.max(0, kept - 1);
     heldWrites = kept;
     isolate = Math.max(0, isolate - 1);
-    StoreException failure = new StoreException("the job store " + path + " could not record a change of job j-" + w.id() + " ("
+    StoreException failure = new StoreException("the job store " + path + " could not record a change of job"
+        + (w.job() == null ? "s" : " j-" + w.job().id()) + " ("
         + w.kind().name().toLowerCase(java.util.Locale.ROOT) + "): " + e + "; the store goes on without it, and the job's state"
         + " in it may be behind what the service shows. Please report this as a bug, with this line", e);
     LOG.error(failure.getMessage(), e);
@@ -700,7 +693,7 @@ public final class SqliteStore implements Store {
   /**
    * Sorts the writes of a group the store could not commit. Acceptances are refused: their
    * completions are told why, and the writes dropped (their jobs are not accepted, so nothing
-   * of them may stay). Every other write is kept, at the backlog's head in its order, and
+   * of them may stay; a later write of such a job updates no row). Every other write is kept, at the backlog's head in its order, and
    * committed once the store can write: a start's completion is told the failure now all the same,
    * so that the job goes to its worker and the pool goes on; an end's completion only once the end
    * is committed, so that no client learns of an end the store does not have.
@@ -720,10 +713,10 @@ public final class SqliteStore implements Store {
             toldNow.add(w);
           }
           if (w.job() != null) {
-            keep.add(new Write(w.kind(), w.job(), w.id(), null));
+            keep.add(new Write(w.kind(), w.job(), null));
           }
         }
-        case ENDED, DISCARDED -> keep.add(w);
+        case ENDED -> keep.add(w);
       }
     }
     for (int i = keep.size() - 1; i >= 0; i--) {
@@ -776,7 +769,7 @@ public final class SqliteStore implements Store {
    * begin fails too, it is tried again before the next group, which must never run outside a
    * transaction (its writes would each commit alone).
    */
-  private void rollback(StoreException failure) {
+  private void rollback(Exception failure) {
     try (Statement s = connection.createStatement()) {
       s.execute("ROLLBACK");
     } catch (SQLException noTransaction) {
@@ -785,7 +778,7 @@ public final class SqliteStore implements Store {
     try {
       begin();
     } catch (SQLException e) {
-      failure.addSuppressed(e);
+      failure.addSuppressed(e); // kept with the failure, whose cause it shares
       beginNeeded = true;
     }
   }
@@ -864,7 +857,7 @@ public final class SqliteStore implements Store {
     Set<String> jobs = new LinkedHashSet<>();
     for (Write w : backlog) {
       if (w.job() != null) {
-        jobs.add("j-" + w.id());
+        jobs.add("j-" + w.job().id());
       }
     }
     LOG.error("the job store {} could not record {} changes before the service stopped, of jobs {}: {}. At the next start, those"

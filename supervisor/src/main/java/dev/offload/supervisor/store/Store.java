@@ -85,9 +85,6 @@ public interface Store extends AutoCloseable {
    */
   void ended(JobRecord job, Completion done);
 
-  /** Forgets a job whose acceptance was refused after it was recorded (its queue was full). */
-  void discarded(long id);
-
   /**
    * Why the store cannot write now (its last commit failed), naming it and what to do; null while
    * it can, and always for one that keeps nothing.

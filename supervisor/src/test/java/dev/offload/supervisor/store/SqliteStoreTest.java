@@ -144,24 +144,6 @@ class SqliteStoreTest {
   }
 
   @Test
-  void discarded_isForgotten_andItsIdNotReused() throws Exception {
-    try (SqliteStore store = store(10)) {
-      open(store);
-      CompletableFuture<StoreException> done = new CompletableFuture<>();
-      store.accepted(queued(1, 0), f -> {});
-      store.discarded(1);
-      store.accepted(queued(2, 0), done::complete);
-      await(done);
-      assertEquals(1, store.jobsKept());
-    }
-    try (SqliteStore store = store(10)) {
-      Recovery recovery = open(store);
-      assertEquals(List.of(2L), recovery.queued().stream().map(JobRecord::id).toList());
-      assertEquals(3, recovery.nextId());
-    }
-  }
-
-  @Test
   void completions_ofAGroup_comeBackInOrder_onTheCompletionsExecutor() throws Exception {
     List<Long> order = new ArrayList<>();
     List<String> threads = new ArrayList<>();

@@ -361,13 +361,21 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (next != null && !next.isEmpty()) {
-      send(worker, next); // first, so the worker is busy again while the results are handed out
+    // Without a store, the worker is made busy again first, while the results are handed out. With
+    // one, the ends are recorded first: the next jobs go only once their start is committed, and
+    // that commit then carries these ends too, so a crash never leaves a worker's finished job and
+    // its next one both recorded RUNNING.
+    boolean sendFirst = store.recordsNothing();
+    if (sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     for (int k = 0; k < ended.size(); k++) {
       clearTimeout(ended.get(k));
       worker.countJobDone();
       complete(ended.get(k), outcomes.get(k));
+    }
+    if (!sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     if (!ended.isEmpty()) {
       pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));

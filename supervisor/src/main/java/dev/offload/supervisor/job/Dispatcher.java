@@ -361,13 +361,21 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (next != null && !next.isEmpty()) {
-      send(worker, next); // first, so the worker is busy again while the results are handed out
+    // Without a store, the worker is made busy again first, while the results are handed out. With
+    // one, the ends are recorded first: the next jobs go only once their start is committed, and
+    // that commit then carries these ends too, so a crash never leaves a worker's finished job and
+    // its next one both recorded RUNNING.
+    boolean sendFirst = store.recordsNothing();
+    if (sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     for (int k = 0; k < ended.size(); k++) {
       clearTimeout(ended.get(k));
       worker.countJobDone();
       complete(ended.get(k), outcomes.get(k));
+    }
+    if (!sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     if (!ended.isEmpty()) {
       pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));
@@ -647,9 +655,9 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot, they
-   * are sent all the same, so that the service goes on, and that is logged: a crash before their
-   * end is recorded could then run them again.
+   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot yet (a
+   * full disk), they are sent all the same, so that the service goes on, and the store records the
+   * start once it can: a crash before then could run them again.
    */
   private void send(Worker worker, List<Job> jobs) {
     if (store.recordsNothing()) {
@@ -662,7 +670,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     store.started(records, failure -> {
       if (failure != null) {
-        LOG.warn("sending {} jobs to worker pid {} though the job store could not record their start: {}", jobs.size(),
+        // The store logs its outage once and records the start once it can; a line per send would flood the log.
+        LOG.debug("sending {} jobs to worker pid {} though the job store could not record their start yet: {}", jobs.size(),
             worker.pid(), failure.getMessage());
       }
       sendRecorded(worker, jobs);

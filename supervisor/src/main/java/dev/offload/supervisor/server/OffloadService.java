@@ -145,12 +145,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   private StoreStatus storeStatus() {
     Store store = supervisor.store();
+    StoreException failure = store.failure();
     return StoreStatus.newBuilder()
         .setKind(store.kind())
         .setUrl(StoreUrl.redact(store.url()))
         .setSizeBytes(store.sizeBytes())
         .setJobsKept(store.jobsKept())
         .setDurability(store.recordsNothing() ? "" : supervisor.config().durability().name().toLowerCase(java.util.Locale.ROOT))
+        .setFailure(failure == null ? "" : bounded(failure.getMessage()))
+        .setHeldWrites(store.heldWrites())
         .build();
   }
 
@@ -230,9 +233,20 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       // sent already) or stay queued.
       supervisor.dispatcher().cancel(job);
       supervisor.jobs().discard(job);
-      refused.accept(Status.UNAVAILABLE.withDescription(bounded(failure.getMessage() + "; the job was not accepted"))
-          .asRuntimeException());
+      refused.accept(storeRefusal(failure));
     }
+  }
+
+  /**
+   * The refusal of a job its store could not record: RESOURCE_EXHAUSTED when the store's disk is
+   * full (a resource that freeing space gives back, as a full queue's room does), UNAVAILABLE when
+   * it cannot be written at all for now (read-only, a failing disk); both with the reason {@link
+   * RefusalTrailers#STORE_CANNOT_WRITE}. Either way the client may submit the job again later.
+   */
+  static StatusRuntimeException storeRefusal(StoreException failure) {
+    Status status = failure.diskFull() ? Status.RESOURCE_EXHAUSTED : Status.UNAVAILABLE;
+    return status.withDescription(bounded(failure.getMessage() + "; the job was not accepted: submit it again once the store"
+        + " can write (offload stats shows whether it can)")).asRuntimeException(RefusalTrailers.of(RefusalTrailers.STORE_CANNOT_WRITE));
   }
 
   /** Hands a created job to the dispatcher, or forgets it and says why it was refused. */

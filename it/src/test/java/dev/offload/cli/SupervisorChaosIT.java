@@ -118,7 +118,7 @@ class SupervisorChaosIT {
         progress("serve " + (phase + 1) + " is up, " + written.count() + " results written");
         if (phase > 0) {
           afterRestart = checkRecovery(serve, afterRestart, results);
-          lastIdAtKill.add((long) afterRestart.size());
+          lastIdAtKill.add(afterRestart.values().stream().mapToLong(SupervisorChaosIT::number).max().orElse(0));
           Map<String, String> states = new HashMap<>();
           afterRestart.forEach((id, job) -> states.put(id, job.get("state").asText()));
           statesAfterRestart.add(states);
@@ -175,10 +175,9 @@ class SupervisorChaosIT {
     // The lost jobs have ended: they are among the finished ones.
     assertTrue(lost <= finished, recovered.group());
     assertEquals(toRun + finished, after.size(), "the store holds what its recovery counted: " + recovered.group());
-    assertEquals(nextId - 1, after.size(), "ids j-1 to j-" + (nextId - 1) + ", none missing, none pruned");
-    for (long id = 1; id < nextId; id++) {
-      assertTrue(after.containsKey("j-" + id), "job j-" + id + " is kept");
-    }
+    // Ids run on past those the killed service reserved (one may have gone to a job sent before its record was committed).
+    assertTrue(after.values().stream().allMatch(job -> number(job) < nextId), "every id kept is below j-" + nextId);
+    assertTrue(after.keySet().containsAll(before.keySet()), "every job kept, none pruned");
     for (JsonNode job : before.values()) {
       JsonNode now = after.get(job.get("id").asText());
       if (terminal(job)) {

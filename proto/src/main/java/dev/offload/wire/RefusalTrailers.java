@@ -39,6 +39,12 @@ public final class RefusalTrailers {
    * the store can write.
    */
   public static final String STORE_CANNOT_WRITE = "STORE_CANNOT_WRITE";
+  /**
+   * The job's idempotency key was given to another job already, one with another handler or input
+   * (FAILED_PRECONDITION): nothing was created. Choose another key, or submit that job's own
+   * request again.
+   */
+  public static final String IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED";
 
   private RefusalTrailers() {}
 

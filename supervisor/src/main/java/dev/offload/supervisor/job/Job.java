@@ -10,6 +10,7 @@ import dev.offload.supervisor.store.StoreException;
 import dev.offload.wire.Utf8;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,14 @@ public final class Job {
   private final long timeoutMillis;
   private final long deadlineMillis;
   private final int retries;
+  /** The key it was submitted with (see {@link JobStore#admit}); null if none. */
+  private final String idempotencyKey;
+  /**
+   * For a job with a key: completed once its acceptance is decided, normally when its record is
+   * committed, exceptionally with the refusal if it was refused; what a repeated submission of the
+   * key waits for. Null for a job without a key.
+   */
+  private final CompletableFuture<Void> acceptance;
   private final long submittedAtMillis;
   /** When it was accepted on the monotonic clock: what its deadline and wait are counted from. */
   private final long submittedNanos;
@@ -86,13 +95,22 @@ public final class Job {
    */
   public Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
       Store store, Consumer<Job> onEnd) {
-    this(sequence, handler, inputJson, timeoutMillis, deadlineMillis, retries, System.currentTimeMillis(), System.nanoTime(),
-        store, onEnd);
+    this(sequence, handler, inputJson, timeoutMillis, deadlineMillis, retries, null, store, onEnd);
+  }
+
+  /**
+   * A job submitted with an idempotency key ({@code idempotencyKey} null for none): its acceptance
+   * must be told to {@link #acceptanceDecided}.
+   */
+  public Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
+      String idempotencyKey, Store store, Consumer<Job> onEnd) {
+    this(sequence, handler, inputJson, timeoutMillis, deadlineMillis, retries, idempotencyKey, System.currentTimeMillis(),
+        System.nanoTime(), store, onEnd);
     LOG.debug("{} ({}) queued", id, handler);
   }
 
   private Job(long sequence, String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
-      long submittedAtMillis, long submittedNanos, Store store, Consumer<Job> onEnd) {
+      String idempotencyKey, long submittedAtMillis, long submittedNanos, Store store, Consumer<Job> onEnd) {
     this.sequence = sequence;
     this.onEnd = onEnd;
     this.id = "j-" + sequence;
@@ -101,6 +119,8 @@ public final class Job {
     this.timeoutMillis = timeoutMillis;
     this.deadlineMillis = deadlineMillis;
     this.retries = retries;
+    this.idempotencyKey = idempotencyKey;
+    this.acceptance = idempotencyKey == null ? null : new CompletableFuture<>();
     this.submittedAtMillis = submittedAtMillis;
     this.submittedNanos = submittedNanos;
     this.store = store;
@@ -116,7 +136,8 @@ public final class Job {
     long ageNanos = Math.max(0, System.currentTimeMillis() - record.submittedAtMs()) * 1_000_000;
     long nowNanos = System.nanoTime();
     Job job = new Job(record.id(), record.handler(), record.inputJson(), record.timeoutMs(), record.deadlineMs(), record.retries(),
-        record.submittedAtMs(), nowNanos - ageNanos, store, onEnd);
+        record.idempotencyKey(), record.submittedAtMs(), nowNanos - ageNanos, store, onEnd);
+    job.acceptanceDecided(null); // it was committed by the service that accepted it
     synchronized (job) {
       job.attempts = record.attempts();
       if (record.finished()) {
@@ -153,6 +174,48 @@ public final class Job {
 
   public long timeoutMillis() {
     return timeoutMillis;
+  }
+
+  /** The idempotency key it was submitted with; null if none. */
+  public String idempotencyKey() {
+    return idempotencyKey;
+  }
+
+  /**
+   * Tells a job with a key how its acceptance was decided: accepted (its record committed) when
+   * {@code refusal} is null, else refused with it. The first call decides; later ones, and any call
+   * on a job without a key, do nothing.
+   */
+  public void acceptanceDecided(RuntimeException refusal) {
+    if (acceptance == null) {
+      return;
+    }
+    if (refusal == null) {
+      acceptance.complete(null);
+    } else {
+      acceptance.completeExceptionally(refusal);
+    }
+  }
+
+  /**
+   * Runs {@code accepted} once this job, which has a key, is accepted, or {@code refused} with the
+   * refusal if it is refused: at once, on this thread, if that is decided already, else on the
+   * thread that decides it (the store's commit comes back on the service's I/O thread). Neither
+   * may block.
+   *
+   * @throws IllegalStateException for a job without a key, whose acceptance nobody is told
+   */
+  public void whenAccepted(Runnable accepted, Consumer<RuntimeException> refused) {
+    if (acceptance == null) {
+      throw new IllegalStateException(this + " has no idempotency key: nothing follows its acceptance");
+    }
+    acceptance.whenComplete((ignored, refusal) -> {
+      if (refusal == null) {
+        accepted.run();
+      } else {
+        refused.accept((RuntimeException) refusal);
+      }
+    });
   }
 
   public long deadlineMillis() {
@@ -472,7 +535,7 @@ public final class Job {
     return new JobRecord(sequence, handler, recorded, inputJson, output == null ? "" : output,
         err == null ? "" : err.getCode(), err == null ? "" : err.getMessage(), workerPid, attempts, retries, timeoutMillis,
         deadlineMillis, submittedAtMillis, state == JobState.QUEUED && ending == null ? 0 : startedAtMillis, Math.max(0, queuedMs),
-        Math.max(0, runMs));
+        Math.max(0, runMs), idempotencyKey);
   }
 
   /** How long until its deadline passes, in milliseconds (0 if it has); for a job without one, 0. */
@@ -502,6 +565,9 @@ public final class Job {
         .setDataDropped(dataDropped);
     if (error != null) {
       job.setError(error);
+    }
+    if (idempotencyKey != null) {
+      job.setIdempotencyKey(idempotencyKey);
     }
     return job.build();
   }

@@ -33,6 +33,10 @@ import java.util.function.Consumer;
  * <p>This is the live state; the {@link Store} given to it records the jobs so that they outlive
  * the service, and gives them back to {@link #restore} at the next start. Ids go on from where
  * the store left them.
+ *
+ * <p>Jobs submitted with an idempotency key are also held by key, for as long as they are held at
+ * all: a key is free again once its job is forgotten (expired past {@code keepFinished}, or
+ * discarded because it was refused). See {@link #admit}.
  */
 public final class JobStore {
 
@@ -42,6 +46,8 @@ public final class JobStore {
   private final Store store;
   private final AtomicLong sequence = new AtomicLong();
   private final Map<String, Job> byId = new ConcurrentHashMap<>();
+  /** The jobs of {@link #byId} that have an idempotency key, by key. */
+  private final Map<String, Job> byKey = new ConcurrentHashMap<>();
   /** The finished jobs remembered, in the order they ended. Guarded by {@code this}. */
   private final Deque<Job> finished = new ArrayDeque<>();
   /**
@@ -78,9 +84,52 @@ public final class JobStore {
 
   /** Creates a QUEUED job and remembers it; see {@link Job#Job} for the limits. Records nothing yet. */
   public Job create(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries) {
-    Job job = new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, store, this::remembered);
-    byId.put(job.id(), job);
-    return job;
+    return admit(handler, inputJson, timeoutMillis, deadlineMillis, retries, null).job();
+  }
+
+  /**
+   * What {@link #admit} did: created {@code job}, or found it, created earlier with the same key.
+   *
+   * @param created true if the job is new: the caller submits it and decides its acceptance; false
+   *     if another submission did, and this one only follows it ({@link Job#whenAccepted})
+   */
+  public record Admission(Job job, boolean created) {}
+
+  /**
+   * Creates a QUEUED job and remembers it, unless {@code idempotencyKey} is not null and a job
+   * with that key is held already: then that job is returned, and nothing is created. Looking the
+   * key up and taking it for a new job are one atomic step, so that of several submissions with
+   * one key at once, exactly one creates a job. A new job with a key must be told whether it was
+   * accepted ({@link Job#acceptanceDecided}), and {@link #discard}ed if not, which frees its key.
+   * Records nothing yet.
+   */
+  public Admission admit(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
+      String idempotencyKey) {
+    if (idempotencyKey == null) {
+      Job job = newJob(handler, inputJson, timeoutMillis, deadlineMillis, retries, null);
+      byId.put(job.id(), job);
+      return new Admission(job, true);
+    }
+    Job[] created = new Job[1];
+    // computeIfAbsent runs the function at most once, atomically for the key: the one place two
+    // submissions with the same key are told apart. Creating a job there is cheap and never blocks.
+    Job held = byKey.computeIfAbsent(idempotencyKey, key -> {
+      Job job = newJob(handler, inputJson, timeoutMillis, deadlineMillis, retries, key);
+      byId.put(job.id(), job);
+      created[0] = job;
+      return job;
+    });
+    return new Admission(held, held == created[0]);
+  }
+
+  private Job newJob(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries, String key) {
+    return new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, key, store,
+        this::remembered);
+  }
+
+  /** The job held with this idempotency key, if any. */
+  public Optional<Job> findByKey(String idempotencyKey) {
+    return Optional.ofNullable(byKey.get(idempotencyKey));
   }
 
   /**
@@ -94,6 +143,7 @@ public final class JobStore {
     for (JobRecord record : recovery.finished()) {
       Job job = Job.restored(record, store, this::remembered);
       byId.put(job.id(), job);
+      holdKey(job);
       synchronized (job) {
         remember(job);
       }
@@ -102,14 +152,28 @@ public final class JobStore {
     for (JobRecord record : recovery.queued()) {
       Job job = Job.restored(record, store, this::remembered);
       byId.put(job.id(), job);
+      holdKey(job);
       queued.add(job);
     }
     return queued;
   }
 
-  /** Forgets a job that was never accepted (its submission was refused). */
+  private void holdKey(Job job) {
+    if (job.idempotencyKey() != null) {
+      byKey.put(job.idempotencyKey(), job);
+    }
+  }
+
+  /** Forgets a job that was never accepted (its submission was refused), and frees its key. */
   public void discard(Job job) {
     byId.remove(job.id());
+    forgetKey(job);
+  }
+
+  private void forgetKey(Job job) {
+    if (job.idempotencyKey() != null) {
+      byKey.remove(job.idempotencyKey(), job);
+    }
   }
 
   public Optional<Job> find(String id) {
@@ -161,6 +225,7 @@ public final class JobStore {
       while (finished.size() > keepFinished) {
         Job oldest = finished.pollFirst();
         byId.remove(oldest.id());
+        forgetKey(oldest);
         if (holdingData.peekFirst() == oldest) {
           holdingData.pollFirst();
           dataBytes -= oldest.dropData(); // its record is gone; dropping lets the data go even if someone still holds the job

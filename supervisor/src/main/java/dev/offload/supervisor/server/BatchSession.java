@@ -35,8 +35,12 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   private final Dispatcher dispatcher;
   private final BatchLimits limits;
   private final ServerCallStreamObserver<BatchResult> results;
-  /** The jobs of this batch that have not ended, by job id. */
-  private final Map<String, Job> outstanding = new ConcurrentHashMap<>();
+  /**
+   * The jobs of this batch that have not ended, by the listener that sends each one's result: one
+   * entry per request, as two requests with one idempotency key follow the same job and each gets
+   * its result.
+   */
+  private final Map<Consumer<JobEvent>, Job> outstanding = new ConcurrentHashMap<>();
   /** Requests whose acceptance has not been decided yet (the store has not committed them). Guarded by {@code this}. */
   private int deciding;
   private boolean inputDone;
@@ -76,7 +80,16 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   }
 
   private void accepted(BatchRequest request, Job job) {
-    outstanding.put(job.id(), job);
+    Consumer<JobEvent> result = new Consumer<>() {
+      @Override
+      public void accept(JobEvent event) {
+        if (event.hasJob() && Job.isTerminal(event.getJob().getState()) && outstanding.remove(this) != null) {
+          send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
+          finishIfDone();
+        }
+      }
+    };
+    outstanding.put(result, job);
     boolean gone;
     synchronized (this) {
       gone = finished || results.isCancelled();
@@ -87,15 +100,7 @@ final class BatchSession implements StreamObserver<BatchRequest> {
       // a crash of this service.
       send(BatchResult.newBuilder().setKey(request.getKey()).setAccepted(job.id()).build());
     }
-    job.subscribe(new Consumer<>() {
-      @Override
-      public void accept(JobEvent event) {
-        if (event.hasJob() && Job.isTerminal(event.getJob().getState()) && outstanding.remove(job.id()) != null) {
-          send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
-          finishIfDone();
-        }
-      }
-    });
+    job.subscribe(result);
     if (gone) {
       dispatcher.cancel(job); // accepted after the client went away
     }

@@ -24,6 +24,7 @@ import dev.offload.proto.v1.WorkerState;
 import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
+import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
@@ -47,6 +48,9 @@ import java.util.stream.Collectors;
  * waiting: streams are fed by job listeners as events happen, never by a thread that blocks.
  */
 public final class OffloadService extends OffloadGrpc.OffloadImplBase {
+
+  /** The longest idempotency key taken, in UTF-8 bytes: a key is an id, and every job with one holds it. */
+  static final int MAX_IDEMPOTENCY_KEY_BYTES = 200;
 
   private final Supervisor supervisor;
 
@@ -184,15 +188,40 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
    * this thread when the store records nothing or the job is refused at once, else on the I/O
    * thread when the store's commit comes back. Nothing runs that the store will not know of
    * first (see {@link dev.offload.supervisor.job.Dispatcher}).
+   *
+   * <p>A request whose idempotency key the service holds creates nothing and never reaches the
+   * dispatcher: it follows the job that has the key (see {@link #follow}).
    */
   void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
-    Job job;
+    String key = request.getIdempotencyKey();
+    if (!key.isEmpty()) {
+      // Measured only when it might be over: a char is at most 3 UTF-8 bytes.
+      if ((long) key.length() * 3 > MAX_IDEMPOTENCY_KEY_BYTES && Utf8.length(key) > MAX_IDEMPOTENCY_KEY_BYTES) {
+        refused.accept(invalid("the idempotency key " + quoted(key) + " is " + Utf8.length(key) + " bytes; the service takes at most "
+            + MAX_IDEMPOTENCY_KEY_BYTES + " (a UUID, or a name and a number, is enough)"));
+        return;
+      }
+      // A repeated submission of a held key is answered from it, before the validation a new job
+      // gets: what the service takes may have changed since (a handler jar, a size limit), and the
+      // job exists all the same.
+      var held = supervisor.jobs().findByKey(key);
+      if (held.isPresent()) {
+        follow(held.get(), request, accepted, refused);
+        return;
+      }
+    }
+    JobStore.Admission admission;
     try {
-      job = create(request);
+      admission = create(request);
     } catch (StatusRuntimeException e) {
       refused.accept(e);
       return;
     }
+    if (!admission.created()) {
+      follow(admission.job(), request, accepted, refused); // the same key came at the same time
+      return;
+    }
+    Job job = admission.job();
     Acceptance acceptance = new Acceptance(job, accepted, refused);
     try {
       submit(job, acceptance);
@@ -217,6 +246,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     void refuse(StatusRuntimeException e) {
       if (decided.compareAndSet(false, true)) {
         refused.accept(e);
+        job.acceptanceDecided(e);
       }
     }
 
@@ -227,14 +257,44 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       }
       if (failure == null) {
         accepted.accept(job);
+        job.acceptanceDecided(null);
         return;
       }
       // Not accepted after all: the client is told so, and the job must not run (it may have been
       // sent already) or stay queued.
       supervisor.dispatcher().cancel(job);
       supervisor.jobs().discard(job);
-      refused.accept(storeRefusal(failure));
+      StatusRuntimeException refusal = storeRefusal(failure);
+      refused.accept(refusal);
+      job.acceptanceDecided(refusal);
     }
+  }
+
+  /**
+   * Answers a request whose idempotency key {@code held} has: with that job, once its acceptance
+   * is decided (at once for a job accepted already), or with its refusal; so a repeated request
+   * is never told of a job that a crash could lose ("accepted means committed" holds for it too).
+   * A request with another handler or input is refused: a key names one job.
+   */
+  private void follow(Job held, SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+    String input = request.getInputJson().isBlank() ? "null" : request.getInputJson();
+    String heldInput = held.inputJson();
+    // A finished job whose data was dropped has no input to compare: its handler alone must match.
+    boolean sameInput = heldInput.equals(input) || held.isDataDropped();
+    if (!held.handler().equals(request.getHandler()) || !sameInput) {
+      String differs = !held.handler().equals(request.getHandler())
+          ? "handler " + quoted(held.handler()) + ", not " + quoted(request.getHandler())
+          : "another input";
+      refused.accept(Status.FAILED_PRECONDITION.withDescription(bounded("the idempotency key " + quoted(request.getIdempotencyKey())
+              + " was given to job " + held.id() + " already, which has " + differs + "; a key names one job: give this job a key"
+              + " of its own, or 'offload status " + held.id() + "' shows the job that has it"))
+          .asRuntimeException(RefusalTrailers.of(RefusalTrailers.IDEMPOTENCY_KEY_REUSED)));
+      return;
+    }
+    held.whenAccepted(() -> accepted.accept(held), refusal -> refused.accept(refusal instanceof StatusRuntimeException status
+        ? status
+        : Status.UNAVAILABLE.withDescription(bounded(held.id() + ", the job with this idempotency key, was not accepted: "
+            + refusal.getMessage())).asRuntimeException()));
   }
 
   /**
@@ -267,8 +327,11 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     }
   }
 
-  /** Validates a request and creates its job, QUEUED, recorded nowhere yet. */
-  private Job create(SubmitJobRequest request) {
+  /**
+   * Validates a request and creates its job, QUEUED, recorded nowhere yet; or finds the job that
+   * has its idempotency key, held already.
+   */
+  private JobStore.Admission create(SubmitJobRequest request) {
     String handler = request.getHandler();
     if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
       List<String> known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).toList();
@@ -306,7 +369,8 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       throw invalid("deadline_ms must be >= 0 (0 for none), got " + request.getDeadlineMs());
     }
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
-    return supervisor.jobs().create(handler, input, timeout, request.getDeadlineMs(), request.getRetries());
+    String key = request.getIdempotencyKey().isEmpty() ? null : request.getIdempotencyKey();
+    return supervisor.jobs().admit(handler, input, timeout, request.getDeadlineMs(), request.getRetries(), key);
   }
 
   /**

@@ -14,10 +14,20 @@ import dev.offload.proto.v1.JobState;
  * @param startedAtMs when its last attempt began, in milliseconds since the epoch; 0 before
  * @param queuedMs how long it waited before its last attempt (or its end, if it never ran)
  * @param runMs how long its last attempt ran, once it has ended
+ * @param idempotencyKey the key it was submitted with, or null if none; written when the job is
+ *     accepted, never again
  */
 public record JobRecord(long id, String handler, JobState state, String inputJson, String outputJson, String errorCode,
     String errorMessage, long workerPid, int attempts, int retries, long timeoutMs, long deadlineMs, long submittedAtMs,
-    long startedAtMs, long queuedMs, long runMs) {
+    long startedAtMs, long queuedMs, long runMs, String idempotencyKey) {
+
+  /** A job submitted without an idempotency key. */
+  public JobRecord(long id, String handler, JobState state, String inputJson, String outputJson, String errorCode,
+      String errorMessage, long workerPid, int attempts, int retries, long timeoutMs, long deadlineMs, long submittedAtMs,
+      long startedAtMs, long queuedMs, long runMs) {
+    this(id, handler, state, inputJson, outputJson, errorCode, errorMessage, workerPid, attempts, retries, timeoutMs, deadlineMs,
+        submittedAtMs, startedAtMs, queuedMs, runMs, null);
+  }
 
   /** Whether the job had ended when this was taken. */
   public boolean finished() {

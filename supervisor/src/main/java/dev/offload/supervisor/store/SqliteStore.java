@@ -68,7 +68,7 @@ public final class SqliteStore implements Store {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
 
   /** The migrations, in order: migration n takes the schema from version n - 1 to n. */
-  static final List<String> MIGRATIONS = List.of("V1__jobs.sql");
+  static final List<String> MIGRATIONS = List.of("V1__jobs.sql", "V2__idempotency_key.sql");
 
   /** The schema version this offload writes. */
   public static final int SCHEMA_VERSION = MIGRATIONS.size();
@@ -165,6 +165,8 @@ public final class SqliteStore implements Store {
   private long failedCommits;
   private long refusedWhileFailing;
   private PreparedStatement insert;
+  /** Takes a key off an older row (see where it is used). */
+  private PreparedStatement releaseKey;
   private PreparedStatement setState;
   private PreparedStatement setEnd;
   private PreparedStatement delete;
@@ -417,7 +419,7 @@ public final class SqliteStore implements Store {
     return new JobRecord(r.getLong("id"), r.getString("handler"), JobState.valueOf(r.getString("state")), r.getString("input_json"),
         r.getString("output_json"), r.getString("error_code"), r.getString("error_message"), r.getLong("worker_pid"),
         r.getInt("attempts"), r.getInt("retries"), r.getLong("timeout_ms"), r.getLong("deadline_ms"), r.getLong("submitted_at_ms"),
-        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"));
+        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"), r.getString("idempotency_key"));
   }
 
   private long meta(String key) throws SQLException {
@@ -449,7 +451,9 @@ public final class SqliteStore implements Store {
 
   private void prepare() throws SQLException {
     insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, worker_pid, attempts,"
-        + " retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        + " retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms, idempotency_key)"
+        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    releaseKey = connection.prepareStatement("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?");
     setState = connection.prepareStatement(
         "UPDATE jobs SET state = ?, worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ? WHERE id = ?");
     setEnd = connection.prepareStatement("UPDATE jobs SET state = ?, output_json = ?, error_code = ?, error_message = ?,"
@@ -593,6 +597,15 @@ public final class SqliteStore implements Store {
             insert.setLong(10, j.submittedAtMs());
             insert.setLong(11, j.startedAtMs());
             insert.setLong(12, j.queuedMs());
+            insert.setString(13, j.idempotencyKey());
+            if (j.idempotencyKey() != null) {
+              // The service gives a key to a new job only once it has forgotten the job that had it
+              // (pruned past --keep-finished); this file prunes later, and may hold that job still:
+              // it keeps its row, without the key. (REPLACE would delete the row instead.)
+              releaseKey.setString(1, j.idempotencyKey());
+              releaseKey.setLong(2, j.id());
+              releaseKey.executeUpdate();
+            }
             insert.executeUpdate();
             rowsChange++;
             maxId = Math.max(maxId, j.id());
@@ -800,7 +813,7 @@ public final class SqliteStore implements Store {
   }
 
   private void closeStatements() {
-    for (PreparedStatement p : new PreparedStatement[] {insert, setState, setEnd, delete, setMeta, prune}) {
+    for (PreparedStatement p : new PreparedStatement[] {insert, releaseKey, setState, setEnd, delete, setMeta, prune}) {
       try {
         if (p != null) {
           p.close();

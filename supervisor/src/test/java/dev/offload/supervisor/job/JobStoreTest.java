@@ -2,18 +2,26 @@ package dev.offload.supervisor.job;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.offload.proto.v1.JobState;
+import dev.offload.supervisor.store.JobRecord;
+import dev.offload.supervisor.store.Recovery;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** The bounds on what finished jobs keep: a count of records, and bytes of data. */
+/** The bounds on what finished jobs keep (a count of records, and bytes of data), and jobs held by idempotency key. */
 class JobStoreTest {
 
   /** A JSON string of exactly {@code bytes} UTF-8 bytes. */
@@ -125,5 +133,128 @@ class JobStoreTest {
     assertEquals(held, store.finishedDataBytes());
     assertTrue(held <= bound, held + " bytes held");
     assertEquals(1_000, store.list(null).size(), "records beyond --keep-finished expired");
+  }
+
+  @Test
+  void admit_aHeldKey_returnsItsJob_andCreatesNothing() {
+    JobStore store = new JobStore(100, 1 << 20, job -> {});
+    JobStore.Admission first = store.admit("echo", "1", 0, 0, 0, "k");
+    JobStore.Admission again = store.admit("echo", "1", 0, 0, 0, "k");
+    JobStore.Admission other = store.admit("echo", "1", 0, 0, 0, "other");
+    JobStore.Admission none = store.admit("echo", "1", 0, 0, 0, null);
+
+    assertTrue(first.created());
+    assertFalse(again.created());
+    assertSame(first.job(), again.job());
+    assertTrue(other.created() && none.created());
+    assertEquals(3, store.list(null).size(), "the repeated key created no job");
+    assertSame(first.job(), store.findByKey("k").orElseThrow());
+    assertEquals("k", first.job().toProto().getIdempotencyKey());
+    assertNull(none.job().idempotencyKey());
+  }
+
+  @Test
+  void admit_oneKeyOnManyThreadsAtOnce_createsOneJob() throws Exception {
+    JobStore store = new JobStore(100_000, 1 << 20, job -> {});
+    int threads = 8;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      for (int round = 0; round < 200; round++) {
+        String key = "k" + round;
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<JobStore.Admission>> admissions = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+          admissions.add(pool.submit(() -> {
+            go.await();
+            return store.admit("echo", "1", 0, 0, 0, key);
+          }));
+        }
+        go.countDown();
+        int created = 0;
+        Job job = null;
+        for (Future<JobStore.Admission> admission : admissions) {
+          JobStore.Admission a = admission.get(10, TimeUnit.SECONDS);
+          created += a.created() ? 1 : 0;
+          assertTrue(job == null || job == a.job(), "every submission of " + key + " got the same job");
+          job = a.job();
+        }
+        assertEquals(1, created, "one of the submissions of " + key + " created its job");
+      }
+      assertEquals(200, store.list(null).size());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void discard_freesTheKey_forTheNextSubmission() {
+    JobStore store = new JobStore(100, 1 << 20, job -> {});
+    Job refused = store.admit("echo", "1", 0, 0, 0, "k").job();
+    store.discard(refused);
+
+    assertTrue(store.findByKey("k").isEmpty());
+    JobStore.Admission next = store.admit("echo", "1", 0, 0, 0, "k");
+    assertTrue(next.created());
+    assertFalse(next.job() == refused);
+  }
+
+  @Test
+  void expiredJob_freesItsKey_whileAKeptOneHoldsIt() {
+    JobStore store = new JobStore(2, 1 << 20, job -> {});
+    List<Job> jobs = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      Job job = store.admit("echo", "1", 0, 0, 0, "k" + i).job();
+      job.start(1);
+      job.succeed("2");
+      jobs.add(job);
+    }
+
+    assertTrue(store.findByKey("k0").isEmpty(), "expired past keepFinished: its key is free");
+    assertTrue(store.admit("echo", "1", 0, 0, 0, "k0").created());
+    assertSame(jobs.get(1), store.findByKey("k1").orElseThrow(), "a kept finished job holds its key");
+    assertFalse(store.admit("echo", "1", 0, 0, 0, "k2").created());
+  }
+
+  @Test
+  void restore_holdsTheKeysOfTheJobsItTakesBack() {
+    JobStore store = new JobStore(100, 1 << 20, job -> {});
+    long now = System.currentTimeMillis();
+    JobRecord queued = new JobRecord(1, "echo", JobState.QUEUED, "1", "", "", "", 0, 0, 0, 0, 0, now, 0, 0, 0, "q");
+    JobRecord finished = new JobRecord(2, "echo", JobState.SUCCEEDED, "2", "3", "", "", 42, 1, 0, 0, 0, now, now, 0, 1, "f");
+    store.restore(new Recovery(3, List.of(queued), List.of(finished), 0, 0, 0));
+
+    JobStore.Admission q = store.admit("echo", "1", 0, 0, 0, "q");
+    JobStore.Admission f = store.admit("echo", "2", 0, 0, 0, "f");
+    assertFalse(q.created());
+    assertEquals("j-1", q.job().id());
+    assertFalse(f.created());
+    assertEquals(JobState.SUCCEEDED, f.job().state());
+    // Taken back from the store, both were accepted long ago: nothing to wait for.
+    AtomicReference<String> told = new AtomicReference<>();
+    f.job().whenAccepted(() -> told.set("accepted"), e -> told.set("refused"));
+    assertEquals("accepted", told.get());
+  }
+
+  @Test
+  void whenAccepted_waitsForTheDecision_andPassesARefusalOn() {
+    JobStore store = new JobStore(100, 1 << 20, job -> {});
+    Job accepted = store.admit("echo", "1", 0, 0, 0, "a").job();
+    Job refused = store.admit("echo", "1", 0, 0, 0, "r").job();
+    AtomicReference<String> toldA = new AtomicReference<>();
+    AtomicReference<RuntimeException> toldR = new AtomicReference<>();
+    accepted.whenAccepted(() -> toldA.set("accepted"), e -> toldA.set("refused"));
+    refused.whenAccepted(() -> fail("it was refused"), toldR::set);
+    assertNull(toldA.get(), "not decided yet: a follower is told nothing");
+    assertNull(toldR.get());
+
+    accepted.acceptanceDecided(null);
+    IllegalStateException why = new IllegalStateException("the queue is full");
+    refused.acceptanceDecided(why);
+    refused.acceptanceDecided(null); // the first decision holds
+
+    assertEquals("accepted", toldA.get());
+    assertSame(why, toldR.get());
+    Job keyless = store.create("echo", "1", 0, 0, 0);
+    assertThrows(IllegalStateException.class, () -> keyless.whenAccepted(() -> {}, e -> {}));
   }
 }

@@ -61,7 +61,7 @@ class SqliteStoreTest {
 
   private static JobRecord succeeded(JobRecord job) {
     return new JobRecord(job.id(), job.handler(), JobState.SUCCEEDED, job.inputJson(), "{\"out\":" + job.id() + "}", "", "", 4242,
-        1, job.retries(), 0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 7);
+        1, job.retries(), 0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 7, job.idempotencyKey());
   }
 
   /** Waits for a completion, which the store hands to the I/O executor. */
@@ -408,6 +408,86 @@ class SqliteStoreTest {
     Files.delete(db);
     try (SqliteStore store = store(10)) {
       assertEquals(1, open(store).nextId());
+    }
+  }
+
+  @Test
+  void version1Store_migrates_keepsItsRows_andThenKeepsKeys() throws Exception {
+    // A store as offload wrote it before version 2: its own migration, then a queued job and a
+    // finished one, as a service left them.
+    Path db = dir.resolve("jobs.db");
+    String v1;
+    try (var in = SqliteStore.class.getResourceAsStream("sqlite/V1__jobs.sql")) {
+      v1 = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+    long now = System.currentTimeMillis();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
+      for (String sql : SqliteStore.statements(v1)) {
+        s.execute(sql);
+      }
+      s.execute("PRAGMA user_version=1");
+      s.execute("INSERT INTO jobs (id, handler, state, input_json, retries, timeout_ms, deadline_ms, submitted_at_ms)"
+          + " VALUES (1, 'echo', 'QUEUED', '{\"n\":1}', 0, 0, 0, " + now + ")");
+      s.execute("INSERT INTO jobs (id, handler, state, input_json, output_json, worker_pid, attempts, retries, timeout_ms,"
+          + " deadline_ms, submitted_at_ms, started_at_ms, run_ms, finished_seq)"
+          + " VALUES (2, 'echo', 'SUCCEEDED', '{\"n\":2}', '{\"out\":2}', 4242, 1, 0, 0, 0, " + now + ", " + now + ", 7, 1)");
+      s.execute("UPDATE meta SET value = 3 WHERE key = 'next_id'");
+      s.execute("UPDATE meta SET value = 1 WHERE key = 'finished_seq'");
+    }
+
+    JobRecord keyed = new JobRecord(3, "echo", JobState.QUEUED, "{\"n\":3}", "", "", "", 0, 0, 0, 0, 0, now, 0, 0, 0, "batch:3");
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(1L), recovery.queued().stream().map(JobRecord::id).toList());
+      assertEquals("{\"n\":1}", recovery.queued().get(0).inputJson());
+      assertNull(recovery.queued().get(0).idempotencyKey(), "a version 1 row has no key");
+      assertEquals(List.of(2L), recovery.finished().stream().map(JobRecord::id).toList());
+      assertEquals("{\"out\":2}", recovery.finished().get(0).outputJson());
+      assertEquals(7, recovery.finished().get(0).runMs());
+      CompletableFuture<StoreException> committed = new CompletableFuture<>();
+      store.accepted(keyed, committed::complete);
+      await(committed);
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement();
+        var r = s.executeQuery("PRAGMA user_version")) {
+      assertEquals(SqliteStore.SCHEMA_VERSION, r.getInt(1));
+    }
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(1L, 3L), recovery.queued().stream().map(JobRecord::id).toList());
+      assertEquals("batch:3", recovery.queued().get(1).idempotencyKey());
+    }
+  }
+
+  @Test
+  void idempotencyKey_comesBackAfterACrash_andANewJobWithItTakesItOffTheOlderRow() throws Exception {
+    long now = System.currentTimeMillis();
+    JobRecord first = new JobRecord(1, "echo", JobState.QUEUED, "1", "", "", "", 0, 0, 0, 0, 0, now, 0, 0, 0, "k");
+    SqliteStore store = store(10);
+    open(store);
+    CompletableFuture<StoreException> committed = new CompletableFuture<>();
+    store.accepted(first, f -> {});
+    store.ended(succeeded(first), committed::complete);
+    await(committed);
+    abandon(store);
+
+    try (SqliteStore second = store(10)) {
+      Recovery recovery = open(second);
+      assertEquals("k", recovery.finished().get(0).idempotencyKey(), "the key is kept with its job, across a crash");
+      // The service gives the key to a new job once it has forgotten the old one (past
+      // --keep-finished in memory), which this file may still hold: the old row stays, keyless.
+      JobRecord next = new JobRecord(recovery.nextId(), "echo", JobState.QUEUED, "2", "", "", "", 0, 0, 0, 0, 0, now, 0, 0, 0, "k");
+      CompletableFuture<StoreException> taken = new CompletableFuture<>();
+      second.accepted(next, taken::complete);
+      await(taken);
+      assertEquals(2, second.jobsKept());
+    }
+    try (SqliteStore third = store(10)) {
+      Recovery recovery = open(third);
+      assertEquals(1, recovery.queued().size());
+      assertEquals("k", recovery.queued().get(0).idempotencyKey());
+      assertEquals(1, recovery.finished().size());
+      assertNull(recovery.finished().get(0).idempotencyKey());
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.offload.cli;
 
 import dev.offload.proto.v1.SubmitJobRequest;
+import dev.offload.wire.IdempotencyKeys;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +38,12 @@ final class JobRequestOptions {
       description = "Re-queue the job up to N times if its worker is lost (for idempotent jobs; default: ${DEFAULT-VALUE}).")
   int retries;
 
+  @Option(names = "--idempotency-key", paramLabel = "KEY",
+      description = "Make the submission idempotent: if the service still holds a job submitted with KEY (queued, running,"
+          + " or finished within serve --keep-finished), nothing new runs and this command follows that job. The same KEY"
+          + " with another handler or input is refused. At most 200 bytes.")
+  String idempotencyKey;
+
   /** The request these options describe; reads the input file if one was named. */
   SubmitJobRequest toRequest(InputStream stdin) {
     if (inputJson != null && inputFile != null) {
@@ -54,6 +61,16 @@ final class JobRequestOptions {
     }
     if (deadline != null) {
       request.setDeadlineMs(Math.max(1, deadline.toMillis()));
+    }
+    if (idempotencyKey != null) {
+      if (idempotencyKey.isEmpty()) {
+        throw new CliException(ExitCodes.USAGE, "--idempotency-key must not be empty; leave it out for a job without one");
+      }
+      String problem = IdempotencyKeys.problem(idempotencyKey);
+      if (problem != null) {
+        throw new CliException(ExitCodes.USAGE, "--idempotency-key: " + problem);
+      }
+      request.setIdempotencyKey(idempotencyKey);
     }
     return request.build();
   }

@@ -34,7 +34,7 @@ final class Failures {
         case RefusalTrailers.UNKNOWN_HANDLER -> {
           return new UnknownHandlerException(description, handler, RefusalTrailers.knownHandlers(trailers), failure);
         }
-        case RefusalTrailers.INVALID_JOB -> {
+        case RefusalTrailers.INVALID_JOB, RefusalTrailers.IDEMPOTENCY_KEY_REUSED -> {
           return new InvalidInputException(description, failure);
         }
         case RefusalTrailers.QUEUE_FULL -> {

@@ -1,12 +1,13 @@
 package dev.offload.client;
 
+import dev.offload.wire.IdempotencyKeys;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * How to run one job: its limits, retries and a progress listener. Immutable: every {@code with}
+ * How to run one job: its limits, retries, idempotency key and a progress listener. Immutable: every {@code with}
  * method returns a new instance, so one instance can be shared by many threads and calls.
  *
  * <pre>{@code
@@ -20,23 +21,25 @@ import java.util.function.Consumer;
  */
 public final class JobOptions {
 
-  private static final JobOptions DEFAULTS = new JobOptions(null, null, 0, null);
+  private static final JobOptions DEFAULTS = new JobOptions(null, null, 0, null, null);
 
   private final Duration timeout;
   private final Duration deadline;
   private final int retries;
+  private final String idempotencyKey;
   private final Consumer<Progress> progressListener;
 
-  private JobOptions(Duration timeout, Duration deadline, int retries, Consumer<Progress> progressListener) {
+  private JobOptions(Duration timeout, Duration deadline, int retries, String idempotencyKey, Consumer<Progress> progressListener) {
     this.timeout = timeout;
     this.deadline = deadline;
     this.retries = retries;
+    this.idempotencyKey = idempotencyKey;
     this.progressListener = progressListener;
   }
 
   /**
    * The options a job has unless told otherwise: the service's default timeout, no deadline, no
-   * retries, no progress listener.
+   * retries, no idempotency key, no progress listener.
    *
    * @return the default options
    */
@@ -54,7 +57,7 @@ public final class JobOptions {
    * @throws IllegalArgumentException if the duration is shorter than a millisecond
    */
   public JobOptions withTimeout(Duration timeout) {
-    return new JobOptions(positive(timeout, "timeout"), deadline, retries, progressListener);
+    return new JobOptions(positive(timeout, "timeout"), deadline, retries, idempotencyKey, progressListener);
   }
 
   /**
@@ -68,7 +71,7 @@ public final class JobOptions {
    * @throws IllegalArgumentException if the duration is shorter than a millisecond
    */
   public JobOptions withDeadline(Duration deadline) {
-    return new JobOptions(timeout, positive(deadline, "deadline"), retries, progressListener);
+    return new JobOptions(timeout, positive(deadline, "deadline"), retries, idempotencyKey, progressListener);
   }
 
   /**
@@ -85,7 +88,33 @@ public final class JobOptions {
     if (retries < 0) {
       throw new IllegalArgumentException("retries must be 0 or more, got " + retries);
     }
-    return new JobOptions(timeout, deadline, retries, progressListener);
+    return new JobOptions(timeout, deadline, retries, idempotencyKey, progressListener);
+  }
+
+  /**
+   * Makes the submission idempotent: if the service already holds a job submitted with this key
+   * (queued, running, or finished and still kept: {@code serve --keep-finished}, across a restart
+   * of a service that keeps its jobs), nothing new runs, and the call follows that job as if it
+   * had just been accepted. Submitting again with the same key after a lost connection or a crash
+   * of this program therefore never runs the job twice. A key names one job: the same key with
+   * another handler or input is refused with {@link InvalidInputException}. Options other than the
+   * key are those of the job that has it.
+   *
+   * @param key a non-empty key of at most 200 UTF-8 bytes, unique to this job: a UUID, or an id of
+   *     the caller's own work
+   * @return options with this key
+   * @throws IllegalArgumentException if the key is empty or longer than 200 bytes
+   */
+  public JobOptions withIdempotencyKey(String key) {
+    Objects.requireNonNull(key, "key");
+    if (key.isEmpty()) {
+      throw new IllegalArgumentException("an idempotency key must not be empty; leave it unset for a job without one");
+    }
+    String problem = IdempotencyKeys.problem(key);
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    return new JobOptions(timeout, deadline, retries, key, progressListener);
   }
 
   /**
@@ -97,7 +126,7 @@ public final class JobOptions {
    * @return options with this listener
    */
   public JobOptions withProgressListener(Consumer<Progress> listener) {
-    return new JobOptions(timeout, deadline, retries, Objects.requireNonNull(listener, "listener"));
+    return new JobOptions(timeout, deadline, retries, idempotencyKey, Objects.requireNonNull(listener, "listener"));
   }
 
   /**
@@ -125,6 +154,15 @@ public final class JobOptions {
    */
   public int retries() {
     return retries;
+  }
+
+  /**
+   * The key that makes the submission idempotent.
+   *
+   * @return the key; empty for none
+   */
+  public Optional<String> idempotencyKey() {
+    return Optional.ofNullable(idempotencyKey);
   }
 
   /**
@@ -156,6 +194,6 @@ public final class JobOptions {
   @Override
   public String toString() {
     return "JobOptions[timeout=" + timeout + ", deadline=" + deadline + ", retries=" + retries
-        + ", progressListener=" + (progressListener != null) + "]";
+        + ", idempotencyKey=" + idempotencyKey + ", progressListener=" + (progressListener != null) + "]";
   }
 }

@@ -251,6 +251,7 @@ public final class OffloadClient implements Offloader {
         .setTimeoutMs(JobOptions.millis(options.timeout().orElse(null)))
         .setDeadlineMs(JobOptions.millis(options.deadline().orElse(null)))
         .setRetries(options.retries())
+        .setIdempotencyKey(options.idempotencyKey().orElse(""))
         .build();
     JobHandle<O> handle = new JobHandle<>(handler, target, this::cancelAsync, output, options.progressListener().orElse(null));
     asyncStub.runJob(request, handle.events());

@@ -160,6 +160,35 @@ class OffloaderTest {
   }
 
   @Test
+  void idempotencyKey_goesIntoTheRequest_isBounded_andItsReuseIsInvalidInput() throws Exception {
+    AtomicBoolean reused = new AtomicBoolean();
+    start((request, events) -> {
+      if (reused.get()) {
+        events.onError(Status.FAILED_PRECONDITION.withDescription("the idempotency key 'k' was given to job j-1 already")
+            .asRuntimeException(RefusalTrailers.of(RefusalTrailers.IDEMPOTENCY_KEY_REUSED)));
+      } else {
+        echo(request, events);
+      }
+    });
+
+    client.runJson("echo", "1", JobOptions.defaults().withIdempotencyKey("k"));
+    client.runJson("echo", "1");
+
+    assertEquals("k", submitted.get(0).getIdempotencyKey());
+    assertEquals("", submitted.get(1).getIdempotencyKey(), "none unless asked");
+    assertEquals("k", JobOptions.defaults().withIdempotencyKey("k").withRetries(1).idempotencyKey().orElseThrow(), "kept by every with");
+    assertThrows(IllegalArgumentException.class, () -> JobOptions.defaults().withIdempotencyKey(""));
+    JobOptions.defaults().withIdempotencyKey("x".repeat(200));
+    IllegalArgumentException tooLong = assertThrows(IllegalArgumentException.class,
+        () -> JobOptions.defaults().withIdempotencyKey("é".repeat(101)));
+    assertTrue(tooLong.getMessage().contains("202 bytes") && tooLong.getMessage().contains("at most 200"), tooLong.getMessage());
+    reused.set(true);
+    InvalidInputException e = assertThrows(InvalidInputException.class,
+        () -> client.runJson("echo", "2", JobOptions.defaults().withIdempotencyKey("k")));
+    assertEquals("the idempotency key 'k' was given to job j-1 already", e.getMessage());
+  }
+
+  @Test
   void unknownHandler_throwsWithTheServicesMessageAndItsHandlers() throws Exception {
     start((request, events) -> events.onError(Status.INVALID_ARGUMENT
         .withDescription("unknown handler 'nope'; known handlers: echo, is_prime")

@@ -30,6 +30,7 @@ import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
 import dev.offload.supervisor.store.StoreUrl;
 import dev.offload.proto.v1.StoreStatus;
+import dev.offload.wire.IdempotencyKeys;
 import dev.offload.wire.Utf8;
 import dev.offload.sdk.Json;
 import io.grpc.Status;
@@ -48,9 +49,6 @@ import java.util.stream.Collectors;
  * waiting: streams are fed by job listeners as events happen, never by a thread that blocks.
  */
 public final class OffloadService extends OffloadGrpc.OffloadImplBase {
-
-  /** The longest idempotency key taken, in UTF-8 bytes: a key is an id, and every job with one holds it. */
-  static final int MAX_IDEMPOTENCY_KEY_BYTES = 200;
 
   private final Supervisor supervisor;
 
@@ -195,10 +193,9 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
     String key = request.getIdempotencyKey();
     if (!key.isEmpty()) {
-      // Measured only when it might be over: a char is at most 3 UTF-8 bytes.
-      if ((long) key.length() * 3 > MAX_IDEMPOTENCY_KEY_BYTES && Utf8.length(key) > MAX_IDEMPOTENCY_KEY_BYTES) {
-        refused.accept(invalid("the idempotency key " + quoted(key) + " is " + Utf8.length(key) + " bytes; the service takes at most "
-            + MAX_IDEMPOTENCY_KEY_BYTES + " (a UUID, or a name and a number, is enough)"));
+      String problem = IdempotencyKeys.problem(key);
+      if (problem != null) {
+        refused.accept(invalid(problem + ": " + quoted(key)));
         return;
       }
       // A repeated submission of a held key is answered from it, before the validation a new job

@@ -48,6 +48,7 @@ final class JobJson {
     node.put("deadline_ms", job.getDeadlineMs());
     node.put("retries", job.getRetries());
     node.put("data_dropped", job.getDataDropped());
+    node.put("idempotency_key", job.getIdempotencyKey().isEmpty() ? null : job.getIdempotencyKey());
     return node;
   }
 

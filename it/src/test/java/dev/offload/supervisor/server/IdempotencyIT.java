@@ -184,6 +184,27 @@ class IdempotencyIT {
   }
 
   @Test
+  void cli_submitAndRun_withIdempotencyKey_answerWithTheHeldJob_andRefuseAnotherInput() throws Exception {
+    try (RunningService service = sqlite("h")) {
+      var first = service.cli("submit", "echo", "{\"n\": 1}", "--idempotency-key", "cli-key");
+      assertEquals(0, first.exitCode(), first.err());
+      var again = service.cli("submit", "echo", "{\"n\": 1}", "--idempotency-key", "cli-key");
+      assertEquals(first.out(), again.out(), "the same job id");
+      var run = service.cli("run", "echo", "{\"n\": 1}", "--idempotency-key", "cli-key", "--json");
+      assertEquals(0, run.exitCode(), run.err());
+      assertTrue(run.out().contains("\"id\" : \"" + first.out().strip() + "\"") && run.out().contains("\"idempotency_key\" : \"cli-key\""),
+          run.out());
+      var other = service.cli("submit", "echo", "{\"n\": 2}", "--idempotency-key", "cli-key");
+      assertEquals(1, other.exitCode());
+      assertTrue(other.err().contains("'cli-key'") && other.err().contains(first.out().strip()), other.err());
+      var tooLong = service.cli("submit", "echo", "1", "--idempotency-key", "k".repeat(201));
+      assertEquals(2, tooLong.exitCode());
+      assertTrue(tooLong.err().contains("at most 200"), tooLong.err());
+      assertEquals(1, jobsWithKey(service, "cli-key"));
+    }
+  }
+
+  @Test
   void withMemory_aKeyLivesAsLongAsTheService() throws Exception {
     try (RunningService service = RunningService.start(RunningService.config(1), dir)) {
       var wire = service.client().wire();

@@ -33,6 +33,12 @@ public final class RefusalTrailers {
   public static final String QUEUE_FULL = "QUEUE_FULL";
   /** The service is shutting down and takes no more jobs. */
   public static final String SHUTTING_DOWN = "SHUTTING_DOWN";
+  /**
+   * The service's job store cannot record the job (its disk is full: RESOURCE_EXHAUSTED; or it is
+   * read-only or failing: UNAVAILABLE). The job was not accepted; it may be submitted again once
+   * the store can write.
+   */
+  public static final String STORE_CANNOT_WRITE = "STORE_CANNOT_WRITE";
 
   private RefusalTrailers() {}
 

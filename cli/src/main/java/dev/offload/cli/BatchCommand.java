@@ -119,7 +119,7 @@ final class BatchCommand implements Callable<Integer> {
     AtomicReference<Throwable> inputFailure = new AtomicReference<>();
     StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
-      call.set(connection.client().wire().batch(maxInFlight, result -> {
+      call.set(connection.client().wire().batch(maxInFlight, acknowledge, result -> {
         if (result.hasAccepted()) {
           accepted(pending, result, idsByKey, journalFailed);
           return;
@@ -142,7 +142,7 @@ final class BatchCommand implements Callable<Integer> {
       // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
       Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
         try {
-          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, acknowledge, stopped, progress, fetchFailure));
+          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, stopped, progress, fetchFailure));
         } catch (StatusRuntimeException callEnded) {
           // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
         } catch (Throwable e) {
@@ -187,7 +187,7 @@ final class BatchCommand implements Callable<Integer> {
 
   /** What the reading thread works with. */
   private record Sending(BatchCall call, ServiceConnection connection, BatchOutput results, Map<String, String> idsByKey,
-      Set<String> done, PendingLog pending, boolean acknowledge, AtomicBoolean stopped, BatchProgress progress,
+      Set<String> done, PendingLog pending, AtomicBoolean stopped, BatchProgress progress,
       AtomicReference<String> fetchFailure) {}
 
   /**
@@ -223,7 +223,7 @@ final class BatchCommand implements Callable<Integer> {
         continue;
       }
       String key = Long.toString(number);
-      SubmitJobRequest request = with.acknowledge() ? line.request().toBuilder().setAcknowledge(true).build() : line.request();
+      SubmitJobRequest request = line.request();
       String refusal = call.refusal(key, request);
       if (refusal != null) {
         // Sent, it would end the stream and every other line's result with it.

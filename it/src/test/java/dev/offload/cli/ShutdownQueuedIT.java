@@ -133,6 +133,35 @@ class ShutdownQueuedIT {
 
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES) // a hang guard
+  void sigterm_keepsTheQueue_andAJobThatLosesItsWorkerDuringTheGrace_withRetriesLeft_isKeptToo() throws Exception {
+    String retried;
+    String queued;
+    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1", "--shutdown-grace", "60s")) {
+      long worker = serve.workerPids().getFirst();
+      retried = submit(serve, "sleep", "{\"ms\": 600000}", "--retries", "1");
+      Await.until(retried + " to run", WAIT, () -> status(serve, retried).get("state").asText().equals("RUNNING"));
+      queued = submit(serve, "echo", "{\"queued\": 1}");
+
+      dev.offload.testing.Signals.send("TERM", serve.pid());
+      Await.until("the shutdown to begin", WAIT, () -> serve.stats().get("shutting_down").asBoolean());
+      ProcessHandle.of(worker).ifPresent(ProcessHandle::destroyForcibly); // its job loses its worker midway through the grace
+
+      assertTrue(serve.process().waitFor(30, TimeUnit.SECONDS), "serve did not exit once no job ran, 60 s grace or not");
+      assertEquals(0, serve.process().exitValue(), serve.stderr());
+    }
+    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
+      assertTrue(serve.stderrContains("2 jobs to run"), serve.stderr());
+      Await.until(retried + " to run again", WAIT, () -> status(serve, retried).get("state").asText().equals("RUNNING"));
+      assertEquals(2, status(serve, retried).get("attempts").asInt(), "the attempt its lost worker cost is counted");
+      Cli.Result cancel = Cli.run("cancel", retried, "--server", serve.target());
+      assertEquals(0, cancel.exitCode(), cancel.err());
+      Await.until(queued + " to run after it", WAIT, () -> status(serve, queued).get("state").asText().equals("SUCCEEDED"));
+      serve.shutdown();
+    }
+  }
+
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES) // a hang guard
   void shutdownCancelQueued_cancelsThem_andTheNextStartRunsNothing() throws Exception {
     String queued;
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
@@ -248,8 +277,10 @@ class ShutdownQueuedIT {
     }
   }
 
-  private static String submit(ServeProcess serve, String handler, String input) {
-    Cli.Result r = Cli.run("submit", handler, input, "--server", serve.target());
+  private static String submit(ServeProcess serve, String handler, String input, String... options) {
+    List<String> args = new ArrayList<>(List.of("submit", handler, input, "--server", serve.target()));
+    args.addAll(List.of(options));
+    Cli.Result r = Cli.run(args.toArray(String[]::new));
     assertEquals(0, r.exitCode(), r.err());
     return r.out().strip();
   }

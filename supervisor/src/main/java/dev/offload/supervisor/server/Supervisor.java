@@ -54,6 +54,8 @@ public final class Supervisor {
   private final long startedAtMillis = System.currentTimeMillis();
   private boolean shuttingDown;
   private boolean stoppingNow;
+  /** Whether the shutdown under way leaves the queued jobs to the next service; set with {@link #shuttingDown}. */
+  private boolean keepQueued;
 
   private Supervisor(SupervisorConfig config) {
     this.config = config;
@@ -195,16 +197,17 @@ public final class Supervisor {
    * @return completes when everything has stopped
    */
   public CompletableFuture<Void> shutdown(Duration grace, boolean cancelQueued) {
+    boolean keep = keepsQueued(cancelQueued);
     synchronized (this) {
       if (shuttingDown) {
         return terminated;
       }
       shuttingDown = true;
+      keepQueued = keep;
     }
     shutdownBegun.complete(null);
     Duration runningGrace = grace == null ? config.shutdownGrace() : grace;
-    boolean keepQueued = keepsQueued(cancelQueued);
-    Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace, keepQueued));
+    Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace, keep));
     return terminated;
   }
 
@@ -220,7 +223,9 @@ public final class Supervisor {
    * Shuts down now, whether or not a shutdown is under way (a second signal to {@code serve}):
    * intake stops, every running job is cancelled at once, whatever grace it was given, and a
    * worker whose job has not stopped within a second (or the cancel grace, if shorter) is killed;
-   * then every worker ends as in {@link #shutdown}. Returns at once; a second call changes nothing.
+   * then every worker ends as in {@link #shutdown}. Queued jobs are left queued or cancelled as the
+   * shutdown under way has it (one that begins here leaves them queued, where the store keeps
+   * jobs). Returns at once; a second call changes nothing.
    *
    * @return completes when everything has stopped, within a few seconds
    */
@@ -234,8 +239,17 @@ public final class Supervisor {
     shutdown(Duration.ZERO);
     // Here rather than on the shutdown thread, which may be waiting out a long grace: nothing new
     // may start, and what runs is stopped on a short fuse. Once no job runs, that thread goes on
-    // to end the workers.
-    dispatcher.closeIntake();
+    // to end the workers. The queue goes as that shutdown said (this may come before its thread
+    // has run).
+    boolean keep;
+    synchronized (this) {
+      keep = keepQueued;
+    }
+    if (keep) {
+      dispatcher.closeIntakeKeepingQueued();
+    } else {
+      dispatcher.closeIntake();
+    }
     Duration killAfter = config.pool().cancelGrace().compareTo(NOW_KILL_WAIT) < 0 ? config.pool().cancelGrace() : NOW_KILL_WAIT;
     LOG.info("stopping now: " + dispatcher.runningCount() + " running jobs cancelled, their workers killed after "
         + killAfter.toMillis() + " ms");

@@ -6,6 +6,7 @@ import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.JobState;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
+import dev.offload.wire.RefusalTrailers;
 import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -173,7 +174,7 @@ final class BatchCommand implements Callable<Integer> {
           + " results are written; run the batch again with --output FILE --resume to fetch the others");
     }
     if (failure != null) {
-      throw streamFailed(failure.getStatus(), connection, results, pending);
+      throw streamFailed(failure, connection, results, pending);
     }
     var err = spec.commandLine().getErr();
     err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
@@ -294,7 +295,12 @@ final class BatchCommand implements Callable<Integer> {
    * The error for a call that ended before the batch did (the service gone, say): the results
    * received are written, and a run with --resume finishes the batch.
    */
-  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results, PendingLog pending) {
+  private static CliException streamFailed(StatusRuntimeException failure, ServiceConnection connection, BatchOutput results,
+      PendingLog pending) {
+    Status status = failure.getStatus();
+    if (RefusalTrailers.KEPT_QUEUED.equals(failure.getTrailers() == null ? null : failure.getTrailers().get(RefusalTrailers.REASON))) {
+      return keptQueued(status, results, pending);
+    }
     String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
     // A stream this client did not cancel was reset by the service's end (its shutdown's last
     // resort, say): the service is gone, as far as this batch can tell.
@@ -307,6 +313,21 @@ final class BatchCommand implements Callable<Integer> {
                 + " line that did not succeed"
             : "a line without a result may have run, but its result is lost; run the batch again with --output FILE"
                 + " --resume to run every line that did not succeed"));
+  }
+
+  /**
+   * The error for a batch whose service shut down with some of its jobs queued and kept them for
+   * its next start (the service's message names them): they are not lost, and must not be run
+   * again, so the advice is to fetch them, not to run the lines again.
+   */
+  private static CliException keptQueued(Status status, BatchOutput results, PendingLog pending) {
+    String written = (results.succeeded() + results.unsuccessful()) + " results are written (" + results.succeeded() + " succeeded)";
+    String next = pending != null && pending.size() > 0
+        ? "the job ids of the " + pending.size() + " lines accepted and not answered are in " + pending.path() + ": once a service"
+            + " runs on that store again, run the batch again with --output FILE --resume to fetch their results by id (nothing"
+            + " runs twice) and run the lines that never reached the service"
+        : "the lines without a result line whose jobs are not named here never reached the service";
+    return new CliException(ExitCodes.UNAVAILABLE, status.getDescription() + "; " + written + "; " + next);
   }
 
   /** Journals an acknowledgement: the line's job id, kept until its result is written. */

@@ -195,14 +195,16 @@ public final class BatchCall {
   /**
    * Waits until the last result has come.
    *
-   * @throws StatusRuntimeException if the call failed or was cancelled
+   * @throws StatusRuntimeException if the call failed or was cancelled, with the status and
+   *     trailers it ended with (a service that stopped with jobs of the batch left queued says so
+   *     in its trailers: {@code dev.offload.wire.RefusalTrailers#KEPT_QUEUED})
    * @throws InterruptedException if the thread was interrupted while waiting
    */
   public void await() throws InterruptedException {
     try {
       done.get();
     } catch (ExecutionException e) {
-      throw Status.fromThrowable(e.getCause()).asRuntimeException();
+      throw Status.fromThrowable(e.getCause()).asRuntimeException(Status.trailersFromThrowable(e.getCause()));
     }
   }
 

@@ -85,7 +85,8 @@ class ShutdownQueuedIT {
         batchJobs = List.copyOf(new TreeSet<>(ids(batchErr)));
         assertEquals(BATCH_LINES, batchJobs.size(), "the batch's message names its " + BATCH_LINES + " jobs: " + batchErr);
         assertTrue(batchErr.contains("before " + BATCH_LINES + " jobs (") && batchErr.contains("they stay queued"), batchErr);
-        assertTrue(batchErr.contains("--resume"), batchErr);
+        assertTrue(batchErr.contains("are in " + PendingLog.pathFor(output)) && batchErr.contains("--resume to fetch their results by id"
+            + " (nothing runs twice)"), batchErr);
         Map<Long, PendingLog.Entry> pending = PendingLog.read(PendingLog.pathFor(output));
         assertEquals(Set.copyOf(batchJobs), Set.copyOf(pending.values().stream().map(PendingLog.Entry::job).toList()),
             "the batch keeps the kept jobs' ids in OUTPUT.pending");

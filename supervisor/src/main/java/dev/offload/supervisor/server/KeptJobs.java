@@ -35,8 +35,8 @@ final class KeptJobs {
     }
     String one = ids.size() == 1 ? "it stays" : "they stay";
     String fetch = batch
-        ? "then 'offload batch --output FILE --resume' fetches the results of the lines whose ids it kept in FILE.pending, and"
-            + " 'offload result --wait ID' waits for any job's result by its id"
+        ? "then 'offload result --wait ID' waits for a job's result by its id ('offload batch --output FILE --resume' does"
+            + " that for the lines whose ids it kept in FILE.pending)"
         : "then 'offload result --wait " + ids.get(0) + "' waits for its result";
     return Status.UNAVAILABLE
         .withDescription("the service shut down before " + which + " ran: " + one + " queued in its store " + storeUrl

@@ -35,6 +35,10 @@ final class StatsView {
       out.println(store.getKind().equals("memory") ? "store " + store.getUrl() + " (nothing kept)"
           : String.format("store %s, %s durability, %s, %d jobs kept", store.getUrl(), store.getDurability(),
               size(store.getSizeBytes()), store.getJobsKept()));
+      if (!store.getFailure().isEmpty()) {
+        out.println("THE STORE CANNOT WRITE: new jobs are refused, and " + store.getHeldWrites() + " changes (job starts and ends)"
+            + " are held in memory until it can; a held end reaches its clients once recorded. " + store.getFailure());
+      }
     }
     Table table = new Table("SLOT", "PID", "STATE", "JOB", "HELD", "DONE", "RSS", "CPU", "UPTIME", "RESTARTS", "LAST RESTART");
     for (WorkerStatus w : status.getWorkersList()) {
@@ -90,7 +94,9 @@ final class StatsView {
           .put("url", store.getUrl())
           .put("size_bytes", store.getSizeBytes())
           .put("jobs_kept", store.getJobsKept())
-          .put("durability", store.getDurability().isEmpty() ? null : store.getDurability());
+          .put("durability", store.getDurability().isEmpty() ? null : store.getDurability())
+          .put("failure", store.getFailure().isEmpty() ? null : store.getFailure())
+          .put("held_writes", store.getHeldWrites());
     } else {
       root.putNull("store");
     }

@@ -48,6 +48,10 @@ final class Failures {
           return new ServiceUnavailableException(target, "the service at " + where(target) + " is shutting down and takes no more jobs: "
               + description + "; submit to a service that is up", failure);
         }
+        case RefusalTrailers.STORE_CANNOT_WRITE -> {
+          return new ServiceUnavailableException(target, "the service at " + where(target) + " cannot record jobs now, so it did"
+              + " not accept this one: " + description, failure);
+        }
         default -> {
           // A reason of a newer service: its status says the rest.
         }

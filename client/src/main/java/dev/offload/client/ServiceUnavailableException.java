@@ -3,9 +3,10 @@ package dev.offload.client;
 import java.util.Optional;
 
 /**
- * The service could not be reached, its connection was lost, or it is shutting down and takes no
- * more jobs. The message names the target and what to do (start the service, or connect to where
- * it listens). A job whose connection was lost after it was accepted may still run, or have
+ * The service could not be reached, its connection was lost, it is shutting down and takes no
+ * more jobs, or its job store cannot record jobs for now (a full disk, a read-only file). The
+ * message names the target and what to do (start the service, connect to where it listens, or
+ * submit again once its store can write). A job whose connection was lost after it was accepted may still run, or have
  * ended, on the service.
  */
 public final class ServiceUnavailableException extends OffloadException {

@@ -185,6 +185,17 @@ class OffloaderTest {
   }
 
   @Test
+  void storeCannotWrite_isServiceUnavailable_withTheServicesWords() throws Exception {
+    start((request, events) -> events.onError(Status.RESOURCE_EXHAUSTED
+        .withDescription("the job store /s/jobs.db cannot record jobs: its disk is full; free space")
+        .asRuntimeException(RefusalTrailers.of(RefusalTrailers.STORE_CANNOT_WRITE))));
+
+    ServiceUnavailableException e = assertThrows(ServiceUnavailableException.class, () -> client.submitJson("echo", "1"));
+    assertTrue(e.getMessage().contains("cannot record jobs now, so it did not accept this one: the job store /s/jobs.db cannot"
+        + " record jobs: its disk is full; free space"), e.getMessage());
+  }
+
+  @Test
   void failedJob_carriesTheHandlersExceptionClassAndStackTrace() throws Exception {
     String trace = "java.lang.IllegalStateException: no\n\tat example.Handler.run(Handler.java:12)\n";
     start((request, events) -> {

@@ -39,6 +39,12 @@ public final class RefusalTrailers {
    * for the next service on that store, which runs it. Its result can be fetched by its id then.
    */
   public static final String KEPT_QUEUED = "KEPT_QUEUED";
+  /**
+   * The service's job store cannot record the job (its disk is full: RESOURCE_EXHAUSTED; or it is
+   * read-only or failing: UNAVAILABLE). The job was not accepted; it may be submitted again once
+   * the store can write.
+   */
+  public static final String STORE_CANNOT_WRITE = "STORE_CANNOT_WRITE";
 
   private RefusalTrailers() {}
 

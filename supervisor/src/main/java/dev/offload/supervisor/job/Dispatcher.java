@@ -53,9 +53,12 @@ import org.slf4j.LoggerFactory;
  * process), so a late timer can never hit the next job.
  *
  * <p>A job goes to its worker only once the {@link Store} has recorded it RUNNING with its attempt
- * counted, so that after a crash a job that may have run is never taken for one that did not (a
- * job without retries is run at most once). With a store that records nothing, it goes at once;
- * otherwise the jobs are sent when the store's group commit comes back, on the I/O thread.
+ * counted, or will have before it records anything else: so after a crash a job that may have run
+ * is never taken for one that did not (a job without retries is run at most once). A job that
+ * finds a worker as it is submitted is recorded once, already RUNNING, and sent at once: until
+ * that record is committed the client has not been told it was accepted, and a crash leaves no
+ * trace of it to run again. A job that waited in the queue is sent when the store's group commit
+ * of its start comes back, on the I/O thread. With a store that records nothing, jobs go at once.
  *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.
@@ -134,11 +137,19 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * Accepts a QUEUED job: sends it to an idle worker now, or queues it.
+   * Accepts a QUEUED job: sends it to an idle worker now, or queues it; and records its acceptance.
    *
+   * <p>The record is queued under the lock, so that it comes before any later record of the job
+   * (its start, when a worker takes it from the queue; its end). A job sent at once is recorded
+   * RUNNING and goes without waiting for the commit: see the class comment.
+   *
+   * @param accepted told once the store has committed the acceptance, or could not (then the job
+   *     must be stopped and forgotten); on the store's completions executor, or on this thread
+   *     after the job is handed on when the store records nothing. Never told if this throws.
    * @throws JobRejectedException if the queue is full or intake has stopped
    */
-  public void submit(Job job) throws JobRejectedException {
+  public void submit(Job job, Store.Completion accepted) throws JobRejectedException {
+    boolean recording = !store.recordsNothing();
     Worker worker;
     lock.lock();
     try {
@@ -155,15 +166,22 @@ public final class Dispatcher implements WorkerPool.Listener {
           throw new JobRejectedException(JobRejectedException.Reason.QUEUE_FULL,
               "the queue is full (" + queue.capacity() + " jobs wait already); retry later or start the service with a larger --max-queue");
         }
-        startDeadline(job);
-        return;
+      } else {
+        assign(worker, job);
       }
-      assign(worker, job);
       startDeadline(job);
+      if (recording) {
+        store.accepted(job.record(), accepted);
+      }
     } finally {
       lock.unlock();
     }
-    send(worker, List.of(job));
+    if (worker != null) {
+      executeAndRestop(worker, List.of(job));
+    }
+    if (!recording) {
+      accepted.done(null);
+    }
   }
 
   /**
@@ -372,13 +390,21 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (next != null && !next.isEmpty()) {
-      send(worker, next); // first, so the worker is busy again while the results are handed out
+    // Without a store, the worker is made busy again first, while the results are handed out. With
+    // one, the ends are recorded first: the next jobs go only once their start is committed, and
+    // that commit then carries these ends too, so a crash never leaves a worker's finished job and
+    // its next one both recorded RUNNING.
+    boolean sendFirst = store.recordsNothing();
+    if (sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     for (int k = 0; k < ended.size(); k++) {
       clearTimeout(ended.get(k));
       worker.countJobDone();
       complete(ended.get(k), outcomes.get(k));
+    }
+    if (!sendFirst && next != null && !next.isEmpty()) {
+      send(worker, next);
     }
     if (!ended.isEmpty()) {
       pool.retirementReason(worker).ifPresent(why -> pool.retire(worker, why));
@@ -679,13 +705,13 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot, they
-   * are sent all the same, so that the service goes on, and that is logged: a crash before their
-   * end is recorded could then run them again.
+   * Sends jobs assigned to a worker, once the store has recorded their start. If it cannot yet (a
+   * full disk), they are sent all the same, so that the service goes on, and the store records the
+   * start once it can: a crash before then could run them again.
    */
   private void send(Worker worker, List<Job> jobs) {
     if (store.recordsNothing()) {
-      execute(worker, jobs);
+      executeAndRestop(worker, jobs);
       return;
     }
     List<JobRecord> records = new ArrayList<>(jobs.size());
@@ -694,7 +720,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     store.started(records, failure -> {
       if (failure != null) {
-        LOG.warn("sending {} jobs to worker pid {} though the job store could not record their start: {}", jobs.size(),
+        // The store logs its outage once and records the start once it can; a line per send would flood the log.
+        LOG.debug("sending {} jobs to worker pid {} though the job store could not record their start yet: {}", jobs.size(),
             worker.pid(), failure.getMessage());
       }
       sendRecorded(worker, jobs);
@@ -721,23 +748,26 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
-    if (still.isEmpty()) {
-      return;
-    }
-    execute(worker, still);
-    for (Job job : still) {
-      if (job.isStopping()) {
-        worker.cancel(job.id());
-      }
+    if (!still.isEmpty()) {
+      executeAndRestop(worker, still);
     }
   }
 
-  private static void execute(Worker worker, List<Job> jobs) {
+  /**
+   * Sends jobs to their worker. One asked to stop since it was assigned (its cancel may have
+   * reached the worker before the job did, and been ignored there) is told again.
+   */
+  private static void executeAndRestop(Worker worker, List<Job> jobs) {
     ExecuteJobs.Builder message = ExecuteJobs.newBuilder();
     for (Job job : jobs) {
       message.addJobsBuilder().setJobId(job.id()).setHandler(job.handler()).setInputJson(job.inputJson());
     }
     worker.execute(message.build());
+    for (Job job : jobs) {
+      if (job.isStopping()) {
+        worker.cancel(job.id());
+      }
+    }
   }
 
   private void stop(Job job, JobState terminal, String code, String message) {

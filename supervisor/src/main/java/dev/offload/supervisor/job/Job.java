@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Its end is recorded in the service's {@link Store} before anyone is told of it: until the
  * store has committed it, the job is <em>ending</em> (no other end, stop or retry can take hold)
- * and shows the state it had; then its listeners get the terminal record. With a store that
+ * and shows the state it had; then its listeners get the terminal record. While the store cannot
+ * write (a full disk), that lasts until it can again: the end is held in memory meanwhile. With a store that
  * records nothing, that happens at once, on the ending thread.
  *
  * <p>A service that stops with the job still QUEUED may leave it to the next service on its store
@@ -348,11 +349,15 @@ public final class Job {
     return true;
   }
 
-  /** The store has committed the end (or could not: the job ends all the same, in memory). */
+  /**
+   * The store has committed the end; or it closed before it could (a store that cannot write holds
+   * an end, and tries again, until it closes): the job then ends in memory all the same, as the
+   * service stops, and the store's log names it.
+   */
   private synchronized void endRecorded(StoreException failure) {
     if (failure != null) {
-      LOG.warn("{} ({}) ended {}, but the job store could not record it; it is kept in memory only: {}", id, handler,
-          ending.state(), failure.getMessage());
+      // Debug only: the store logs once every job whose end it could not record, not one line each.
+      LOG.debug("{} ({}) ended {}, but the job store could not record it: {}", id, handler, ending.state(), failure.getMessage());
     }
     PendingEnd end = ending;
     ending = null;

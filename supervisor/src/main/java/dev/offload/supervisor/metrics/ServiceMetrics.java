@@ -45,7 +45,8 @@ import java.util.function.LongSupplier;
  *       log file (a full disk, say);
  *   <li>{@code offload_store_commits_seconds}: the job store's commits (each a group of writes),
  *       counted, with their latency as a histogram; {@code offload_store_size_bytes} and {@code
- *       offload_store_jobs}: its size on disk and the jobs it holds;
+ *       offload_store_jobs}: its size on disk and the jobs it holds; {@code offload_store_failing} (1 while
+ *       it cannot write) and {@code offload_store_held_writes} (changes held in memory meanwhile);
  *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
  * </ul>
  */
@@ -124,6 +125,12 @@ public final class ServiceMetrics implements AutoCloseable {
         .description("Bytes the job store takes on disk (with its write-ahead log)").tag("kind", store.kind()).register(registry);
     Gauge.builder("offload.store.jobs", store, Store::jobsKept)
         .description("Jobs the job store holds, finished ones included").tag("kind", store.kind()).register(registry);
+    Gauge.builder("offload.store.failing", store, s -> s.failure() == null ? 0 : 1)
+        .description("1 while the job store cannot write (a full disk, a read-only file): new jobs are refused meanwhile")
+        .tag("kind", store.kind()).register(registry);
+    Gauge.builder("offload.store.held.writes", store, Store::heldWrites)
+        .description("Job starts and ends held in memory because the job store could not write them yet")
+        .tag("kind", store.kind()).register(registry);
   }
 
   /** Records one commit of the job store and how long it took; called on the store's writer. */

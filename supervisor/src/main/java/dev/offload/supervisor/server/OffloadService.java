@@ -38,6 +38,7 @@ import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
 
@@ -150,12 +151,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   private StoreStatus storeStatus() {
     Store store = supervisor.store();
+    StoreException failure = store.failure();
     return StoreStatus.newBuilder()
         .setKind(store.kind())
         .setUrl(StoreUrl.redact(store.url()))
         .setSizeBytes(store.sizeBytes())
         .setJobsKept(store.jobsKept())
         .setDurability(store.recordsNothing() ? "" : supervisor.config().durability().name().toLowerCase(java.util.Locale.ROOT))
+        .setFailure(failure == null ? "" : bounded(failure.getMessage()))
+        .setHeldWrites(store.heldWrites())
         .build();
   }
 
@@ -181,13 +185,12 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   /**
-   * Validates a request, hands the job to the dispatcher and records it, and tells {@code
+   * Validates a request, hands the job to the dispatcher, which records it, and tells {@code
    * accepted} once the store has committed it; or tells {@code refused} why not (invalid, queue
-   * full, shutting down, or a store that could not record it). Exactly one of them is told, on
+   * full, shutting down, or a store that could not record it). Exactly one of them is told: on
    * this thread when the store records nothing or the job is refused at once, else on the I/O
-   * thread when the store's commit comes back. The job is recorded before it goes to the
-   * dispatcher, and the dispatcher sends it to a worker only once its start is recorded too, so
-   * nothing runs that the store does not know.
+   * thread when the store's commit comes back. Nothing runs that the store will not know of
+   * first (see {@link dev.offload.supervisor.job.Dispatcher}).
    */
   void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
     Job job;
@@ -197,36 +200,20 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       refused.accept(e);
       return;
     }
-    Store store = supervisor.jobs().store();
-    if (store.recordsNothing()) {
-      try {
-        submit(job);
-      } catch (StatusRuntimeException e) {
-        refused.accept(e);
-        return;
-      }
-      accepted.accept(job);
-      return;
-    }
     Acceptance acceptance = new Acceptance(job, accepted, refused);
-    store.accepted(job.record(), acceptance::recorded);
     try {
-      submit(job);
+      submit(job, acceptance);
     } catch (StatusRuntimeException e) {
-      store.discarded(job.sequence());
       acceptance.refuse(e);
     }
   }
 
-  /**
-   * One job's acceptance in a store that records: refused at once (queue full), or told when its
-   * record is committed, whichever comes first decides.
-   */
-  private final class Acceptance {
+  /** One job's acceptance: refused at once, or told when its record is committed, whichever comes first decides. */
+  private final class Acceptance implements Store.Completion {
     private final Job job;
     private final Consumer<Job> accepted;
     private final Consumer<StatusRuntimeException> refused;
-    private final java.util.concurrent.atomic.AtomicBoolean decided = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean decided = new AtomicBoolean();
 
     Acceptance(Job job, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
       this.job = job;
@@ -240,7 +227,8 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       }
     }
 
-    void recorded(StoreException failure) {
+    @Override
+    public void done(StoreException failure) {
       if (!decided.compareAndSet(false, true)) {
         return;
       }
@@ -248,18 +236,30 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         accepted.accept(job);
         return;
       }
-      // Not accepted after all: the client is told so, and the job must not run or stay queued.
+      // Not accepted after all: the client is told so, and the job must not run (it may have been
+      // sent already) or stay queued.
       supervisor.dispatcher().cancel(job);
       supervisor.jobs().discard(job);
-      refused.accept(Status.UNAVAILABLE.withDescription(bounded(failure.getMessage() + "; the job was not accepted"))
-          .asRuntimeException());
+      refused.accept(storeRefusal(failure));
     }
   }
 
+  /**
+   * The refusal of a job its store could not record: RESOURCE_EXHAUSTED when the store's disk is
+   * full (a resource that freeing space gives back, as a full queue's room does), UNAVAILABLE when
+   * it cannot be written at all for now (read-only, a failing disk); both with the reason {@link
+   * RefusalTrailers#STORE_CANNOT_WRITE}. Either way the client may submit the job again later.
+   */
+  static StatusRuntimeException storeRefusal(StoreException failure) {
+    Status status = failure.diskFull() ? Status.RESOURCE_EXHAUSTED : Status.UNAVAILABLE;
+    return status.withDescription(bounded(failure.getMessage() + "; the job was not accepted: submit it again once the store"
+        + " can write (offload stats shows whether it can)")).asRuntimeException(RefusalTrailers.of(RefusalTrailers.STORE_CANNOT_WRITE));
+  }
+
   /** Hands a created job to the dispatcher, or forgets it and says why it was refused. */
-  private void submit(Job job) {
+  private void submit(Job job, Store.Completion recorded) {
     try {
-      supervisor.dispatcher().submit(job);
+      supervisor.dispatcher().submit(job, recorded);
     } catch (JobRejectedException e) {
       supervisor.jobs().discard(job);
       Status status = switch (e.reason()) {

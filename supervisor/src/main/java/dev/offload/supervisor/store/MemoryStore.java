@@ -51,9 +51,6 @@ public final class MemoryStore implements Store {
   }
 
   @Override
-  public void discarded(long id) {}
-
-  @Override
   public long sizeBytes() {
     return 0;
   }

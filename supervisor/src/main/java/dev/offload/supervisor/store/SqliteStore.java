@@ -14,9 +14,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +27,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
 
 /**
  * The job store in a SQLite file ({@code sqlite:PATH}), written by one thread of its own.
@@ -43,6 +48,20 @@ import org.slf4j.LoggerFactory;
  * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
  * than this offload knows is refused, as is a file that is not a SQLite database; neither is
  * written to.
+ *
+ * <p><b>When it cannot write</b> (a full disk, a read-only file, a failing disk), a group's commit
+ * fails and is rolled back. Its acceptances are refused (their completions get a {@link
+ * StoreException} that names the store, says what to do, and tells a full disk apart); every other
+ * write is kept, in order, and goes again with the next group, or every {@link #RETRY_NANOS} while
+ * nothing else comes. A kept start's completion is told the failure at once (its job goes to its
+ * worker all the same, so running and queued jobs go on); a kept end's completion waits until the
+ * end is committed. The writer logs once when the store starts failing and once when it has
+ * recorded again for {@link #CALM_NANOS}, never per retry, and it never ends but at {@link #close},
+ * which tries the kept writes a last time and logs the jobs whose changes it could not record.
+ *
+ * <p>A failure that is not the store's but one write's (SQLite refuses that row, or a fault in
+ * this code) is not retried as a whole: the group's writes go again one by one, so that only the
+ * write at fault is lost (its completion told why, and logged) and the store goes on.
  */
 public final class SqliteStore implements Store {
 
@@ -59,6 +78,26 @@ public final class SqliteStore implements Store {
 
   /** How often the heartbeat is written while nothing else is. */
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
+   * How often the writes the store could not commit are tried again while no other write comes
+   * (every new write tries them at once): often enough that the service records again within about
+   * a second of the disk having room, seldom enough that an outage costs nothing and logs nothing.
+   */
+  static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
+   * How long the store must commit without a failure for an outage to be over, as far as the log
+   * is concerned: it says once that the store fails and once that it records again, not at each
+   * flip of a disk that is nearly full.
+   */
+  static final long CALM_NANOS = TimeUnit.SECONDS.toNanos(5);
+
+  /** The primary result codes that are the store's failure, not one write's: see {@link #cannotWrite}. */
+  private static final Set<Integer> STORE_FAILURES = Set.of(SQLiteErrorCode.SQLITE_FULL.code, SQLiteErrorCode.SQLITE_READONLY.code,
+      SQLiteErrorCode.SQLITE_IOERR.code, SQLiteErrorCode.SQLITE_CANTOPEN.code, SQLiteErrorCode.SQLITE_BUSY.code,
+      SQLiteErrorCode.SQLITE_LOCKED.code, SQLiteErrorCode.SQLITE_NOMEM.code, SQLiteErrorCode.SQLITE_PROTOCOL.code,
+      SQLiteErrorCode.SQLITE_CORRUPT.code, SQLiteErrorCode.SQLITE_NOTADB.code, SQLiteErrorCode.SQLITE_PERM.code);
 
   /** How long {@link #close} waits for the writer to commit what is queued. */
   private static final long CLOSE_WAIT_MILLIS = 10_000;
@@ -80,12 +119,40 @@ public final class SqliteStore implements Store {
   private volatile boolean closing;
   /** Rows in the jobs table, as the writer counts them. */
   private volatile long rows;
+  /** Why the last commit failed, while the store cannot write; null while it can. */
+  private volatile StoreException failing;
+  /** The writes kept after a failed commit, as the writer last counted them: for stats. */
+  private volatile int heldWrites;
 
   // The writer's own state: read and written by the writer thread only (after open).
   private long nextId;
   private long finishedSeq;
   private long endedSincePrune;
   private long lastHeartbeatNanos;
+  /**
+   * The writes taken from the queue and not yet committed, in order. Its first {@link #kept} are
+   * those a failed commit kept: they were tried, and wait for the store to write again.
+   */
+  private final ArrayDeque<Write> backlog = new ArrayDeque<>();
+  private int kept;
+  /** When the writer last tried a commit: the retry interval counts from it. */
+  private long lastAttemptNanos;
+  /**
+   * How many writes at the backlog's head go one per transaction: those of a group that failed by
+   * the fault of one of them, so that only that one is lost.
+   */
+  private int isolate;
+  /** Whether a failed commit could not begin the next transaction, which the next group must do first. */
+  private boolean beginNeeded;
+  /** Whether the statements must be prepared again before the next group (after a failed one). */
+  private boolean prepareNeeded;
+  /** When the outage being logged began (its first failed commit); 0 while there is none. */
+  private long outageSinceNanos;
+  private long lastFailureNanos;
+  /** The failure the log last told of, so that the same one is not told again. */
+  private String loggedFailure;
+  private long failedCommits;
+  private long refusedWhileFailing;
   private PreparedStatement insert;
   private PreparedStatement setState;
   private PreparedStatement setEnd;
@@ -321,6 +388,7 @@ public final class SqliteStore implements Store {
     }
     connection.commit();
     lastHeartbeatNanos = System.nanoTime();
+    lastAttemptNanos = lastHeartbeatNanos;
     boolean wasLost = !queued.isEmpty() || !lost.isEmpty();
     if (wasLost) {
       LOG.info("job store {}: the service before this one ended with jobs unfinished (the store last knew it alive at {}): {} jobs"
@@ -380,50 +448,44 @@ public final class SqliteStore implements Store {
 
   // ---- writes: queued by any thread, applied by the writer ----
 
-  /** One write: a kind, the job (or its id), and who waits for it (may be null). */
-  private record Write(Kind kind, JobRecord job, long id, Completion done) {}
+  /** One write: a kind, the job (null: nothing to write), and who waits for it (may be null). */
+  private record Write(Kind kind, JobRecord job, Completion done) {}
 
-  private enum Kind { ACCEPTED, STATE, ENDED, DISCARDED }
+  private enum Kind { ACCEPTED, STATE, ENDED }
 
   @Override
   public void accepted(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ACCEPTED, job, job.id(), done));
+    enqueue(new Write(Kind.ACCEPTED, job, done));
   }
 
   @Override
   public void started(List<JobRecord> jobs, Completion done) {
     if (jobs.isEmpty()) {
-      enqueue(new Write(Kind.STATE, null, 0, done)); // nothing to write; told in order all the same
+      enqueue(new Write(Kind.STATE, null, done)); // nothing to write; told in order all the same
       return;
     }
     for (int i = 0; i < jobs.size() - 1; i++) {
-      enqueue(new Write(Kind.STATE, jobs.get(i), jobs.get(i).id(), null));
+      enqueue(new Write(Kind.STATE, jobs.get(i), null));
     }
     // Writes commit in order: the last one's completion covers them all.
     JobRecord last = jobs.getLast();
-    enqueue(new Write(Kind.STATE, last, last.id(), done));
+    enqueue(new Write(Kind.STATE, last, done));
   }
 
   @Override
   public void queued(JobRecord job) {
-    enqueue(new Write(Kind.STATE, job, job.id(), null));
+    enqueue(new Write(Kind.STATE, job, null));
   }
 
   @Override
   public void ended(JobRecord job, Completion done) {
-    enqueue(new Write(Kind.ENDED, job, job.id(), done));
-  }
-
-  @Override
-  public void discarded(long id) {
-    enqueue(new Write(Kind.DISCARDED, null, id, null));
+    enqueue(new Write(Kind.ENDED, job, done));
   }
 
   private void enqueue(Write write) {
     if (closing) {
-      if (write.done() != null) {
-        write.done().done(new StoreException("the job store " + path + " is closed: the service is stopping"));
-      }
+      // Told on the completions executor like any other: the caller may hold a lock.
+      handBack(List.of(write), new StoreException("the job store " + path + " is closed: the service is stopping"));
       return;
     }
     queue.add(write);
@@ -432,40 +494,74 @@ public final class SqliteStore implements Store {
     }
   }
 
+  /**
+   * The writer's loop: moves what is queued to the backlog, in order, and commits the backlog's
+   * head in groups. While the store cannot write, the writes it keeps wait at the backlog's head:
+   * they go with the next group as soon as another write comes, and are tried alone every {@link
+   * #RETRY_NANOS} while none does. The loop ends only when the store closes.
+   */
   private void writeLoop() {
-    List<Write> group = new ArrayList<>(MAX_GROUP);
+    boolean triedAtClose = false;
     while (true) {
-      Write first = queue.poll();
-      if (first == null) {
-        if (closing && queue.isEmpty()) {
+      for (Write w = backlog.size() < MAX_GROUP ? queue.poll() : null; w != null; w = backlog.size() < MAX_GROUP ? queue.poll() : null) {
+        backlog.add(w);
+      }
+      long now = System.nanoTime();
+      endOutageIfCalm(now);
+      long wait;
+      if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
+        wait = 0; // writes not tried yet, or kept ones the store can take now
+      } else if (closing) {
+        if (backlog.isEmpty() || triedAtClose) {
+          abandonBacklog();
           return;
         }
-        if (System.nanoTime() - lastHeartbeatNanos >= HEARTBEAT_NANOS) {
-          commit(group); // the heartbeat alone
-          continue;
-        }
+        triedAtClose = true; // one last try for what the store could not write
+        wait = 0;
+      } else if (failing != null) {
+        wait = lastAttemptNanos + RETRY_NANOS - now; // kept writes, or the heartbeat, tried again in a while
+      } else {
+        wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
+      }
+      if (wait > 0) {
         writerParked = true;
         if (queue.isEmpty() && !closing) {
-          LockSupport.parkNanos(this, HEARTBEAT_NANOS);
+          LockSupport.parkNanos(this, wait);
         }
         writerParked = false;
         continue;
       }
-      group.add(first);
-      for (Write w = group.size() < MAX_GROUP ? queue.poll() : null; w != null; w = group.size() < MAX_GROUP ? queue.poll() : null) {
-        group.add(w);
+      int most = isolate > 0 ? 1 : MAX_GROUP;
+      List<Write> group = new ArrayList<>(Math.min(backlog.size(), most));
+      while (group.size() < most && !backlog.isEmpty()) {
+        group.add(backlog.pollFirst());
       }
       commit(group);
-      group = new ArrayList<>(MAX_GROUP);
     }
   }
 
-  /** Applies a group in one transaction, commits it, and hands its completions back, in one task. */
+  /**
+   * Applies a group in one transaction, commits it, and hands its completions back, in one task;
+   * or, if the store cannot write, sorts the group's writes as {@link #failed} says.
+   */
   private void commit(List<Write> group) {
     long began = System.nanoTime();
-    StoreException failure = null;
+    lastAttemptNanos = began;
+    // The writer's counters move with the transaction, and back with its rollback.
+    long nextIdBefore = nextId;
+    long finishedSeqBefore = finishedSeq;
+    long endedSincePruneBefore = endedSincePrune;
+    long heartbeatBefore = lastHeartbeatNanos;
     long rowsChange = 0;
     try {
+      if (beginNeeded) {
+        begin();
+      }
+      if (prepareNeeded) {
+        closeStatements();
+        prepare();
+        prepareNeeded = false;
+      }
       long maxId = 0;
       for (Write w : group) {
         switch (w.kind()) {
@@ -518,10 +614,6 @@ public final class SqliteStore implements Store {
               endedSincePrune++;
             }
           }
-          case DISCARDED -> {
-            delete.setLong(1, w.id());
-            rowsChange -= delete.executeUpdate();
-          }
         }
       }
       if (maxId >= nextId) {
@@ -542,20 +634,240 @@ public final class SqliteStore implements Store {
         lastHeartbeatNanos = now;
       }
       connection.commit();
-      rows += rowsChange;
     } catch (SQLException | RuntimeException e) {
-      failure = new StoreException("the job store " + path + " could not record " + group.size() + " changes (" + e.getMessage()
-          + "); is its disk full or read-only?", e);
-      try {
-        connection.rollback();
-      } catch (SQLException rollback) {
-        failure.addSuppressed(rollback);
+      nextId = nextIdBefore;
+      finishedSeq = finishedSeqBefore;
+      endedSincePrune = endedSincePruneBefore;
+      lastHeartbeatNanos = heartbeatBefore;
+      rollback(e);
+      // The driver finalizes a statement that failed other than busy or by a constraint: all are made again.
+      prepareNeeded = true;
+      commitNanos.accept(System.nanoTime() - began);
+      StoreException failure = cannotWrite(e);
+      if (failure == null && !group.isEmpty()) {
+        rejected(group, e);
+      } else {
+        // No write to blame (the heartbeat alone failed): the store's failure, whatever it was.
+        failed(group, failure != null ? failure : new StoreException("the job store " + path + " cannot record jobs: " + e
+            + "; check the file, and the disk that holds it", e, false));
       }
-      lastHeartbeatNanos = System.nanoTime(); // no retry storm while idle: the next write tries again
-      LOG.error(failure.getMessage());
+      return;
     }
+    rows += rowsChange;
     commitNanos.accept(System.nanoTime() - began);
+    kept = Math.max(0, kept - group.size());
+    heldWrites = kept;
+    isolate = Math.max(0, isolate - group.size());
+    failing = null;
+    handBack(group, null);
+  }
+
+  /**
+   * A group that failed by the fault of a write, not of the store: put back to go one write per
+   * transaction; or, for a write alone, that write dropped, its completion told why (an
+   * acceptance is refused; an end reaches its clients from memory), and the log told which job's
+   * change the store lacks.
+   */
+  private void rejected(List<Write> group, Exception e) {
+    if (group.size() > 1) {
+      for (int i = group.size() - 1; i >= 0; i--) {
+        backlog.addFirst(group.get(i));
+      }
+      kept = group.size() + Math.max(0, kept - group.size());
+      heldWrites = kept;
+      isolate = group.size();
+      return;
+    }
+    Write w = group.getFirst();
+    kept = Math.max(0, kept - 1);
+    heldWrites = kept;
+    isolate = Math.max(0, isolate - 1);
+    StoreException failure = new StoreException("the job store " + path + " could not record a change of job"
+        + (w.job() == null ? "s" : " j-" + w.job().id()) + " ("
+        + w.kind().name().toLowerCase(java.util.Locale.ROOT) + "): " + e + "; the store goes on without it, and the job's state"
+        + " in it may be behind what the service shows. Please report this as a bug, with this line", e);
+    LOG.error(failure.getMessage(), e);
     handBack(group, failure);
+  }
+
+  /**
+   * Sorts the writes of a group the store could not commit. Acceptances are refused: their
+   * completions are told why, and the writes dropped (their jobs are not accepted, so nothing
+   * of them may stay; a later write of such a job updates no row). Every other write is kept, at the backlog's head in its order, and
+   * committed once the store can write: a start's completion is told the failure now all the same,
+   * so that the job goes to its worker and the pool goes on; an end's completion only once the end
+   * is committed, so that no client learns of an end the store does not have.
+   */
+  private void failed(List<Write> group, StoreException failure) {
+    List<Write> keep = new ArrayList<>(group.size());
+    List<Write> toldNow = new ArrayList<>();
+    int refusedNow = 0;
+    for (Write w : group) {
+      switch (w.kind()) {
+        case ACCEPTED -> {
+          toldNow.add(w);
+          refusedNow++;
+        }
+        case STATE -> {
+          if (w.done() != null) {
+            toldNow.add(w);
+          }
+          if (w.job() != null) {
+            keep.add(new Write(w.kind(), w.job(), null));
+          }
+        }
+        case ENDED -> keep.add(w);
+      }
+    }
+    for (int i = keep.size() - 1; i >= 0; i--) {
+      backlog.addFirst(keep.get(i));
+    }
+    kept = keep.size() + Math.max(0, kept - group.size());
+    heldWrites = kept;
+    isolate = Math.max(0, isolate - (group.size() - keep.size()));
+    failing = failure;
+    long now = System.nanoTime();
+    lastFailureNanos = now;
+    failedCommits++;
+    refusedWhileFailing += refusedNow;
+    if (outageSinceNanos == 0) {
+      outageSinceNanos = now;
+      loggedFailure = failure.getMessage();
+      LOG.error("{}. Until it can, new jobs are refused, running jobs go on, and the job starts and ends it cannot record are"
+          + " held in memory and tried again every {} ms; a job's end reaches its clients once it is recorded. This is logged"
+          + " once, and once more when the store has recorded again for {} s", failure.getMessage(),
+          TimeUnit.NANOSECONDS.toMillis(RETRY_NANOS), TimeUnit.NANOSECONDS.toSeconds(CALM_NANOS));
+    } else if (!failure.getMessage().equals(loggedFailure)) {
+      loggedFailure = failure.getMessage(); // another cause: worth a line; the same one again is not
+      LOG.error("{} ({} changes held in memory)", failure.getMessage(), kept);
+    }
+    handBack(toldNow, failure);
+  }
+
+  /**
+   * Ends an outage once the store has committed for {@link #CALM_NANOS} without a failure, and
+   * says so once, with what it cost. Not at the first commit that passes: on a disk with a few
+   * bytes free, small commits pass between larger ones that fail, and the log would say so for each.
+   */
+  private void endOutageIfCalm(long now) {
+    if (outageSinceNanos == 0 || failing != null || now - lastFailureNanos < CALM_NANOS) {
+      return;
+    }
+    LOG.info("the job store {} records again: for {} ms until {} s ago, {} commits failed and {} submissions were refused; the"
+        + " changes held meanwhile are recorded", path, TimeUnit.NANOSECONDS.toMillis(lastFailureNanos - outageSinceNanos),
+        TimeUnit.NANOSECONDS.toSeconds(now - lastFailureNanos), failedCommits, refusedWhileFailing);
+    outageSinceNanos = 0;
+    loggedFailure = null;
+    failedCommits = 0;
+    refusedWhileFailing = 0;
+  }
+
+  /**
+   * Undoes what a failed group wrote and begins the next transaction. SQLite may have rolled the
+   * transaction back already (it does on some full-disk and I/O errors), and the driver's own
+   * rollback then fails before it begins the next one; so both are done here by hand, and if the
+   * begin fails too, it is tried again before the next group, which must never run outside a
+   * transaction (its writes would each commit alone).
+   */
+  private void rollback(Exception failure) {
+    try (Statement s = connection.createStatement()) {
+      s.execute("ROLLBACK");
+    } catch (SQLException noTransaction) {
+      // Rolled back by SQLite itself: nothing is left to undo.
+    }
+    try {
+      begin();
+    } catch (SQLException e) {
+      failure.addSuppressed(e); // kept with the failure, whose cause it shares
+      beginNeeded = true;
+    }
+  }
+
+  private void closeStatements() {
+    for (PreparedStatement p : new PreparedStatement[] {insert, setState, setEnd, delete, setMeta, prune}) {
+      try {
+        if (p != null) {
+          p.close();
+        }
+      } catch (SQLException e) {
+        // Finalized already, by the driver's handling of its failure.
+      }
+    }
+  }
+
+  private void begin() throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("BEGIN");
+    }
+    beginNeeded = false;
+  }
+
+  /**
+   * Why the store could not write, naming it and what to do, by SQLite's result code (not its
+   * words): SQLITE_FULL is a full disk (or the database's page limit), SQLITE_READONLY a file or
+   * directory the service may not write, SQLITE_IOERR the disk failing a write or a sync; the
+   * store's lock or memory, a damaged or vanished file are the store's failures too. Null for a
+   * failure that is one write's fault (SQLite refuses its row: too big, a constraint), or a fault
+   * in this code: trying the same write again would fail again.
+   */
+  private StoreException cannotWrite(Exception e) {
+    int code = -1;
+    for (Throwable t = e; t != null && code < 0; t = t.getCause()) {
+      if (t instanceof SQLiteException sqlite && sqlite.getResultCode() != null && sqlite.getResultCode() != SQLiteErrorCode.UNKNOWN_ERROR) {
+        code = sqlite.getResultCode().code;
+      } else if (t instanceof SQLException sql && sql.getErrorCode() > 0) {
+        code = sql.getErrorCode();
+      }
+    }
+    int primary = code & 0xff; // an extended result code carries its primary one in its low byte
+    if (!STORE_FAILURES.contains(primary)) {
+      return null;
+    }
+    String what = e.getMessage();
+    String prefix = "the job store " + path + " cannot record jobs: ";
+    if (primary == SQLiteErrorCode.SQLITE_FULL.code) {
+      return new StoreException(prefix + "its disk is full (" + what + "); free space on the filesystem that holds it", e, true);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_READONLY.code) {
+      return new StoreException(prefix + "it is read-only (" + what + "); make it, the files beside it and its directory writable"
+          + " by the service's user", e, false);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_IOERR.code) {
+      return new StoreException(prefix + "the disk failed a write (" + what + "); check the disk that holds it and its free space",
+          e, false);
+    }
+    if (primary == SQLiteErrorCode.SQLITE_CORRUPT.code || primary == SQLiteErrorCode.SQLITE_NOTADB.code) {
+      return new StoreException(prefix + "it is damaged (" + what + "); stop the service, move the file away and start again",
+          e, false);
+    }
+    return new StoreException(prefix + what + "; check the file, and the disk that holds it", e, false);
+  }
+
+  /**
+   * At close: the writes the store could not commit even at the last try. Their completions are
+   * told the failure (an end then reaches its clients from memory, as the service stops), and
+   * the log names the jobs whose last change the store lacks.
+   */
+  private void abandonBacklog() {
+    if (backlog.isEmpty()) {
+      return;
+    }
+    StoreException failure = failing != null ? failing
+        : new StoreException("the job store " + path + " is closed: the service is stopping");
+    Set<String> jobs = new LinkedHashSet<>();
+    for (Write w : backlog) {
+      if (w.job() != null) {
+        jobs.add("j-" + w.job().id());
+      }
+    }
+    LOG.error("the job store {} could not record {} changes before the service stopped, of jobs {}: {}. At the next start, those"
+        + " it last knew queued run, and those it last knew running run again if they have retries left, else end FAILED {}",
+        path, backlog.size(), jobs, failure.getMessage(), Recovery.SERVICE_LOST);
+    List<Write> lost = new ArrayList<>(backlog);
+    backlog.clear();
+    kept = 0;
+    heldWrites = 0;
+    handBack(lost, failure);
   }
 
   private void handBack(List<Write> group, StoreException failure) {
@@ -600,6 +912,30 @@ public final class SqliteStore implements Store {
   @Override
   public long jobsKept() {
     return rows;
+  }
+
+  @Override
+  public StoreException failure() {
+    return failing;
+  }
+
+  @Override
+  public int heldWrites() {
+    return heldWrites;
+  }
+
+  /**
+   * For tests: sets a SQLite pragma on the writer's connection, to make writes fail as a full disk
+   * ({@code max_page_count=1}: SQLITE_FULL for a write that needs another page) or a read-only
+   * file ({@code query_only=1}: SQLITE_READONLY) would, and to undo that. Runs on the caller's
+   * thread, on the writer's connection, which SQLite serializes.
+   *
+   * @param assignment such as {@code max_page_count=1}
+   */
+  void pragma(String assignment) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute("PRAGMA " + assignment);
+    }
   }
 
   @Override

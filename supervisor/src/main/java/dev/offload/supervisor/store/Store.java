@@ -25,7 +25,11 @@ import java.util.function.LongConsumer;
  */
 public interface Store extends AutoCloseable {
 
-  /** Told once a write, and every write before it, is committed (failure null), or could not be. */
+  /**
+   * Told once a write, and every write before it, is committed (failure null), or could not be.
+   * What a failure means depends on the write: see {@link #accepted}, {@link #started} and {@link
+   * #ended}.
+   */
   @FunctionalInterface
   interface Completion {
     /** @param failure null once committed; else why the write was not (the store names itself in it) */
@@ -54,10 +58,18 @@ public interface Store extends AutoCloseable {
   /** True if the store keeps nothing: every completion then runs at once, on the caller's thread. */
   boolean recordsNothing();
 
-  /** Records a job as accepted (QUEUED, or already RUNNING if it went to a worker at once). */
+  /**
+   * Records a job as accepted (QUEUED, or already RUNNING if it went to a worker at once). If the
+   * store cannot write, {@code done} is told why and nothing of the job is kept: the job must not
+   * be accepted.
+   */
   void accepted(JobRecord job, Completion done);
 
-  /** Records that these jobs are being sent to a worker: RUNNING, with their attempt counted. */
+  /**
+   * Records that these jobs are being sent to a worker: RUNNING, with their attempt counted. If
+   * the store cannot write, {@code done} is told so at once, so that the caller may go on; the
+   * store keeps the write and commits it, in its order, once it can.
+   */
   void started(List<JobRecord> jobs, Completion done);
 
   /**
@@ -66,11 +78,25 @@ public interface Store extends AutoCloseable {
    */
   void queued(JobRecord job);
 
-  /** Records a job's end: its terminal state, output or error, and timings. */
+  /**
+   * Records a job's end: its terminal state, output or error, and timings. If the store cannot
+   * write, it keeps the end and tries again until it can: {@code done} is told only once the end
+   * is committed, or with a failure if the store closes first.
+   */
   void ended(JobRecord job, Completion done);
 
-  /** Forgets a job whose acceptance was refused after it was recorded (its queue was full). */
-  void discarded(long id);
+  /**
+   * Why the store cannot write now (its last commit failed), naming it and what to do; null while
+   * it can, and always for one that keeps nothing.
+   */
+  default StoreException failure() {
+    return null;
+  }
+
+  /** Writes the store could not commit yet and holds in memory, to commit once it can; 0 while it can write. */
+  default int heldWrites() {
+    return 0;
+  }
 
   /** Bytes the store takes on disk; 0 for one that keeps nothing. */
   long sizeBytes();

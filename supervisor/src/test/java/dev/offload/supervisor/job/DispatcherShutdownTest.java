@@ -47,7 +47,7 @@ class DispatcherShutdownTest {
 
   private Job queued() throws JobRejectedException {
     Job job = jobs.create("echo", "1", 0, 0, 0);
-    dispatcher.submit(job);
+    dispatcher.submit(job, recorded -> {});
     return job;
   }
 

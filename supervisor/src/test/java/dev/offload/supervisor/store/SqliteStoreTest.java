@@ -2,7 +2,9 @@ package dev.offload.supervisor.store;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +20,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -141,24 +144,6 @@ class SqliteStoreTest {
   }
 
   @Test
-  void discarded_isForgotten_andItsIdNotReused() throws Exception {
-    try (SqliteStore store = store(10)) {
-      open(store);
-      CompletableFuture<StoreException> done = new CompletableFuture<>();
-      store.accepted(queued(1, 0), f -> {});
-      store.discarded(1);
-      store.accepted(queued(2, 0), done::complete);
-      await(done);
-      assertEquals(1, store.jobsKept());
-    }
-    try (SqliteStore store = store(10)) {
-      Recovery recovery = open(store);
-      assertEquals(List.of(2L), recovery.queued().stream().map(JobRecord::id).toList());
-      assertEquals(3, recovery.nextId());
-    }
-  }
-
-  @Test
   void completions_ofAGroup_comeBackInOrder_onTheCompletionsExecutor() throws Exception {
     List<Long> order = new ArrayList<>();
     List<String> threads = new ArrayList<>();
@@ -183,6 +168,186 @@ class SqliteStoreTest {
     }
     assertTrue(threads.stream().noneMatch(t -> t.equals("offload-store-writer")), "handed back, never run on the writer");
     assertTrue(commits.get() < 1_000, "grouped: " + commits.get() + " commits for 1,000 jobs");
+  }
+
+  @Test
+  void fullDatabase_refusesAcceptances_holdsEnds_triesAgainEverySecond_andRecordsThemOnceItHasRoom() throws Exception {
+    Semaphore attempts = new Semaphore(0);
+    JobRecord job = queued(1, 0);
+    String output = "\"" + "x".repeat(64 * 1024) + "\""; // overflow pages: a write that needs room
+    JobRecord end = new JobRecord(1, "echo", JobState.SUCCEEDED, job.inputJson(), output, "", "", 4242, 1, 0, 0, 0,
+        job.submittedAtMs(), System.currentTimeMillis(), 3, 7);
+    try (SqliteStore store = store(10)) {
+      store.open(io, nanos -> attempts.release());
+      CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+      store.accepted(job, accepted::complete);
+      await(accepted);
+      CompletableFuture<StoreException> started = new CompletableFuture<>();
+      store.started(List.of(running(job, 1)), started::complete);
+      await(started);
+      assertNull(store.failure());
+
+      store.pragma("max_page_count=1"); // no page more than it has: SQLITE_FULL, as on a full disk
+      CompletableFuture<StoreException> ended = new CompletableFuture<>();
+      store.ended(end, ended::complete);
+      CompletableFuture<StoreException> refused = new CompletableFuture<>();
+      store.accepted(new JobRecord(2, "echo", JobState.QUEUED, output, "", "", "", 0, 0, 0, 0, 0, System.currentTimeMillis(), 0,
+          0, 0), refused::complete);
+      StoreException failure = refused.get(10, TimeUnit.SECONDS);
+      assertNotNull(failure, "an acceptance the store cannot record is refused");
+      assertTrue(failure.diskFull(), "SQLITE_FULL is told apart: " + failure.getMessage());
+      assertTrue(failure.getMessage().contains(dir.resolve("jobs.db").toString()) && failure.getMessage().contains("disk is full")
+          && failure.getMessage().contains("free space"), failure.getMessage());
+      assertFalse(ended.isDone(), "the end, written before the refused acceptance, is held until it is recorded");
+      assertEquals(failure.getMessage(), store.failure().getMessage());
+      assertEquals(1, store.heldWrites(), "the end is held; the refused acceptance is not");
+
+      // While nothing else comes, the held end is tried again once a second: never a spin.
+      attempts.drainPermits();
+      long since = System.nanoTime();
+      assertTrue(attempts.tryAcquire(2, 10, TimeUnit.SECONDS), "tried again");
+      assertTrue(System.nanoTime() - since >= SqliteStore.RETRY_NANOS, "no sooner than the retry interval");
+      assertFalse(ended.isDone());
+
+      store.pragma("max_page_count=1000000"); // room again
+      assertNull(ended.get(10, TimeUnit.SECONDS), "recorded once the store has room, and only then told");
+      assertNull(store.failure());
+      assertEquals(0, store.heldWrites());
+      assertEquals(1, store.jobsKept());
+    }
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertTrue(recovery.queued().isEmpty(), "the refused job was not kept: " + recovery.queued());
+      assertEquals(1, recovery.finished().size());
+      JobRecord kept = recovery.finished().getFirst();
+      assertEquals(JobState.SUCCEEDED, kept.state());
+      assertEquals(output, kept.outputJson());
+      assertEquals(1, kept.attempts());
+    }
+  }
+
+  @Test
+  void fullDatabase_aStartIsToldAtOnce_andRecordedLater_beforeItsEnd() throws Exception {
+    JobRecord a = queued(1, 0);
+    JobRecord b = queued(2, 0);
+    String big = "\"" + "x".repeat(64 * 1024) + "\"";
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+      store.accepted(a, f -> {});
+      store.accepted(b, f -> {});
+      store.started(List.of(running(a, 1)), accepted::complete);
+      await(accepted);
+
+      store.pragma("max_page_count=1");
+      CompletableFuture<StoreException> endedA = new CompletableFuture<>();
+      store.ended(new JobRecord(1, "echo", JobState.SUCCEEDED, a.inputJson(), big, "", "", 4242, 1, 0, 0, 0, a.submittedAtMs(),
+          System.currentTimeMillis(), 3, 7), endedA::complete);
+      // A's end is held at the head of every group from now on, so B's start cannot be committed either.
+      CompletableFuture<StoreException> startedB = new CompletableFuture<>();
+      JobRecord runningB = running(b, 1);
+      store.started(List.of(runningB), startedB::complete);
+      StoreException told = startedB.get(10, TimeUnit.SECONDS);
+      assertNotNull(told, "a start the store cannot record is told so at once, so its job can go to its worker");
+      assertFalse(endedA.isDone());
+      CompletableFuture<StoreException> endedB = new CompletableFuture<>();
+      store.ended(new JobRecord(2, "echo", JobState.SUCCEEDED, b.inputJson(), "{\"b\":1}", "", "", 4242, 1, 0, 0, 0,
+          b.submittedAtMs(), runningB.startedAtMs(), 3, 5), endedB::complete);
+      assertEquals(3, heldAfter(store, 3), "A's end, B's start and B's end are held");
+      assertFalse(endedB.isDone());
+
+      store.pragma("max_page_count=1000000");
+      assertNull(endedA.get(10, TimeUnit.SECONDS));
+      assertNull(endedB.get(10, TimeUnit.SECONDS));
+    }
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertTrue(recovery.queued().isEmpty(), recovery.queued().toString());
+      assertEquals(List.of(1L, 2L), recovery.finished().stream().map(JobRecord::id).toList(), "both ends, in their order");
+      assertEquals(big, recovery.finished().get(0).outputJson());
+      assertEquals("{\"b\":1}", recovery.finished().get(1).outputJson());
+    }
+  }
+
+  /** The store's held writes once they reach {@code expected} (the writer counts them as it takes them), within 10 s. */
+  private static int heldAfter(SqliteStore store, int expected) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (store.heldWrites() < expected && System.nanoTime() < deadline) {
+      Thread.sleep(10); // polled: the writer takes a new write only with its next group
+    }
+    return store.heldWrites();
+  }
+
+  @Test
+  void readOnly_refusesAcceptances_notAsAFullDisk_andRecordsAgainOnceWritable() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      store.pragma("query_only=1"); // every write fails SQLITE_READONLY, as a read-only file's would
+      CompletableFuture<StoreException> refused = new CompletableFuture<>();
+      store.accepted(queued(1, 0), refused::complete);
+      StoreException failure = refused.get(10, TimeUnit.SECONDS);
+      assertNotNull(failure);
+      assertFalse(failure.diskFull(), failure.getMessage());
+      assertTrue(failure.getMessage().contains("the job store " + dir.resolve("jobs.db")) && failure.getMessage().contains("read-only")
+          && failure.getMessage().contains("writable"), failure.getMessage());
+      assertEquals(0, store.heldWrites(), "a refused acceptance is not held");
+      store.pragma("query_only=0");
+      CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+      store.accepted(queued(2, 0), accepted::complete);
+      await(accepted);
+      assertNull(store.failure());
+      assertEquals(1, store.jobsKept());
+    }
+  }
+
+  @Test
+  void aWriteSQLiteRefuses_isDroppedAlone_andTheStoreGoesOn() throws Exception {
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> first = new CompletableFuture<>();
+      CompletableFuture<StoreException> poison = new CompletableFuture<>();
+      CompletableFuture<StoreException> third = new CompletableFuture<>();
+      store.accepted(queued(1, 0), first::complete);
+      // No handler: the NOT NULL constraint refuses the row, as it would again on any retry.
+      store.accepted(new JobRecord(2, null, JobState.QUEUED, "1", "", "", "", 0, 0, 0, 0, 0, System.currentTimeMillis(), 0, 0, 0),
+          poison::complete);
+      store.accepted(queued(3, 0), third::complete);
+      StoreException refused = poison.get(10, TimeUnit.SECONDS);
+      assertNotNull(refused);
+      assertTrue(refused.getMessage().contains("could not record a change of job j-2"), refused.getMessage());
+      await(first);
+      await(third);
+      assertNull(store.failure(), "one write's fault is not the store's");
+      assertEquals(0, store.heldWrites());
+    }
+    try (SqliteStore store = store(10)) {
+      assertEquals(List.of(1L, 3L), open(store).queued().stream().map(JobRecord::id).toList());
+    }
+  }
+
+  @Test
+  void close_whileFull_triesOnceMore_thenTellsTheHeldEndItWasNotRecorded() throws Exception {
+    JobRecord job = queued(1, 0);
+    CompletableFuture<StoreException> ended = new CompletableFuture<>();
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> started = new CompletableFuture<>();
+      store.accepted(job, f -> {});
+      store.started(List.of(running(job, 1)), started::complete);
+      await(started);
+      store.pragma("max_page_count=1");
+      store.ended(new JobRecord(1, "echo", JobState.SUCCEEDED, job.inputJson(), "\"" + "x".repeat(64 * 1024) + "\"", "", "", 4242,
+          1, 0, 0, 0, job.submittedAtMs(), System.currentTimeMillis(), 3, 7), ended::complete);
+      assertEquals(1, heldAfter(store, 1));
+    }
+    StoreException failure = ended.get(10, TimeUnit.SECONDS);
+    assertNotNull(failure, "closed before it could record the end: told so, not left waiting");
+    assertTrue(failure.diskFull(), failure.getMessage());
+    try (SqliteStore store = store(10)) {
+      Recovery recovery = open(store);
+      assertEquals(1, recovery.finished().size());
+      assertEquals(Recovery.SERVICE_LOST, recovery.finished().getFirst().errorCode(), "what the store last knew: running, no retries");
+    }
   }
 
   @Test

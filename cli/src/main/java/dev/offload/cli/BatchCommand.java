@@ -65,7 +65,7 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
   boolean failFast;
 
-  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE, fetch by job id the results of lines FILE.pending names (accepted, not answered), and append the new results.")
+  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE (or whose job the service lost with no retries left), fetch by job id the results of lines FILE.pending names (accepted, not answered), and append the new results.")
   boolean resume;
 
   @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
@@ -77,7 +77,7 @@ final class BatchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     validate();
-    Set<String> done = resumedIds();
+    ResumeLog.Settled done = resumedIds();
     PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
     if (workers != null) {
       pool.workers(workers);
@@ -97,7 +97,7 @@ final class BatchCommand implements Callable<Integer> {
    * so that the command ends as soon as the call does (a service that is gone, Ctrl-C,
    * --fail-fast), even while the reading thread waits for a slot or for its input.
    */
-  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, Set<String> done, PendingLog pending)
+  private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, ResumeLog.Settled done, PendingLog pending)
       throws InterruptedException {
     AtomicReference<BatchCall> call = new AtomicReference<>();
     AtomicBoolean stopped = new AtomicBoolean();
@@ -188,7 +188,7 @@ final class BatchCommand implements Callable<Integer> {
 
   /** What the reading thread works with. */
   private record Sending(BatchCall call, ServiceConnection connection, BatchOutput results, Map<String, String> idsByKey,
-      Set<String> done, PendingLog pending, AtomicBoolean stopped, BatchProgress progress,
+      ResumeLog.Settled done, PendingLog pending, AtomicBoolean stopped, BatchProgress progress,
       AtomicReference<String> fetchFailure) {}
 
   /**
@@ -215,7 +215,12 @@ final class BatchCommand implements Callable<Integer> {
         continue;
       }
       if (with.done().contains(line.id())) {
-        results.skip(number);
+        if (with.done().lost().contains(line.id())) {
+          results.skipNotSucceeded(number);
+          with.progress().step(results.unsuccessful());
+        } else {
+          results.skip(number);
+        }
         continue;
       }
       PendingLog.Entry earlier = with.pending() == null ? null : with.pending().resumed().get(number);
@@ -406,17 +411,25 @@ final class BatchCommand implements Callable<Integer> {
     }
   }
 
-  private Set<String> resumedIds() {
+  private ResumeLog.Settled resumedIds() {
     if (!resume) {
-      return Set.of();
+      return new ResumeLog.Settled(Set.of(), Set.of());
     }
+    ResumeLog.Settled settled;
     try {
-      Set<String> ids = ResumeLog.succeededIds(output);
+      settled = ResumeLog.settledIds(output);
       ResumeLog.prepareForAppend(output);
-      return ids;
     } catch (IOException e) {
       throw new CliException(ExitCodes.USAGE, "cannot read " + output + " to resume: " + e.getMessage());
     }
+    if (!settled.lost().isEmpty()) {
+      var err = spec.commandLine().getErr();
+      err.printf("offload: batch --resume: %d lines whose job the service lost while it ran, with no retries left (FAILED"
+          + " SERVICE_LOST in %s), are not run again, as they may have run; run them on their own if they must run%n",
+          settled.lost().size(), output);
+      err.flush();
+    }
+    return settled;
   }
 
   private BatchInput open() {

@@ -55,6 +55,17 @@ final class BatchOutput {
     }
   }
 
+  /**
+   * A line that was skipped and counts as not succeeded: an earlier run wrote that its job was
+   * lost with the service, and it is not run again.
+   */
+  synchronized void skipNotSucceeded(long line) {
+    if (!closed) {
+      count(false);
+      put(line, null);
+    }
+  }
+
   synchronized void job(long line, String id, Job job) {
     if (closed) {
       return;

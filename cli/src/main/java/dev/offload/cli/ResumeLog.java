@@ -2,6 +2,7 @@ package dev.offload.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.sdk.Json;
+import dev.offload.supervisor.store.Recovery;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -11,7 +12,7 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * What an earlier run of a batch already did, read from its output file: the ids that SUCCEEDED.
+ * What an earlier run of a batch already did, read from its output file: the ids it settled.
  * A last line cut off mid-write (the run was killed) is ignored, and {@link #prepareForAppend}
  * starts the new results on a line of their own.
  */
@@ -19,11 +20,29 @@ final class ResumeLog {
 
   private ResumeLog() {}
 
-  /** The ids whose result line in {@code output} says SUCCEEDED; empty if the file does not exist. */
-  static Set<String> succeededIds(Path output) throws IOException {
-    Set<String> ids = new HashSet<>();
+  /**
+   * The lines an earlier run settled, by id: those that SUCCEEDED, and those whose job the service
+   * lost while it ran once no retries were left (FAILED with {@code SERVICE_LOST}). A lost job may
+   * have run, and its line allowed it no more runs than it had: running it again would break the
+   * at-most-once promise of a job without retries (and the retry count of one with them).
+   *
+   * @param succeeded the ids that succeeded
+   * @param lost the ids lost with their service, and not succeeded in a later line of the file
+   */
+  record Settled(Set<String> succeeded, Set<String> lost) {
+
+    /** Whether a line with this id is done: --resume neither runs nor fetches it again. */
+    boolean contains(String id) {
+      return succeeded.contains(id) || lost.contains(id);
+    }
+  }
+
+  /** What an earlier run settled (see {@link Settled}); nothing if the file does not exist. */
+  static Settled settledIds(Path output) throws IOException {
+    Set<String> succeeded = new HashSet<>();
+    Set<String> lost = new HashSet<>();
     if (!Files.exists(output)) {
-      return ids;
+      return new Settled(succeeded, lost);
     }
     try (BufferedReader lines = Files.newBufferedReader(output)) {
       String line;
@@ -34,12 +53,19 @@ final class ResumeLog {
         } catch (IllegalArgumentException cutOff) {
           continue;
         }
-        if ("SUCCEEDED".equals(result.path("state").asText()) && result.hasNonNull("id")) {
-          ids.add(result.get("id").asText());
+        if (!result.hasNonNull("id")) {
+          continue;
+        }
+        String state = result.path("state").asText();
+        if (state.equals("SUCCEEDED")) {
+          succeeded.add(result.get("id").asText());
+        } else if (state.equals("FAILED") && Recovery.SERVICE_LOST.equals(result.path("error").path("code").asText())) {
+          lost.add(result.get("id").asText());
         }
       }
     }
-    return ids;
+    lost.removeAll(succeeded);
+    return new Settled(succeeded, lost);
   }
 
   /**

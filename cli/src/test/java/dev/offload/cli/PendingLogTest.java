@@ -98,4 +98,23 @@ class PendingLogTest {
     assertEquals(java.util.Set.of(1L, 3L), ResumeLog.answered(output, java.util.Set.of(1L, 2L, 3L, 4L)));
     assertTrue(ResumeLog.answered(dir.resolve("none.jsonl"), java.util.Set.of(1L)).isEmpty());
   }
+
+  @Test
+  void resumeLogSettled_succeededAndLostWithTheService_butNotOtherFailures() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    Files.writeString(output, String.join("\n",
+        "{\"id\":\"a\",\"line\":1,\"state\":\"SUCCEEDED\",\"error\":null}",
+        "{\"id\":\"b\",\"line\":2,\"state\":\"FAILED\",\"error\":{\"code\":\"SERVICE_LOST\",\"message\":\"lost\"}}",
+        "{\"id\":\"c\",\"line\":3,\"state\":\"FAILED\",\"error\":{\"code\":\"WORKER_LOST\",\"message\":\"crashed\"}}",
+        "{\"id\":\"d\",\"line\":4,\"state\":\"LOST\",\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"pruned\"}}",
+        // Lost once, and succeeded in a run before this fix (which ran such lines again): succeeded.
+        "{\"id\":\"e\",\"line\":5,\"state\":\"FAILED\",\"error\":{\"code\":\"SERVICE_LOST\",\"message\":\"lost\"}}",
+        "{\"id\":\"e\",\"line\":5,\"state\":\"SUCCEEDED\",\"error\":null}",
+        "{\"id\":\"f\",\"li"));
+    ResumeLog.Settled settled = ResumeLog.settledIds(output);
+    assertEquals(java.util.Set.of("a", "e"), settled.succeeded());
+    assertEquals(java.util.Set.of("b"), settled.lost());
+    assertTrue(settled.contains("b") && !settled.contains("c") && !settled.contains("d") && !settled.contains("f"));
+    assertTrue(ResumeLog.settledIds(dir.resolve("none.jsonl")).succeeded().isEmpty());
+  }
 }

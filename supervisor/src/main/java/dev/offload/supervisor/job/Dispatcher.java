@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * is never taken for one that did not (a job without retries is run at most once). A job that
  * finds a worker as it is submitted is recorded once, already RUNNING, and sent at once: until
  * that record is committed the client has not been told it was accepted, and a crash leaves no
- * trace of it to run again. A job that waited in the queue is sent when the store's group commit
+ * trace of it to run again. Its id was reserved in the store beforehand ({@link
+ * Store#reservedIdsBelow}), so that no later job is ever given it. A job that waited in the queue is sent when the store's group commit
  * of its start comes back, on the I/O thread. With a store that records nothing, jobs go at once.
  *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
@@ -170,7 +171,16 @@ public final class Dispatcher implements WorkerPool.Listener {
         assign(worker, job);
       }
       startDeadline(job);
-      if (recording) {
+      if (recording && worker != null && job.sequence() >= store.reservedIdsBelow()) {
+        // Its id is not reserved yet (the writer lags far behind): it waits for its record, lest a
+        // crash let the next service give its id to another job.
+        Worker assigned = worker;
+        worker = null;
+        store.accepted(job.record(), failure -> {
+          accepted.done(failure);
+          sendRecorded(assigned, List.of(job)); // even refused: it is stopping, and its worker is told so
+        });
+      } else if (recording) {
         store.accepted(job.record(), accepted);
       }
     } finally {

@@ -51,6 +51,11 @@ public final class MemoryStore implements Store {
   }
 
   @Override
+  public long reservedIdsBelow() {
+    return Long.MAX_VALUE;
+  }
+
+  @Override
   public long sizeBytes() {
     return 0;
   }

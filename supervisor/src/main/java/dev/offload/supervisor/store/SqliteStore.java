@@ -76,6 +76,13 @@ public final class SqliteStore implements Store {
   /** The most writes one transaction carries: bounds a group's latency and its completions' batch. */
   static final int MAX_GROUP = 4_096;
 
+  /**
+   * How many ids the store reserves ahead of those it has recorded (see {@link #reservedIdsBelow}):
+   * a crash leaves at most this gap in the ids, and a fresh reservation costs one statement per
+   * half of it.
+   */
+  static final long ID_RESERVATION = 10_000;
+
   /** How often the heartbeat is written while nothing else is. */
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -124,7 +131,11 @@ public final class SqliteStore implements Store {
   /** The writes kept after a failed commit, as the writer last counted them: for stats. */
   private volatile int heldWrites;
 
+  /** Ids below this are reserved in the file: {@code meta.next_id} as last committed. */
+  private volatile long reservedIdsBelow;
+
   // The writer's own state: read and written by the writer thread only (after open).
+  /** One past the highest id recorded. */
   private long nextId;
   private long finishedSeq;
   private long endedSincePrune;
@@ -381,12 +392,14 @@ public final class SqliteStore implements Store {
     try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COUNT(*) FROM jobs")) {
       rows = r.getLong(1);
     }
+    long reserved = nextId + ID_RESERVATION;
     try (PreparedStatement p = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?")) {
-      setMeta(p, "next_id", nextId);
+      setMeta(p, "next_id", reserved);
       setMeta(p, "finished_seq", finishedSeq);
       setMeta(p, "alive_at_ms", now);
     }
     connection.commit();
+    reservedIdsBelow = reserved;
     lastHeartbeatNanos = System.nanoTime();
     lastAttemptNanos = lastHeartbeatNanos;
     boolean wasLost = !queued.isEmpty() || !lost.isEmpty();
@@ -549,6 +562,7 @@ public final class SqliteStore implements Store {
     lastAttemptNanos = began;
     // The writer's counters move with the transaction, and back with its rollback.
     long nextIdBefore = nextId;
+    long reserved = reservedIdsBelow; // moves with the transaction: published only once committed
     long finishedSeqBefore = finishedSeq;
     long endedSincePruneBefore = endedSincePrune;
     long heartbeatBefore = lastHeartbeatNanos;
@@ -616,9 +630,10 @@ public final class SqliteStore implements Store {
           }
         }
       }
-      if (maxId >= nextId) {
-        nextId = maxId + 1;
-        setMeta(setMeta, "next_id", nextId);
+      nextId = Math.max(nextId, maxId + 1);
+      if (nextId + ID_RESERVATION / 2 > reserved) {
+        reserved = nextId + ID_RESERVATION;
+        setMeta(setMeta, "next_id", reserved);
       }
       if (endedSincePrune > 0) {
         setMeta(setMeta, "finished_seq", finishedSeq);
@@ -634,6 +649,7 @@ public final class SqliteStore implements Store {
         lastHeartbeatNanos = now;
       }
       connection.commit();
+      reservedIdsBelow = reserved;
     } catch (SQLException | RuntimeException e) {
       nextId = nextIdBefore;
       finishedSeq = finishedSeqBefore;
@@ -897,6 +913,11 @@ public final class SqliteStore implements Store {
   }
 
   @Override
+  public long reservedIdsBelow() {
+    return reservedIdsBelow;
+  }
+
+  @Override
   public long sizeBytes() {
     long size = 0;
     for (String suffix : new String[] {"", "-wal"}) {
@@ -962,7 +983,9 @@ public final class SqliteStore implements Store {
     }
     // A write queued as the writer saw the queue empty for the last time: told, not left waiting.
     StoreException closed = new StoreException("the job store " + path + " is closed: the service is stopping");
+    boolean allRecorded = heldWrites == 0;
     for (Write late = queue.poll(); late != null; late = queue.poll()) {
+      allRecorded = false;
       if (late.done() != null) {
         late.done().done(closed);
       }
@@ -971,6 +994,10 @@ public final class SqliteStore implements Store {
       if (connection != null) {
         try (PreparedStatement p = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?")) {
           setMeta(p, "alive_at_ms", System.currentTimeMillis());
+          if (allRecorded) {
+            // Every job that went to a worker is recorded: the next service gives the ids reserved and unused.
+            setMeta(p, "next_id", nextId);
+          }
         }
         connection.commit();
       }

@@ -59,6 +59,14 @@ public interface Store extends AutoCloseable {
   boolean recordsNothing();
 
   /**
+   * Ids below this are reserved: the store has committed that no service on it will give them to
+   * another job, whatever happens to this one. A job with such an id may go to a worker before its
+   * own record is committed. Grows as ids are used; {@link Long#MAX_VALUE} for a store that
+   * records nothing.
+   */
+  long reservedIdsBelow();
+
+  /**
    * Records a job as accepted (QUEUED, or already RUNNING if it went to a worker at once). If the
    * store cannot write, {@code done} is told why and nothing of the job is kept: the job must not
    * be accepted.

@@ -97,12 +97,14 @@ class SqliteStoreTest {
     first.started(List.of(running(withRetries, 1), running(without, 1), running(done, 1)), f -> {});
     first.ended(succeeded(done), committed::complete);
     await(committed);
+    long reserved = first.reservedIdsBelow();
+    assertTrue(reserved > 4, "the ids in use are reserved: " + reserved);
     // No close: as if the service were killed (the lock is this process's, so it is let go by hand).
     abandon(first);
 
     try (SqliteStore second = store(10)) {
       Recovery recovery = open(second);
-      assertEquals(5, recovery.nextId(), "ids go on");
+      assertEquals(reserved, recovery.nextId(), "ids go on past every id reserved, which a job may have had unrecorded");
       assertEquals(List.of(1L, 2L), recovery.queued().stream().map(JobRecord::id).toList());
       JobRecord requeued = recovery.queued().get(1);
       assertEquals(JobState.QUEUED, requeued.state());
@@ -119,6 +121,24 @@ class SqliteStoreTest {
       assertEquals("{\"out\":4}", kept.outputJson());
       assertEquals(7, kept.runMs());
       assertEquals(4242, kept.workerPid());
+    }
+  }
+
+  @Test
+  void reservedIds_growAheadOfTheIdsRecorded_andACleanCloseLeavesNoGap() throws Exception {
+    long firstReservation;
+    try (SqliteStore store = store(10)) {
+      open(store);
+      firstReservation = store.reservedIdsBelow();
+      assertEquals(1 + SqliteStore.ID_RESERVATION, firstReservation, "reserved at open");
+      long id = SqliteStore.ID_RESERVATION / 2 + 1; // past half the reservation: the next commit reserves more
+      CompletableFuture<StoreException> committed = new CompletableFuture<>();
+      store.accepted(queued(id, 0), committed::complete);
+      await(committed);
+      assertEquals(id + 1 + SqliteStore.ID_RESERVATION, store.reservedIdsBelow());
+    }
+    try (SqliteStore store = store(10)) {
+      assertEquals(SqliteStore.ID_RESERVATION / 2 + 2, open(store).nextId(), "a clean close gives back the ids unused");
     }
   }
 

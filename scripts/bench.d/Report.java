@@ -126,6 +126,9 @@ public final class Report {
     }
 
     addTargets(workers, unixEcho, tcpEcho, threads, threadsWarm, python, startup, workerStarts);
+    ObjectNode durability = durability(python);
+    root.set("durability", durability);
+    addDurabilityTargets(durability, python);
     root.set("targets", targets);
     notes.addAll(List.of(value("notes").split("\\|")).stream().filter(s -> !s.isBlank()).toList());
     ArrayNode notesNode = root.putArray("notes");
@@ -178,6 +181,128 @@ public final class Report {
     lower("`offload run echo 1` against the running service vs `java -version` (median of " + value("startup_runs") + ")",
         run == null ? Double.NaN : run.path("median").asDouble() * 1000, "ms",
         javaVersion == null ? Double.NaN : javaVersion.path("median").asDouble() * 1000, Double.NaN);
+  }
+
+  /** The stores measured by the durability section, in the order of its tables. */
+  private static final List<String> STORES = List.of("memory", "process", "machine");
+
+  /**
+   * The durability section's figures: per store (memory:, sqlite: with process and machine
+   * durability) jobs/s at in-flight 256, the sequential round trip and the durable submit; one
+   * commit and one hand-off on their own; and the bounds the targets are checked against, each
+   * computed from figures of this run.
+   */
+  private ObjectNode durability(JsonNode python) throws IOException {
+    ObjectNode d = NODES.objectNode();
+    d.put("description", "a service of its own per store, one after another, with the same --workers: `offload bench` no-op echo"
+        + " jobs at in-flight 256 (jobs/s) and 1 (sequential round trip), and `offload bench --submit-only` at in-flight 1 (SubmitJob"
+        + " until its acknowledgement, which comes once the job is committed); one single-row SQLite commit (WAL, synchronous NORMAL"
+        + " and FULL, the store's pragmas) and one thread hand-off (unpark of a parked platform thread until it runs) timed on their"
+        + " own by scripts/bench.d/CommitCost.java on the stores' filesystem");
+    d.put("store_filesystem", value("store_filesystem"));
+    d.put("store_device", value("store_device"));
+    JsonNode cost = json("commit_cost.json");
+    d.set("commit_and_handoff", cost);
+    ObjectNode stores = d.putObject("stores");
+    for (String store : STORES) {
+      ObjectNode node = stores.putObject(store);
+      node.put("store", storeName(store));
+      node.put("ready_s", number("durability_" + store + "_ready_s"));
+      node.set("in_flight_256", level(json("durability_" + store + ".json"), 256));
+      node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
+      node.set("submit", level(json("durability_" + store + "_submit.json"), 1));
+      node.put("sequential_warm_up_jobs", (int) number("durability_" + store + "_seq_warmup"));
+      node.set("stats", json("durability_" + store + ".stats.json"));
+    }
+    double memory256 = jobsPerSecond(stores, "memory");
+    double process256 = jobsPerSecond(stores, "process");
+    double pySubmit = python == null ? Double.NaN : python.path("submit").path("tasks_per_s").asDouble();
+    ObjectNode ratios = d.putObject("ratios");
+    ratios.put("process_vs_memory_jobs_per_s", process256 / memory256);
+    ratios.put("machine_vs_memory_jobs_per_s", jobsPerSecond(stores, "machine") / memory256);
+    if (Double.isNaN(pySubmit)) {
+      ratios.putNull("process_vs_python_submit");
+    } else {
+      ratios.put("process_vs_python_submit", process256 / pySubmit);
+    }
+    ObjectNode bounds = d.putObject("bounds_us");
+    double memoryP50 = p50(stores, "memory", "sequential");
+    bounds.put("process_sequential_p50", memoryP50 + cost.path("normal").path("p50_us").asDouble()
+        + cost.path("handoff").path("p50_us").asDouble());
+    bounds.put("process_sequential_p50_formula", "memory: sequential p50 + one NORMAL commit p50 + one hand-off p50");
+    bounds.put("machine_sequential_p50", memoryP50 + cost.path("full").path("p50_us").asDouble());
+    bounds.put("machine_sequential_p50_formula", "memory: sequential p50 + one FULL commit p50");
+    return d;
+  }
+
+  private void addDurabilityTargets(ObjectNode d, JsonNode python) {
+    JsonNode stores = d.path("stores");
+    double process256 = jobsPerSecond(stores, "process");
+    double pySubmit = python == null ? Double.NaN : python.path("submit").path("tasks_per_s").asDouble();
+    higher("durability: `process` no-op jobs/s at in-flight 256 vs `memory:`'s (same run, same --workers)",
+        process256, "jobs/s", jobsPerSecond(stores, "memory"), 0.70, "percent");
+    higher("durability: `process` no-op jobs/s at in-flight 256 vs ProcessPoolExecutor submit()",
+        process256, "jobs/s", pySubmit, 5.0, "ratio");
+    JsonNode cost = d.path("commit_and_handoff");
+    lower(String.format(Locale.ROOT, "durability: `process` sequential p50 vs `memory:`'s + one NORMAL commit + one hand-off (%s + %s + %s µs)",
+            fmt(p50(stores, "memory", "sequential")), fmt(cost.path("normal").path("p50_us").asDouble()),
+            fmt(cost.path("handoff").path("p50_us").asDouble())),
+        p50(stores, "process", "sequential"), "µs", d.path("bounds_us").path("process_sequential_p50").asDouble(), 1.0);
+    lower(String.format(Locale.ROOT, "durability: `machine` sequential p50 vs `memory:`'s + one FULL commit (%s + %s µs)",
+            fmt(p50(stores, "memory", "sequential")), fmt(cost.path("full").path("p50_us").asDouble())),
+        p50(stores, "machine", "sequential"), "µs", d.path("bounds_us").path("machine_sequential_p50").asDouble(), 1.0);
+  }
+
+  private static String storeName(String store) {
+    return "memory".equals(store) ? "memory:" : "sqlite:, --durability " + store;
+  }
+
+  private static double jobsPerSecond(JsonNode stores, String store) {
+    JsonNode level = stores.path(store).path("in_flight_256");
+    return level.isMissingNode() || level.isNull() ? Double.NaN : level.path("jobs_per_s").asDouble();
+  }
+
+  private static double p50(JsonNode stores, String store, String figure) {
+    JsonNode level = stores.path(store).path(figure);
+    return level.isMissingNode() || level.isNull() ? Double.NaN : level.path("p50_us").asDouble();
+  }
+
+  private void durabilityMarkdown(StringBuilder md, JsonNode root) {
+    JsonNode d = root.path("durability");
+    JsonNode stores = d.path("stores");
+    JsonNode cost = d.path("commit_and_handoff");
+    md.append("\n## Durability: the job store\n\n");
+    md.append(String.format(Locale.ROOT, "A service of its own per store, one after another, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
+        + " \"sequential\" is in-flight 1, send to result; \"durable submit\" is SubmitJob until its acknowledgement, which comes once the"
+        + " job is committed (`offload bench --submit-only`), one at a time.%n%n", value("workers"), d.path("store_filesystem").asText(),
+        d.path("store_device").asText()));
+    md.append("| store | jobs/s, in-flight 256 | sequential p50 µs | sequential p99 µs | durable submit p50 µs | durable submit p99 µs |\n");
+    md.append("|---|---|---|---|---|---|\n");
+    for (String store : STORES) {
+      JsonNode s = stores.path(store);
+      md.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | %s | %s |%n", storeName(store), fmt(jobsPerSecond(stores, store)),
+          fmt(s.path("sequential").path("p50_us").asDouble()), fmt(s.path("sequential").path("p99_us").asDouble()),
+          fmt(s.path("submit").path("p50_us").asDouble()), fmt(s.path("submit").path("p99_us").asDouble())));
+    }
+    md.append(String.format(Locale.ROOT, "%nMeasured on their own in this run, on the same filesystem (`scripts/bench.d/CommitCost.java`, %d of"
+        + " each):%n%n", cost.path("normal").path("n").asInt()));
+    md.append("| what | p50 µs | p99 µs |\n|---|---|---|\n");
+    md.append(String.format(Locale.ROOT, "| one commit of one row, WAL, `synchronous=NORMAL` (`process`) | %s | %s |%n",
+        fmt(cost.path("normal").path("p50_us").asDouble()), fmt(cost.path("normal").path("p99_us").asDouble())));
+    md.append(String.format(Locale.ROOT, "| one commit of one row, WAL, `synchronous=FULL` (`machine`) | %s | %s |%n",
+        fmt(cost.path("full").path("p50_us").asDouble()), fmt(cost.path("full").path("p99_us").asDouble())));
+    md.append(String.format(Locale.ROOT, "| one thread hand-off (unpark of a parked platform thread until it runs; %d of them) | %s | %s |%n",
+        cost.path("handoff").path("n").asInt(), fmt(cost.path("handoff").path("p50_us").asDouble()),
+        fmt(cost.path("handoff").path("p99_us").asDouble())));
+    JsonNode ratios = d.path("ratios");
+    md.append(String.format(Locale.ROOT, "%nRatios: `process` keeps %s%% of `memory:`'s jobs/s at in-flight 256 (`machine` %s%%), and makes %s"
+            + " ProcessPoolExecutor submit()'s. Bounds, from this run's figures: `process` sequential p50 ≤ %s µs (%s), `machine`"
+            + " sequential p50 ≤ %s µs (%s). The targets' verdicts are in the table at the top (rows \"durability: ...\").%n",
+        fmt(ratios.path("process_vs_memory_jobs_per_s").asDouble() * 100), fmt(ratios.path("machine_vs_memory_jobs_per_s").asDouble() * 100),
+        ratios.path("process_vs_python_submit").isNull() ? "— (Python not measured)"
+            : fmt(ratios.path("process_vs_python_submit").asDouble()) + "×",
+        fmt(d.path("bounds_us").path("process_sequential_p50").asDouble()), d.path("bounds_us").path("process_sequential_p50_formula").asText(),
+        fmt(d.path("bounds_us").path("machine_sequential_p50").asDouble()), d.path("bounds_us").path("machine_sequential_p50_formula").asText()));
   }
 
   /** A figure where more is better: met when offload/peer >= target. */
@@ -267,6 +392,7 @@ public final class Report {
       md.append(String.format(Locale.ROOT, "| Python submit().result() | 1 | %d | | %s | %s | %s |%n", rt.path("round_trips").asInt(),
           fmt(rt.path("p50_us").asDouble()), fmt(rt.path("p90_us").asDouble()), fmt(rt.path("p99_us").asDouble())));
     }
+    durabilityMarkdown(md, root);
     md.append("\n## CPU-bound work: the seed's primality checks\n\n| how | checks | seconds | checks/s |\n|---|---|---|---|\n");
     JsonNode warm = root.path("offload").path("bench_seed_primes");
     cpu(md, "`offload bench` on the warm service, first send to last result (" + warm.path("warm_up_jobs").asInt()
@@ -359,7 +485,7 @@ public final class Report {
   private ObjectNode config() {
     ObjectNode c = NODES.objectNode();
     for (String key : List.of("workers", "echo_jobs", "cpu_jobs", "py_tasks", "py_round_trips", "prime_rounds", "py_prime_rounds",
-        "noop_jvms", "startup_runs")) {
+        "noop_jvms", "startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup")) {
       c.put(key, Integer.parseInt(value(key)));
     }
     return c;

@@ -5,6 +5,7 @@ import dev.offload.proto.v1.BatchRequest;
 import dev.offload.proto.v1.BatchResult;
 import dev.offload.proto.v1.ExecuteJob;
 import dev.offload.proto.v1.ExecuteJobs;
+import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobResult;
 import dev.offload.proto.v1.JobResults;
 import dev.offload.proto.v1.SubmitJobRequest;
@@ -94,9 +95,17 @@ public class DispatchPathBenchmark {
     SubmitJobRequest request = BatchRequest.parseFrom(batchRequest).getJob();
     out.consume(Json.parse(request.getInputJson()));
     Job job = jobs.create(request.getHandler(), request.getInputJson(), 0, 0, 0);
-    job.subscribe(event -> {
-      if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
-        out.consume(BatchResult.newBuilder().setKey("1").setJob(event.getJob()).build().toByteArray());
+    job.subscribe(new Job.Listener() {
+      @Override
+      public void event(JobEvent event) {
+        if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
+          out.consume(BatchResult.newBuilder().setKey("1").setJob(event.getJob()).build().toByteArray());
+        }
+      }
+
+      @Override
+      public void kept(Job kept) {
+        throw new AssertionError("no service stops here");
       }
     });
     job.start(4242);

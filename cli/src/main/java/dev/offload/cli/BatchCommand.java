@@ -6,6 +6,7 @@ import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.proto.v1.JobState;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
+import dev.offload.wire.RefusalTrailers;
 import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -119,7 +120,7 @@ final class BatchCommand implements Callable<Integer> {
     AtomicReference<Throwable> inputFailure = new AtomicReference<>();
     StatusRuntimeException failure = null;
     try (BatchProgress progress = progress()) {
-      call.set(connection.client().wire().batch(maxInFlight, result -> {
+      call.set(connection.client().wire().batch(maxInFlight, acknowledge, result -> {
         if (result.hasAccepted()) {
           accepted(pending, result, idsByKey, journalFailed);
           return;
@@ -142,7 +143,7 @@ final class BatchCommand implements Callable<Integer> {
       // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
       Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
         try {
-          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, acknowledge, stopped, progress, fetchFailure));
+          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, stopped, progress, fetchFailure));
         } catch (StatusRuntimeException callEnded) {
           // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
         } catch (Throwable e) {
@@ -173,7 +174,7 @@ final class BatchCommand implements Callable<Integer> {
           + " results are written; run the batch again with --output FILE --resume to fetch the others");
     }
     if (failure != null) {
-      throw streamFailed(failure.getStatus(), connection, results, pending);
+      throw streamFailed(failure, connection, results, pending);
     }
     var err = spec.commandLine().getErr();
     err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
@@ -187,7 +188,7 @@ final class BatchCommand implements Callable<Integer> {
 
   /** What the reading thread works with. */
   private record Sending(BatchCall call, ServiceConnection connection, BatchOutput results, Map<String, String> idsByKey,
-      ResumeLog.Settled done, PendingLog pending, boolean acknowledge, AtomicBoolean stopped, BatchProgress progress,
+      ResumeLog.Settled done, PendingLog pending, AtomicBoolean stopped, BatchProgress progress,
       AtomicReference<String> fetchFailure) {}
 
   /**
@@ -228,7 +229,7 @@ final class BatchCommand implements Callable<Integer> {
         continue;
       }
       String key = Long.toString(number);
-      SubmitJobRequest request = with.acknowledge() ? line.request().toBuilder().setAcknowledge(true).build() : line.request();
+      SubmitJobRequest request = line.request();
       String refusal = call.refusal(key, request);
       if (refusal != null) {
         // Sent, it would end the stream and every other line's result with it.
@@ -299,7 +300,12 @@ final class BatchCommand implements Callable<Integer> {
    * The error for a call that ended before the batch did (the service gone, say): the results
    * received are written, and a run with --resume finishes the batch.
    */
-  private static CliException streamFailed(Status status, ServiceConnection connection, BatchOutput results, PendingLog pending) {
+  private static CliException streamFailed(StatusRuntimeException failure, ServiceConnection connection, BatchOutput results,
+      PendingLog pending) {
+    Status status = failure.getStatus();
+    if (RefusalTrailers.KEPT_QUEUED.equals(failure.getTrailers() == null ? null : failure.getTrailers().get(RefusalTrailers.REASON))) {
+      return keptQueued(status, results, pending);
+    }
     String why = status.getDescription() == null ? status.getCode().name() : status.getCode() + ": " + status.getDescription();
     // A stream this client did not cancel was reset by the service's end (its shutdown's last
     // resort, say): the service is gone, as far as this batch can tell.
@@ -312,6 +318,21 @@ final class BatchCommand implements Callable<Integer> {
                 + " line that did not succeed"
             : "a line without a result may have run, but its result is lost; run the batch again with --output FILE"
                 + " --resume to run every line that did not succeed"));
+  }
+
+  /**
+   * The error for a batch whose service shut down with some of its jobs queued and kept them for
+   * its next start (the service's message names them): they are not lost, and must not be run
+   * again, so the advice is to fetch them, not to run the lines again.
+   */
+  private static CliException keptQueued(Status status, BatchOutput results, PendingLog pending) {
+    String written = (results.succeeded() + results.unsuccessful()) + " results are written (" + results.succeeded() + " succeeded)";
+    String next = pending != null && pending.size() > 0
+        ? "the job ids of the " + pending.size() + " lines accepted and not answered are in " + pending.path() + ": once a service"
+            + " runs on that store again, run the batch again with --output FILE --resume to fetch their results by id (nothing"
+            + " runs twice) and run the lines that never reached the service"
+        : "the lines without a result line whose jobs are not named here never reached the service";
+    return new CliException(ExitCodes.UNAVAILABLE, status.getDescription() + "; " + written + "; " + next);
   }
 
   /** Journals an acknowledgement: the line's job id, kept until its result is written. */

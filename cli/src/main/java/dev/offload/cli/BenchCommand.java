@@ -3,12 +3,14 @@ package dev.offload.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.offload.proto.v1.BatchResult;
+import dev.offload.proto.v1.GetPoolStatusResponse;
 import dev.offload.proto.v1.JobState;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.sdk.Json;
+import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
@@ -30,9 +33,14 @@ import picocli.CommandLine.Spec;
  * several in-flight levels, like {@code redis-benchmark}. Jobs go over one batch stream, so the
  * figures are what {@code offload batch} and the client API get. Latency is from send to result,
  * seen by this client; each result's callback sends the next job, as an asynchronous caller does.
+ * With {@code --submit-only} it measures acceptance instead: SubmitJob until the service answers,
+ * which it does once the job is recorded in its store.
  */
 @Command(name = "bench", description = "Measure jobs/s and latency percentiles at several in-flight levels.")
 final class BenchCommand implements Callable<Integer> {
+
+  /** How long --submit-only waits, after a level, for the jobs it submitted to end. */
+  private static final long DRAIN_LIMIT_NANOS = TimeUnit.MINUTES.toNanos(10);
 
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
@@ -61,6 +69,13 @@ final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
   Integer workers;
+
+  @Option(names = "--submit-only",
+      description = "Measure acceptance, not results: each job goes by the SubmitJob rpc, which answers once the job is"
+          + " recorded in the service's store (committed, with serve's --durability), and the next is submitted when that"
+          + " answer comes, on each of IN-FLIGHT threads. Latency is submit to answer; jobs/s counts answers. The jobs still"
+          + " run: after each level, warm-up included, the command waits until the service has none queued or running.")
+  boolean submitOnly;
 
   @Option(names = "--json", description = "Print the figures as JSON.")
   boolean json;
@@ -95,11 +110,79 @@ final class BenchCommand implements Callable<Integer> {
     List<Figure> figures = new ArrayList<>();
     for (int level : inFlight) {
       if (warmup > 0) {
-        run(client, requests, level, warmup); // each level exercises its own paths and timings
+        measureLevel(client, requests, level, warmup); // each level exercises its own paths and timings
       }
-      figures.add(run(client, requests, level, jobs));
+      figures.add(measureLevel(client, requests, level, jobs));
     }
     return figures;
+  }
+
+  private Figure measureLevel(OffloadClient client, List<SubmitJobRequest> requests, int level, int count) throws InterruptedException {
+    if (!submitOnly) {
+      return run(client, requests, level, count);
+    }
+    Figure figure = submit(client, requests, level, count);
+    // The jobs submitted run after their acknowledgement: let them end before the next figure.
+    awaitIdle(client);
+    return figure;
+  }
+
+  /**
+   * Submits {@code count} jobs by the SubmitJob rpc from {@code level} platform threads, each
+   * submitting its next job once the last one's acceptance is answered, and times each submission
+   * until its answer. The blocking stub waits on the submitting thread itself (gRPC's threadless
+   * executor), so a submission costs the client one wake-up, for {@code memory:} as for a store.
+   */
+  private Figure submit(OffloadClient client, List<SubmitJobRequest> requests, int level, int count) throws InterruptedException {
+    long[] latency = new long[count];
+    AtomicInteger nextIndex = new AtomicInteger();
+    AtomicInteger failures = new AtomicInteger();
+    AtomicReference<String> firstFailure = new AtomicReference<>();
+    Runnable submitter = () -> {
+      for (int i = nextIndex.getAndIncrement(); i < count; i = nextIndex.getAndIncrement()) {
+        long start = System.nanoTime();
+        try {
+          client.wire().submit(requests.get(i % requests.size()));
+        } catch (StatusRuntimeException e) {
+          failures.incrementAndGet();
+          firstFailure.compareAndSet(null, e.getStatus().getCode() + ": " + e.getStatus().getDescription());
+        }
+        latency[i] = System.nanoTime() - start;
+      }
+    };
+    List<Thread> threads = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int t = 0; t < Math.min(level, count); t++) {
+      threads.add(Thread.ofPlatform().name("offload-bench-submit-" + t).start(submitter));
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (failures.get() > 0) {
+      throw new CliException(ExitCodes.FAILED, failures.get() + " of " + count + " submissions were refused; the first: " + firstFailure.get());
+    }
+    Arrays.sort(latency);
+    return new Figure(level, count, seconds, percentile(latency, 50), percentile(latency, 90), percentile(latency, 99));
+  }
+
+  /** Waits until the service has no job queued or running, polling its status (bounded). */
+  private void awaitIdle(OffloadClient client) throws InterruptedException {
+    long deadline = System.nanoTime() + DRAIN_LIMIT_NANOS;
+    while (true) {
+      GetPoolStatusResponse status = client.wire().poolStatus();
+      long busy = Math.max(status.getQueueDepth(), status.getJobsByStateOrDefault(JobState.QUEUED.name(), 0))
+          + status.getJobsByStateOrDefault(JobState.RUNNING.name(), 0);
+      if (busy == 0) {
+        return;
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new CliException(ExitCodes.FAILED, "--submit-only: the service still had " + busy + " jobs queued or running "
+            + TimeUnit.NANOSECONDS.toMinutes(DRAIN_LIMIT_NANOS) + " minutes after the last submission; are other clients"
+            + " submitting to it? Measure on a service of its own");
+      }
+      Thread.sleep(20); // polled: the service tells no one when it falls idle
+    }
   }
 
   /**
@@ -199,6 +282,7 @@ final class BenchCommand implements Callable<Integer> {
       ObjectNode root = Json.object();
       root.put("target", target);
       root.put("workers", workerCount);
+      root.put("submit_only", submitOnly);
       ArrayNode results = root.putArray("results");
       for (Figure f : figures) {
         results.addObject()
@@ -213,7 +297,8 @@ final class BenchCommand implements Callable<Integer> {
       }
       out.println(JobJson.pretty(root));
     } else {
-      out.printf("%s jobs on %s, %d workers%n", handler, target, workerCount);
+      out.printf("%s jobs on %s, %d workers%s%n", handler, target, workerCount,
+          submitOnly ? "; latency from submit to acknowledgement (--submit-only)" : "");
       Table table = new Table("IN-FLIGHT", "JOBS", "JOBS/S", "P50", "P90", "P99");
       for (Figure f : figures) {
         table.row(f.inFlight(), f.jobs(), String.format("%.0f", f.jobsPerSecond()),

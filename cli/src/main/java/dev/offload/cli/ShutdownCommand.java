@@ -10,8 +10,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code offload shutdown}: an orderly, bounded stop of the service; returns once it has exited. */
-@Command(name = "shutdown", description = "Stop the service: running jobs get the grace period, then everything ends. Waits until it has.")
+/**
+ * {@code offload shutdown}: an orderly, bounded stop of the service; returns once it has exited.
+ * Queued jobs stay queued in the service's store for its next start, unless {@code
+ * --cancel-queued} (or a {@code memory:} store, which cannot keep them).
+ */
+@Command(name = "shutdown", description = "Stop the service: running jobs get the grace period, then everything ends; queued jobs"
+    + " stay queued in the store for the next start (--cancel-queued cancels them). Waits until it has stopped.")
 final class ShutdownCommand implements Callable<Integer> {
 
   /** Beyond the grace: the service's cancel grace, kills and process exits. */
@@ -24,12 +29,20 @@ final class ShutdownCommand implements Callable<Integer> {
       description = "How long running jobs may take to finish before they are cancelled (default: the service's, 10s).")
   Duration grace;
 
+  @Option(names = "--cancel-queued", description = "Cancel the queued jobs (CANCELLED, code SHUTDOWN) instead of leaving them queued"
+      + " in the store for the service's next start. A service with --store memory: cancels them either way.")
+  boolean cancelQueued;
+
   @Override
   public Integer call() throws InterruptedException {
     try (OffloadClient client = server.connect()) {
-      ShutdownResponse response = client.wire().shutdown(grace);
+      ShutdownResponse response = client.wire().shutdown(grace, cancelQueued);
       var err = spec.commandLine().getErr();
-      err.printf("offload: shutting down %s (%d running, %d queued jobs)%n", client.target().orElseThrow(), response.getRunningJobs(), response.getQueuedJobs());
+      String queued = response.getQueuedJobs() == 0 ? "" : response.getQueuedKept()
+          ? ": they stay queued in its store and run at its next start"
+          : ": they are cancelled" + (cancelQueued ? "" : ", as its store keeps nothing (--store memory:)");
+      err.printf("offload: shutting down %s (%d running, %d queued jobs%s)%n", client.target().orElseThrow(), response.getRunningJobs(),
+          response.getQueuedJobs(), queued);
       err.flush();
       Duration limit = (grace == null ? Duration.ofSeconds(10) : grace).plus(SLACK);
       if (!client.wire().awaitDisconnect(limit)) {

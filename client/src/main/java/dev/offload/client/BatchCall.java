@@ -22,7 +22,7 @@ import java.util.function.Consumer;
  *
  * <p>The call's first message asks the service for its limits, so that a job the service could
  * not read is refused here ({@link #refusal}) instead of ending the stream, and every other job's
- * result with it.
+ * result with it; it also carries the stream's settings (whether jobs are acknowledged).
  *
  * <p>Once the call has ended, however it ended, nothing waits on it any more: {@link #acquire}
  * throws, and jobs sent are dropped. Results are handed to the consumer on a gRPC thread, one at
@@ -41,7 +41,7 @@ public final class BatchCall {
   /** Whether this side has cancelled or half-closed the call; guarded by {@link #requests}. */
   private boolean closed;
 
-  BatchCall(OffloadGrpc.OffloadStub stub, int maxInFlight, Consumer<BatchResult> onResult) {
+  BatchCall(OffloadGrpc.OffloadStub stub, int maxInFlight, boolean acknowledge, Consumer<BatchResult> onResult) {
     if (maxInFlight < 1) {
       throw new IllegalArgumentException("a batch needs room for at least 1 job in flight, got " + maxInFlight);
     }
@@ -82,7 +82,8 @@ public final class BatchCall {
       }
     });
     this.requests = holder.stream;
-    requests.onNext(BatchRequest.newBuilder().setKey(LIMITS_KEY).setSendLimits(true).build());
+    // The stream's settings travel on its first message: the service reads acknowledge there only.
+    requests.onNext(BatchRequest.newBuilder().setKey(LIMITS_KEY).setSendLimits(true).setAcknowledge(acknowledge).build());
   }
 
   /** Wakes whoever waits on the call: for its limits, or for a slot of a window that no result will free. */
@@ -194,14 +195,16 @@ public final class BatchCall {
   /**
    * Waits until the last result has come.
    *
-   * @throws StatusRuntimeException if the call failed or was cancelled
+   * @throws StatusRuntimeException if the call failed or was cancelled, with the status and
+   *     trailers it ended with (a service that stopped with jobs of the batch left queued says so
+   *     in its trailers: {@code dev.offload.wire.RefusalTrailers#KEPT_QUEUED})
    * @throws InterruptedException if the thread was interrupted while waiting
    */
   public void await() throws InterruptedException {
     try {
       done.get();
     } catch (ExecutionException e) {
-      throw Status.fromThrowable(e.getCause()).asRuntimeException();
+      throw Status.fromThrowable(e.getCause()).asRuntimeException(Status.trailersFromThrowable(e.getCause()));
     }
   }
 

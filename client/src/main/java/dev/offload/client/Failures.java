@@ -40,6 +40,10 @@ final class Failures {
         case RefusalTrailers.QUEUE_FULL -> {
           return new QueueFullException(description, failure);
         }
+        case RefusalTrailers.KEPT_QUEUED -> {
+          return new ServiceUnavailableException(target, "the service at " + where(target) + " stopped with "
+              + (jobId == null ? "the job" : "job " + jobId) + " still queued: " + description, failure);
+        }
         case RefusalTrailers.SHUTTING_DOWN -> {
           return new ServiceUnavailableException(target, "the service at " + where(target) + " is shutting down and takes no more jobs: "
               + description + "; submit to a service that is up", failure);

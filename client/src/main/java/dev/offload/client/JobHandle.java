@@ -26,7 +26,10 @@ import org.slf4j.LoggerFactory;
  * trace), {@link JobTimedOutException} (it ran past its {@link JobOptions#withTimeout timeout}
  * or {@link JobOptions#withDeadline deadline}), {@link JobCancelledException} (it was cancelled),
  * {@link OutputTypeException} (it succeeded, but its output does not fit the type), or {@link
- * ServiceUnavailableException} (the connection was lost while waiting; the job may still run).
+ * ServiceUnavailableException} (the connection was lost while waiting, and the job may still run;
+ * or the service stopped with the job still queued and left it queued in its store, to run when a
+ * service starts again on that store: the message names the job, whose result can then be fetched
+ * by its id).
  *
  * <p><b>Cancellation.</b> {@link #cancel()} asks the service to cancel the job: a queued job is
  * dropped at once, a running one is told to stop and its worker killed if it does not stop within
@@ -185,7 +188,8 @@ public final class JobHandle<O> {
    * @throws JobTimedOutException if the job ran past its timeout or deadline
    * @throws JobCancelledException if the job was cancelled
    * @throws OutputTypeException if the output does not fit the type
-   * @throws ServiceUnavailableException if the connection was lost before the job ended
+   * @throws ServiceUnavailableException if the connection was lost before the job ended, or the
+   *     service stopped and left the job queued for its next start
    * @throws java.util.concurrent.CancellationException if {@link #future()} was cancelled
    */
   public O get() throws InterruptedException {

@@ -103,8 +103,24 @@ public final class WireClient {
    * @return the open call
    */
   public BatchCall batch(int maxInFlight, Consumer<BatchResult> onResult) {
+    return batch(maxInFlight, false, onResult);
+  }
+
+  /**
+   * Opens a batch stream as {@link #batch(int, Consumer)} does, asking, if {@code acknowledge},
+   * for an acknowledgement of each job: a result with {@link BatchResult#getAccepted()} (the job's
+   * id) once the service has committed the job to its store, before the job's result. A client
+   * that keeps those ids can fetch the results by id if the stream ends first (the service lost, or
+   * stopped with the jobs left queued). A service older than the setting sends none.
+   *
+   * @param maxInFlight the most jobs sent and not yet answered, at least 1
+   * @param acknowledge whether each job is acknowledged with its id
+   * @param onResult called with each job's result, and with each acknowledgement
+   * @return the open call
+   */
+  public BatchCall batch(int maxInFlight, boolean acknowledge, Consumer<BatchResult> onResult) {
     OffloadGrpc.OffloadStub batchStub = ownIoThread ? asyncStub.withExecutor(Runnable::run) : asyncStub;
-    return new BatchCall(batchStub, maxInFlight, onResult);
+    return new BatchCall(batchStub, maxInFlight, acknowledge, onResult);
   }
 
   /**
@@ -161,13 +177,28 @@ public final class WireClient {
   }
 
   /**
-   * Asks the service to shut down, and returns at once.
+   * Asks the service to shut down, leaving its queued jobs queued for its next start if its store
+   * keeps jobs, and returns at once.
    *
    * @param grace how long running jobs may take to finish; null for the service's default
    * @return how many jobs were running and queued when shutdown began
    */
   public ShutdownResponse shutdown(Duration grace) {
-    return stub.shutdown(ShutdownRequest.newBuilder().setGraceMs(grace == null ? 0 : grace.toMillis()).build());
+    return shutdown(grace, false);
+  }
+
+  /**
+   * Asks the service to shut down, and returns at once.
+   *
+   * @param grace how long running jobs may take to finish; null for the service's default
+   * @param cancelQueued cancel the queued jobs instead of leaving them queued in the store for the
+   *     service's next start (a service that keeps nothing cancels them either way)
+   * @return how many jobs were running and queued when shutdown began, and whether the queued
+   *     ones stay queued
+   */
+  public ShutdownResponse shutdown(Duration grace, boolean cancelQueued) {
+    return stub.shutdown(ShutdownRequest.newBuilder().setGraceMs(grace == null ? 0 : grace.toMillis())
+        .setCancelQueued(cancelQueued).build());
   }
 
   /**

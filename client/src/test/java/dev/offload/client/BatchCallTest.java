@@ -1,9 +1,11 @@
 package dev.offload.client;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.offload.proto.v1.BatchRequest;
 import dev.offload.proto.v1.BatchResult;
@@ -64,7 +66,7 @@ class BatchCallTest {
    * A service from before BatchLimits: it takes the limits request for a job without a handler and
    * rejects it, and echoes every job it is sent.
    */
-  private static final class OlderService extends OffloadGrpc.OffloadImplBase {
+  private static class OlderService extends OffloadGrpc.OffloadImplBase {
     @Override
     public StreamObserver<BatchRequest> runBatch(StreamObserver<BatchResult> results) {
       return new StreamObserver<>() {
@@ -138,5 +140,42 @@ class BatchCallTest {
     assertEquals(1, results.size(), results.toString());
     assertEquals("1", results.getFirst().getKey());
     assertEquals("7", results.getFirst().getJob().getOutputJson());
+  }
+
+  @Test
+  void acknowledge_travelsOnTheStreamsFirstMessage_only() throws Exception {
+    List<BatchRequest> received = new CopyOnWriteArrayList<>();
+    serve(new OlderService() {
+      @Override
+      public StreamObserver<BatchRequest> runBatch(StreamObserver<BatchResult> results) {
+        StreamObserver<BatchRequest> older = super.runBatch(results);
+        return new StreamObserver<>() {
+          @Override
+          public void onNext(BatchRequest request) {
+            received.add(request);
+            older.onNext(request);
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {
+            older.onCompleted();
+          }
+        };
+      }
+    });
+    assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+      BatchCall call = client.wire().batch(4, true, result -> {});
+      call.acquire();
+      call.send("1", SubmitJobRequest.newBuilder().setHandler("echo").setInputJson("7").build());
+      call.finish();
+      call.await();
+    });
+
+    assertEquals(2, received.size(), received.toString());
+    assertTrue(received.get(0).getSendLimits() && received.get(0).getAcknowledge(), "a setting of the stream: " + received.get(0));
+    assertFalse(received.get(1).getAcknowledge(), "not repeated per job: " + received.get(1));
   }
 }

@@ -218,6 +218,28 @@ class CliIT {
   }
 
   @Test
+  void benchSubmitOnly_measuresAcknowledgementsAndReturnsOnceTheJobsHaveEnded() {
+    // A job that takes a while, so that the submissions outrun the two workers and the command
+    // has jobs left to wait for when the last submission is answered.
+    Cli.Result r = offload("bench", "--submit-only", "--handler", "is_prime", "--input", "{\"n\": 9999999999999917}",
+        "--jobs", "12", "--in-flight", "1,3", "--warmup", "2", "--json");
+    assertEquals(0, r.exitCode(), r.err());
+    JsonNode root = Json.parse(r.out());
+    assertTrue(root.get("submit_only").asBoolean(), r.out());
+    JsonNode results = root.get("results");
+    assertEquals(2, results.size(), r.out());
+    for (int i = 0; i < 2; i++) {
+      JsonNode level = results.get(i);
+      assertEquals(i == 0 ? 1 : 3, level.get("in_flight").asInt(), r.out());
+      assertEquals(12, level.get("jobs").asInt(), r.out());
+      assertTrue(level.get("p50_us").asLong() <= level.get("p99_us").asLong(), r.out());
+    }
+    JsonNode byState = Json.parse(offload("stats", "--json").out()).get("jobs_by_state");
+    assertEquals(0, byState.path("QUEUED").asLong(), byState.toString());
+    assertEquals(0, byState.path("RUNNING").asLong(), byState.toString());
+  }
+
+  @Test
   void bench_inputFileWithALineThatIsNotJson_isAUsageErrorNamingTheLine() throws Exception {
     Path inputs = dir.resolve("bad-bench-inputs.txt");
     Files.writeString(inputs, "1\n2\n{oops\n");

@@ -34,6 +34,12 @@ public final class RefusalTrailers {
   /** The service is shutting down and takes no more jobs. */
   public static final String SHUTTING_DOWN = "SHUTTING_DOWN";
   /**
+   * Not a refusal of a submission but the end of a stream that followed a job (RunJob, WatchJob,
+   * RunBatch): the service shut down with the job still queued, and left it queued in its store
+   * for the next service on that store, which runs it. Its result can be fetched by its id then.
+   */
+  public static final String KEPT_QUEUED = "KEPT_QUEUED";
+  /**
    * The service's job store cannot record the job (its disk is full: RESOURCE_EXHAUSTED; or it is
    * read-only or failing: UNAVAILABLE). The job was not accepted; it may be submitted again once
    * the store can write.

@@ -146,10 +146,10 @@ class IdempotencyIT {
   void batchLines_withOneKey_eachGetTheirResult_fromOneJob_andItsAcknowledgement() throws Exception {
     try (RunningService service = sqlite("e")) {
       Map<String, List<BatchResult>> byKey = new ConcurrentHashMap<>();
-      BatchCall call = service.client().wire().batch(8, r -> byKey.computeIfAbsent(r.getKey(), k -> new ArrayList<>()).add(r));
+      BatchCall call = service.client().wire().batch(8, true, r -> byKey.computeIfAbsent(r.getKey(), k -> new ArrayList<>()).add(r));
       for (int line = 1; line <= 3; line++) {
         call.acquire();
-        call.send(Integer.toString(line), job("sleep", "{\"ms\": 200}", "shared").toBuilder().setAcknowledge(true).build());
+        call.send(Integer.toString(line), job("sleep", "{\"ms\": 200}", "shared"));
       }
       call.finish();
       call.await();

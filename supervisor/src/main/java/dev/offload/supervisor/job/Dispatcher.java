@@ -95,6 +95,11 @@ public final class Dispatcher implements WorkerPool.Listener {
    */
   private final Map<Job, ScheduledFuture<?>> deadlines = new ConcurrentHashMap<>();
   private boolean intakeOpen = true;
+  /**
+   * Whether the queued jobs are left to the next service on the store once intake has closed
+   * ({@link #closeIntakeKeepingQueued}), rather than cancelled. Guarded by {@link #lock}.
+   */
+  private boolean keepQueued;
   private WorkerPool pool;
   private final Store store;
 
@@ -249,6 +254,30 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     dropped.forEach(j -> j.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down before the job ran"));
     return dropped.size();
+  }
+
+  /**
+   * Stops intake for a service that stops but whose store keeps its jobs: later submissions are
+   * refused, and every queued job is left QUEUED, here and in the store, for the next service on
+   * that store ({@link Job#keepForNextStart}), its followers told so. From now on a job that loses
+   * its worker with retries left, or that was sent ahead to a lost worker and had not begun, is
+   * kept the same way instead of being cancelled. Running jobs go on.
+   *
+   * @return the jobs kept, in their queue order
+   */
+  public List<Job> closeIntakeKeepingQueued() {
+    List<Job> kept;
+    lock.lock();
+    try {
+      intakeOpen = false;
+      keepQueued = true;
+      kept = queue.drain();
+    } finally {
+      lock.unlock();
+    }
+    // Outside the lock: it writes to the followers' streams.
+    kept.forEach(Job::keepForNextStart);
+    return kept;
   }
 
   /** Jobs sent to this worker and not yet ended: the running one and any sent ahead. */
@@ -414,6 +443,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   public void onLost(Worker worker, WorkerLoss loss) {
     Job wasRunning = null;
     List<Job> notStarted = new ArrayList<>();
+    List<Job> kept = new ArrayList<>();
     lock.lock();
     try {
       idle.remove(worker);
@@ -429,6 +459,9 @@ public final class Dispatcher implements WorkerPool.Listener {
             // Its timer goes before another thread can take the job from the queue and start a new one.
             clearTimeout(job);
             queue.returnToFront(job);
+          } else if (keepQueued && !job.isStopping() && !job.deadlinePassed() && job.unstart()) {
+            clearTimeout(job);
+            kept.add(job);
           } else {
             notStarted.add(job);
           }
@@ -437,6 +470,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     } finally {
       lock.unlock();
     }
+    // Outside the lock: it writes to the followers' streams.
+    kept.forEach(Job::keepForNextStart);
     for (Job job : notStarted) {
       clearTimeout(job);
       if (job.isStopping()) {
@@ -477,6 +512,12 @@ public final class Dispatcher implements WorkerPool.Listener {
         dispatchWaiting();
         return;
       }
+      if (keepsQueued() && !job.deadlinePassed() && job.requeue()) {
+        // Recorded QUEUED with this attempt counted: the next service on the store retries it.
+        job.keepForNextStart();
+        LOG.info(job + " lost worker pid " + worker.pid() + " while the service stops; left queued for the next service on the store");
+        return;
+      }
       if (!intakeOpen()) {
         job.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down after the job lost its worker (" + message
             + "), so it was not retried");
@@ -510,6 +551,15 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
       queue.returnToFront(job);
       return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private boolean keepsQueued() {
+    lock.lock();
+    try {
+      return keepQueued;
     } finally {
       lock.unlock();
     }
@@ -752,6 +802,12 @@ public final class Dispatcher implements WorkerPool.Listener {
         if (entry.getValue().contains(job)) {
           worker = entry.getKey();
         }
+      }
+      if (worker == null && job.isKept()) {
+        // Left queued for the next service, and stopped while this one stops: its end is recorded
+        // (while the store is open), so the next service does not run it.
+        job.fail(terminal, code, queuedMessage);
+        return;
       }
     } finally {
       lock.unlock();

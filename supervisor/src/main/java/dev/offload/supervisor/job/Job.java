@@ -29,10 +29,26 @@ import org.slf4j.LoggerFactory;
  * write (a full disk), that lasts until it can again: the end is held in memory meanwhile. With a store that
  * records nothing, that happens at once, on the ending thread.
  *
+ * <p>A service that stops with the job still QUEUED may leave it to the next service on its store
+ * ({@link #keepForNextStart}): the job then stays QUEUED, here and in the store, and its listeners
+ * are told that nothing more will come from this service.
+ *
  * <p>Thread-safe. Listeners are called while the job's lock is held, which is what keeps their
  * events in order; so a listener must not block (writing to a gRPC stream does not).
  */
 public final class Job {
+
+  /** Follows a job until it ends, or until this service leaves it queued for the next one. */
+  public interface Listener {
+    /** A change of state or a progress report; after the one that carries the terminal record, nothing more comes. */
+    void event(JobEvent event);
+
+    /**
+     * The service is stopping and leaves the job QUEUED in its store for the next service on it
+     * ({@link #keepForNextStart}); nothing more comes from this service.
+     */
+    void kept(Job job);
+  }
 
   /** A debug line per transition and a warning per failure, each naming the job and its handler. */
   private static final Logger LOG = LoggerFactory.getLogger(Job.class);
@@ -83,7 +99,9 @@ public final class Job {
   /** Whether its worker was killed because it did not stop within the cancel grace. */
   /** Why its worker is being killed to stop it (the wait it outlived); null unless that happened. */
   private String killedToStopBecause;
-  private final List<Consumer<JobEvent>> listeners = new ArrayList<>(2);
+  private final List<Listener> listeners = new ArrayList<>(2);
+  /** Whether this service left the queued job to the next one on its store (see {@link #keepForNextStart}). */
+  private boolean kept;
   /** Told once, after the terminal change: the job store's bookkeeping, not a watcher. */
   private final Consumer<Job> onEnd;
 
@@ -470,18 +488,49 @@ public final class Job {
       return;
     }
     JobEvent event = JobEvent.newBuilder().setProgress(progress).build();
-    for (Consumer<JobEvent> listener : List.copyOf(listeners)) {
-      listener.accept(event);
+    for (Listener listener : List.copyOf(listeners)) {
+      listener.event(event);
     }
   }
 
   /**
-   * Adds a listener and hands it the job's current record at once. A listener added after the
-   * end gets the terminal record and nothing more; listeners are dropped after the terminal event.
+   * Leaves this QUEUED job to the next service on the store, for a service that stops: it stays
+   * QUEUED (its record in the store is not touched, so the next service runs it), its listeners
+   * are told {@link Listener#kept} and dropped, and a listener added later is told so at once. A
+   * job kept may still end here (cancelled, or its deadline passed, while the service stops): that
+   * end is recorded as any other.
+   *
+   * @return false, changing nothing, if the job is not QUEUED (it runs, is ending or has ended)
    */
-  public synchronized void subscribe(Consumer<JobEvent> listener) {
-    listener.accept(JobEvent.newBuilder().setJob(toProto()).build());
-    if (!isTerminal(state)) {
+  public synchronized boolean keepForNextStart() {
+    if (state != JobState.QUEUED || ending != null) {
+      return false;
+    }
+    kept = true;
+    LOG.debug("{} ({}) left queued for the next service on the store", id, handler);
+    for (Listener listener : List.copyOf(listeners)) {
+      listener.kept(this);
+    }
+    listeners.clear();
+    return true;
+  }
+
+  /** Whether this service left the job, queued, to the next one on its store. */
+  public synchronized boolean isKept() {
+    return kept && state == JobState.QUEUED && ending == null;
+  }
+
+  /**
+   * Adds a listener and hands it the job's current record at once. A listener added after the
+   * end gets the terminal record and nothing more; one added to a job that was kept for the next
+   * service ({@link #keepForNextStart}) gets its record and {@link Listener#kept}; listeners are
+   * dropped after the terminal event.
+   */
+  public synchronized void subscribe(Listener listener) {
+    listener.event(JobEvent.newBuilder().setJob(toProto()).build());
+    if (isKept()) {
+      listener.kept(this);
+    } else if (!isTerminal(state)) {
       listeners.add(listener);
     }
   }
@@ -491,7 +540,7 @@ public final class Job {
    *
    * @return false, without subscribing, if it has
    */
-  public synchronized boolean trySubscribe(Consumer<JobEvent> listener, int max) {
+  public synchronized boolean trySubscribe(Listener listener, int max) {
     if (listeners.size() >= max) {
       return false;
     }
@@ -499,7 +548,7 @@ public final class Job {
     return true;
   }
 
-  public synchronized void unsubscribe(Consumer<JobEvent> listener) {
+  public synchronized void unsubscribe(Listener listener) {
     listeners.remove(listener);
   }
 
@@ -577,8 +626,8 @@ public final class Job {
       return; // most jobs are watched by nobody: no record to build
     }
     JobEvent event = JobEvent.newBuilder().setJob(toProto()).build();
-    for (Consumer<JobEvent> listener : List.copyOf(listeners)) {
-      listener.accept(event);
+    for (Listener listener : List.copyOf(listeners)) {
+      listener.event(event);
     }
   }
 

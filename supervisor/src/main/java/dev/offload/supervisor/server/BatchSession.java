@@ -10,6 +10,8 @@ import dev.offload.supervisor.job.Job;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -20,9 +22,14 @@ import java.util.function.Consumer;
  * once the job store has recorded it, which may come back later on the I/O thread) and results are
  * written by the jobs' listeners. If the client goes away, every job of the batch still outstanding
  * (or accepted after that) is cancelled. A request with {@code send_limits} is answered with the service's {@link Limits}
- * first, so that the client can keep a job the service could not read off the stream. A job that
- * asks to be acknowledged gets a result carrying its id once its record is committed, before its
- * terminal result.
+ * first, so that the client can keep a job the service could not read off the stream. On a
+ * stream whose first request asks for acknowledgements, each job gets a result carrying its id once
+ * its record is committed, before its terminal result.
+ *
+ * <p>If the service stops and leaves some of the batch's jobs queued for the next service on its
+ * store, the stream ends, once every other job of the batch has ended, with UNAVAILABLE and a
+ * message naming the kept jobs ({@link KeptJobs}); those jobs are not cancelled when the stream
+ * then goes.
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
@@ -35,19 +42,30 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   private final Dispatcher dispatcher;
   private final BatchLimits limits;
   private final ServerCallStreamObserver<BatchResult> results;
+  /** Where kept jobs stay, for the message that names them. */
+  private final String storeUrl;
+  /** Whether the stream's first request has been read; only the call's thread reads and writes it. */
+  private boolean firstRead;
+  /** Whether each job is acknowledged (the first request's {@code acknowledge}); set before any job is accepted. */
+  private volatile boolean acknowledge;
+  /** The ids of the batch's jobs the service left queued for the next one, in the order they were kept. Guarded by {@code this}. */
+  private final List<String> kept = new ArrayList<>();
   /**
    * The jobs of this batch that have not ended, by the listener that sends each one's result: one
    * entry per request, as two requests with one idempotency key follow the same job and each gets
    * its result.
    */
-  private final Map<Consumer<JobEvent>, Job> outstanding = new ConcurrentHashMap<>();
+  private final Map<Job.Listener, Job> outstanding = new ConcurrentHashMap<>();
   /** Requests whose acceptance has not been decided yet (the store has not committed them). Guarded by {@code this}. */
   private int deciding;
   private boolean inputDone;
   private boolean finished;
+  /** Whether the client went away (cancelled the call, or its connection broke). Guarded by {@code this}. */
+  private boolean clientLeft;
 
-  BatchSession(Acceptor accept, Dispatcher dispatcher, Limits limits,
+  BatchSession(Acceptor accept, Dispatcher dispatcher, Limits limits, String storeUrl,
       ServerCallStreamObserver<BatchResult> results) {
+    this.storeUrl = storeUrl;
     this.accept = accept;
     this.dispatcher = dispatcher;
     this.limits = BatchLimits.newBuilder()
@@ -60,6 +78,10 @@ final class BatchSession implements StreamObserver<BatchRequest> {
 
   @Override
   public void onNext(BatchRequest request) {
+    if (!firstRead) {
+      firstRead = true;
+      acknowledge = request.getAcknowledge(); // a setting of the stream, read once
+    }
     if (request.getSendLimits()) {
       send(BatchResult.newBuilder().setKey(request.getKey()).setLimits(limits).build());
       if (!request.hasJob()) {
@@ -80,11 +102,22 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   }
 
   private void accepted(BatchRequest request, Job job) {
-    Consumer<JobEvent> result = new Consumer<>() {
+    Job.Listener result = new Job.Listener() {
       @Override
-      public void accept(JobEvent event) {
+      public void event(JobEvent event) {
         if (event.hasJob() && Job.isTerminal(event.getJob().getState()) && outstanding.remove(this) != null) {
           send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
+          finishIfDone();
+        }
+      }
+
+      @Override
+      public void kept(Job keptJob) {
+        // Out of outstanding, so that the stream's end does not cancel it: the next service runs it.
+        if (outstanding.remove(this) != null) {
+          synchronized (BatchSession.this) {
+            kept.add(keptJob.id());
+          }
           finishIfDone();
         }
       }
@@ -92,9 +125,10 @@ final class BatchSession implements StreamObserver<BatchRequest> {
     outstanding.put(result, job);
     boolean gone;
     synchronized (this) {
-      gone = finished || results.isCancelled();
+      // Not merely finished: a stream this service ended, leaving jobs queued, cancels nothing.
+      gone = clientLeft || results.isCancelled();
     }
-    if (request.getJob().getAcknowledge()) {
+    if (acknowledge) {
       // Here, once the store has committed the job and before its listener can send its result,
       // so that the client learns the id before the result, and only for a job that will survive
       // a crash of this service.
@@ -130,17 +164,27 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   private void clientGone() {
     synchronized (this) {
       finished = true;
+      clientLeft = true;
     }
     outstanding.values().forEach(dispatcher::cancel);
   }
 
+  /**
+   * Ends the stream once every job accepted has been answered: when the input is done, or, once
+   * the service has left some of the batch's jobs queued for its next start, at once (the lines
+   * still coming could only be refused).
+   */
   private void finishIfDone() {
     synchronized (this) {
-      if (finished || !inputDone || deciding > 0 || !outstanding.isEmpty()) {
+      if (finished || (!inputDone && kept.isEmpty()) || deciding > 0 || !outstanding.isEmpty()) {
         return;
       }
       finished = true;
-      results.onCompleted();
+      if (kept.isEmpty()) {
+        results.onCompleted();
+      } else if (!results.isCancelled()) {
+        results.onError(KeptJobs.status(List.copyOf(kept), storeUrl, true));
+      }
     }
   }
 

@@ -68,12 +68,13 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   public void runJob(SubmitJobRequest request, StreamObserver<JobEvent> response) {
     var events = (ServerCallStreamObserver<JobEvent>) response;
     ClientGone gone = new ClientGone(events); // now: gRPC takes the handler only during this call
-    accept(request, job -> stream(job, events, gone, supervisor.config().limits().maxWatchersPerJob()), response::onError);
+    accept(request, job -> stream(job, events, gone, supervisor.config().limits().maxWatchersPerJob(), keptStoreUrl()),
+        response::onError);
   }
 
   @Override
   public StreamObserver<dev.offload.proto.v1.BatchRequest> runBatch(StreamObserver<dev.offload.proto.v1.BatchResult> results) {
-    return new BatchSession(this::accept, supervisor.dispatcher(), supervisor.config().limits(),
+    return new BatchSession(this::accept, supervisor.dispatcher(), supervisor.config().limits(), keptStoreUrl(),
         (ServerCallStreamObserver<dev.offload.proto.v1.BatchResult>) results);
   }
 
@@ -87,7 +88,12 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       return;
     }
     var events = (ServerCallStreamObserver<JobEvent>) response;
-    stream(job, events, new ClientGone(events), supervisor.config().limits().maxWatchersPerJob());
+    stream(job, events, new ClientGone(events), supervisor.config().limits().maxWatchersPerJob(), keptStoreUrl());
+  }
+
+  /** Where the jobs a shutdown leaves queued are kept, as a message names it. */
+  private String keptStoreUrl() {
+    return StoreUrl.redact(supervisor.store().url());
   }
 
   @Override
@@ -174,9 +180,10 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     response.onNext(ShutdownResponse.newBuilder()
         .setRunningJobs(supervisor.dispatcher().runningCount())
         .setQueuedJobs(supervisor.dispatcher().queueDepth())
+        .setQueuedKept(supervisor.keepsQueued(request.getCancelQueued()))
         .build());
     response.onCompleted();
-    supervisor.shutdown(request.getGraceMs() == 0 ? null : Duration.ofMillis(request.getGraceMs()));
+    supervisor.shutdown(request.getGraceMs() == 0 ? null : Duration.ofMillis(request.getGraceMs()), request.getCancelQueued());
   }
 
   /**
@@ -372,13 +379,24 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   /**
    * Streams a job's events to a client until the job ends or the client goes away; refused with
-   * RESOURCE_EXHAUSTED if {@code maxWatchers} already follow the job.
+   * RESOURCE_EXHAUSTED if {@code maxWatchers} already follow the job. If the service stops and
+   * leaves the job queued for the next one on its store, the stream ends UNAVAILABLE, saying so
+   * ({@link KeptJobs}).
    */
-  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response, ClientGone gone, int maxWatchers) {
-    Consumer<JobEvent> listener = event -> {
-      response.onNext(event);
-      if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
-        response.onCompleted();
+  private static void stream(Job job, ServerCallStreamObserver<JobEvent> response, ClientGone gone, int maxWatchers,
+      String storeUrl) {
+    Job.Listener listener = new Job.Listener() {
+      @Override
+      public void event(JobEvent event) {
+        response.onNext(event);
+        if (event.hasJob() && Job.isTerminal(event.getJob().getState())) {
+          response.onCompleted();
+        }
+      }
+
+      @Override
+      public void kept(Job kept) {
+        response.onError(KeptJobs.status(List.of(kept.id()), storeUrl, false));
       }
     };
     gone.then(() -> job.unsubscribe(listener));

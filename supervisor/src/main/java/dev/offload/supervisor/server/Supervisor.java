@@ -8,6 +8,7 @@ import dev.offload.supervisor.pool.WorkerStartException;
 import dev.offload.supervisor.store.Recovery;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
+import dev.offload.supervisor.store.StoreUrl;
 import dev.offload.wire.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
@@ -53,6 +54,8 @@ public final class Supervisor {
   private final long startedAtMillis = System.currentTimeMillis();
   private boolean shuttingDown;
   private boolean stoppingNow;
+  /** Whether the shutdown under way leaves the queued jobs to the next service; set with {@link #shuttingDown}. */
+  private boolean keepQueued;
 
   private Supervisor(SupervisorConfig config) {
     this.config = config;
@@ -169,32 +172,60 @@ public final class Supervisor {
   }
 
   /**
-   * Starts an orderly shutdown on a virtual thread and returns at once; a second call changes
-   * nothing (to cut a shutdown under way short, call {@link #shutdownNow}). Intake stops and queued jobs end CANCELLED; running jobs get {@code grace} to finish;
-   * what still runs is cancelled (its worker killed after the cancel grace); every worker ends.
-   * The whole is bounded by grace + cancel grace + a few seconds.
+   * Starts an orderly shutdown that leaves the queued jobs queued for the next service on the
+   * store, where the store keeps jobs: {@code shutdown(grace, false)}.
    *
    * @param grace how long running jobs may take; null for the configured default
    * @return completes when everything has stopped
    */
   public CompletableFuture<Void> shutdown(Duration grace) {
+    return shutdown(grace, false);
+  }
+
+  /**
+   * Starts an orderly shutdown on a virtual thread and returns at once; a second call changes
+   * nothing (to cut a shutdown under way short, call {@link #shutdownNow}). Intake stops. Queued
+   * jobs stay QUEUED in the store for the next service on it, their followers told so ({@link
+   * Dispatcher#closeIntakeKeepingQueued}); they end CANCELLED with code SHUTDOWN instead if {@code
+   * cancelQueued}, or if the store keeps nothing ({@code memory:}), as nothing could run them
+   * later. Running jobs get {@code grace} to finish; what still runs is cancelled (CANCELLED, code
+   * SHUTDOWN, its worker killed after the cancel grace); every worker ends. The whole is bounded by
+   * grace + cancel grace + a few seconds.
+   *
+   * @param grace how long running jobs may take; null for the configured default
+   * @param cancelQueued cancel the queued jobs rather than leave them to the next service
+   * @return completes when everything has stopped
+   */
+  public CompletableFuture<Void> shutdown(Duration grace, boolean cancelQueued) {
+    boolean keep = keepsQueued(cancelQueued);
     synchronized (this) {
       if (shuttingDown) {
         return terminated;
       }
       shuttingDown = true;
+      keepQueued = keep;
     }
     shutdownBegun.complete(null);
     Duration runningGrace = grace == null ? config.shutdownGrace() : grace;
-    Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace));
+    Thread.ofVirtual().name("offload-shutdown").start(() -> runShutdown(runningGrace, keep));
     return terminated;
+  }
+
+  /**
+   * Whether a shutdown asked to cancel the queued jobs or not would leave them queued: only a
+   * store that keeps jobs can hand them to the next service.
+   */
+  public boolean keepsQueued(boolean cancelQueued) {
+    return !cancelQueued && !store.recordsNothing();
   }
 
   /**
    * Shuts down now, whether or not a shutdown is under way (a second signal to {@code serve}):
    * intake stops, every running job is cancelled at once, whatever grace it was given, and a
    * worker whose job has not stopped within a second (or the cancel grace, if shorter) is killed;
-   * then every worker ends as in {@link #shutdown}. Returns at once; a second call changes nothing.
+   * then every worker ends as in {@link #shutdown}. Queued jobs are left queued or cancelled as the
+   * shutdown under way has it (one that begins here leaves them queued, where the store keeps
+   * jobs). Returns at once; a second call changes nothing.
    *
    * @return completes when everything has stopped, within a few seconds
    */
@@ -208,8 +239,17 @@ public final class Supervisor {
     shutdown(Duration.ZERO);
     // Here rather than on the shutdown thread, which may be waiting out a long grace: nothing new
     // may start, and what runs is stopped on a short fuse. Once no job runs, that thread goes on
-    // to end the workers.
-    dispatcher.closeIntake();
+    // to end the workers. The queue goes as that shutdown said (this may come before its thread
+    // has run).
+    boolean keep;
+    synchronized (this) {
+      keep = keepQueued;
+    }
+    if (keep) {
+      dispatcher.closeIntakeKeepingQueued();
+    } else {
+      dispatcher.closeIntake();
+    }
     Duration killAfter = config.pool().cancelGrace().compareTo(NOW_KILL_WAIT) < 0 ? config.pool().cancelGrace() : NOW_KILL_WAIT;
     LOG.info("stopping now: " + dispatcher.runningCount() + " running jobs cancelled, their workers killed after "
         + killAfter.toMillis() + " ms");
@@ -227,11 +267,16 @@ public final class Supervisor {
     return terminated;
   }
 
-  private void runShutdown(Duration grace) {
+  private void runShutdown(Duration grace, boolean keepQueued) {
     try {
-      int dropped = dispatcher.closeIntake();
-      LOG.info("shutting down: " + dropped + " queued jobs cancelled, "
-          + dispatcher.runningCount() + " running get " + grace.toMillis() + " ms");
+      String queued;
+      if (keepQueued) {
+        queued = dispatcher.closeIntakeKeepingQueued().size() + " queued jobs stay queued in " + StoreUrl.redact(store.url())
+            + " for the next start";
+      } else {
+        queued = dispatcher.closeIntake() + " queued jobs cancelled";
+      }
+      LOG.info("shutting down: " + queued + ", " + dispatcher.runningCount() + " running get " + grace.toMillis() + " ms");
       if (!dispatcher.awaitNoneRunning(grace)) {
         dispatcher.stopAllRunning();
         dispatcher.awaitNoneRunning(config.pool().cancelGrace().plus(SHUTDOWN_SLACK));

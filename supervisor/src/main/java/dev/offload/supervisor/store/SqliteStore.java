@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -83,6 +84,12 @@ public final class SqliteStore implements Store {
    */
   static final long ID_RESERVATION = 10_000;
 
+  /** The longest the writer holds a group back for its jobs' ends: see {@link #holdForEnds}. */
+  static final long MAX_HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+  /** The most writes a group held back for ends may have: a busy service has larger groups, and no need to wait. */
+  static final int ENDS_WORTH_WAITING_FOR = 16;
+
   /** How often the heartbeat is written while nothing else is. */
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -148,6 +155,10 @@ public final class SqliteStore implements Store {
   private int kept;
   /** When the writer last tried a commit: the retry interval counts from it. */
   private long lastAttemptNanos;
+  /** How long recent commits took: a moving average, in nanoseconds. */
+  private long commitAverageNanos;
+  /** Until when the writer holds back a group for the ends of its jobs (see {@link #worthWaitingFor}); 0: it does not. */
+  private long holdUntilNanos;
   /**
    * How many writes at the backlog's head go one per transaction: those of a group that failed by
    * the fault of one of them, so that only that one is lost.
@@ -548,6 +559,9 @@ public final class SqliteStore implements Store {
         writerParked = false;
         continue;
       }
+      if (holdForEnds(now)) {
+        continue;
+      }
       int most = isolate > 0 ? 1 : MAX_GROUP;
       List<Write> group = new ArrayList<>(Math.min(backlog.size(), most));
       while (group.size() < most && !backlog.isEmpty()) {
@@ -555,6 +569,65 @@ public final class SqliteStore implements Store {
       }
       commit(group);
     }
+  }
+
+  /**
+   * With {@code machine} durability, holds back a group made only of jobs sent to a worker as they
+   * were accepted, for their ends, for at most one commit's time (as PostgreSQL's commit_delay
+   * does): a short job's acceptance and end then share one fsync instead of paying one each, and
+   * the wait costs at most what it may save. Nobody waits for such an acceptance but a {@code
+   * submit}'s acknowledgement; a job's end, and anything else, goes at once.
+   *
+   * @return true while the writer should wait (it parks until a write comes or the time is up)
+   */
+  private boolean holdForEnds(long now) {
+    if (durability != Durability.MACHINE || failing != null || closing || isolate > 0 || !worthWaitingFor()) {
+      holdUntilNanos = 0;
+      return false;
+    }
+    if (holdUntilNanos == 0) {
+      holdUntilNanos = now + Math.min(commitAverageNanos, MAX_HOLD_NANOS);
+    }
+    if (now >= holdUntilNanos) {
+      holdUntilNanos = 0;
+      return false;
+    }
+    writerParked = true;
+    if (queue.isEmpty()) {
+      LockSupport.parkNanos(this, holdUntilNanos - now);
+    }
+    writerParked = false;
+    return true;
+  }
+
+  /**
+   * Whether the backlog holds only acceptances of jobs sent at once (RUNNING) and ends of those
+   * same jobs, with at least one end still to come.
+   */
+  private boolean worthWaitingFor() {
+    if (backlog.isEmpty() || backlog.size() > ENDS_WORTH_WAITING_FOR || kept > 0) {
+      return false;
+    }
+    Set<Long> running = new HashSet<>();
+    for (Write w : backlog) {
+      switch (w.kind()) {
+        case ACCEPTED -> {
+          if (w.job().state() != JobState.RUNNING) {
+            return false;
+          }
+          running.add(w.job().id());
+        }
+        case ENDED -> {
+          if (!running.remove(w.job().id())) {
+            return false; // the end of a job accepted earlier: its client waits for it
+          }
+        }
+        default -> {
+          return false;
+        }
+      }
+    }
+    return !running.isEmpty();
   }
 
   /**
@@ -683,7 +756,9 @@ public final class SqliteStore implements Store {
       return;
     }
     rows += rowsChange;
-    commitNanos.accept(System.nanoTime() - began);
+    long took = System.nanoTime() - began;
+    commitNanos.accept(took);
+    commitAverageNanos = commitAverageNanos == 0 ? took : (commitAverageNanos * 7 + took) / 8;
     kept = Math.max(0, kept - group.size());
     heldWrites = kept;
     isolate = Math.max(0, isolate - group.size());

@@ -191,6 +191,42 @@ class SqliteStoreTest {
   }
 
   @Test
+  void machineDurability_jobsSentAtOnce_areAcceptedAndEndedInOrder_whetherOrNotTheirEndsShareACommit() throws Exception {
+    List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<StoreException> last = new CompletableFuture<>();
+    try (SqliteStore store = new SqliteStore(dir.resolve("jobs.db"), Durability.MACHINE, 100)) {
+      open(store);
+      for (long id = 1; id <= 20; id++) {
+        long n = id;
+        JobRecord job = running(queued(id, 0), 1);
+        store.accepted(job, f -> told.add("accepted " + n + (f == null ? "" : " failed")));
+        if (id % 2 == 0) {
+          Thread.onSpinWait(); // some ends follow at once, some after the writer has taken the acceptance
+        }
+        store.ended(succeeded(job), f -> {
+          told.add("ended " + n + (f == null ? "" : " failed"));
+          if (n == 20) {
+            last.complete(f);
+          }
+        });
+      }
+      await(last);
+    }
+    List<String> expected = new ArrayList<>();
+    for (long id = 1; id <= 20; id++) {
+      expected.add("accepted " + id);
+      expected.add("ended " + id);
+    }
+    assertEquals(expected, told, "every write committed and told in order");
+    try (SqliteStore store = store(100)) {
+      Recovery recovery = open(store);
+      assertTrue(recovery.queued().isEmpty());
+      assertEquals(20, recovery.finished().size());
+      assertTrue(recovery.finished().stream().allMatch(j -> j.state() == JobState.SUCCEEDED));
+    }
+  }
+
+  @Test
   void fullDatabase_refusesAcceptances_holdsEnds_triesAgainEverySecond_andRecordsThemOnceItHasRoom() throws Exception {
     Semaphore attempts = new Semaphore(0);
     JobRecord job = queued(1, 0);

@@ -20,7 +20,6 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,7 +64,7 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
   boolean failFast;
 
-  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE (or whose job the service lost with no retries left), fetch by job id the results of lines FILE.pending names (accepted, not answered), and append the new results.")
+  @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE (or whose job the service lost with no retries left), fetch by job id the results of lines FILE.pending names (accepted, not answered), send the other lines again with the idempotency keys of the earlier run (so a line the service had accepted is not run twice), and append the new results.")
   boolean resume;
 
   @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
@@ -176,6 +175,9 @@ final class BatchCommand implements Callable<Integer> {
     if (failure != null) {
       throw streamFailed(failure, connection, results, pending);
     }
+    if (pending != null && !stopped.get()) {
+      pending.complete(); // every line is answered: a later --resume has nothing to find by key
+    }
     var err = spec.commandLine().getErr();
     err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
         results.succeeded(), results.unsuccessful());
@@ -229,7 +231,11 @@ final class BatchCommand implements Callable<Integer> {
         continue;
       }
       String key = Long.toString(number);
-      SubmitJobRequest request = line.request();
+      // With --output, each line's job carries a key made from the batch's id (kept in
+      // FILE.pending): a line sent again by --resume after its acknowledgement was lost is then
+      // answered with the job the service holds, instead of running again.
+      SubmitJobRequest request = with.pending() == null ? line.request()
+          : line.request().toBuilder().setIdempotencyKey(with.pending().key(number, with.done().triesOf(number))).build();
       String refusal = call.refusal(key, request);
       if (refusal != null) {
         // Sent, it would end the stream and every other line's result with it.
@@ -312,12 +318,16 @@ final class BatchCommand implements Callable<Integer> {
     Status.Code code = status.getCode() == Status.Code.CANCELLED ? Status.Code.UNAVAILABLE : status.getCode();
     return new CliException(ExitCodes.forStatus(code), "the batch stream to " + connection.describe()
         + " ended before the batch did (" + why + "); " + (results.succeeded() + results.unsuccessful())
-        + " results are written (" + results.succeeded() + " succeeded); " + (pending != null && pending.size() > 0
-            ? "the job ids of " + pending.size() + " lines accepted and not answered are in " + pending.path()
-                + ": run the batch again with --output FILE --resume to fetch their results by id and run every other"
-                + " line that did not succeed"
-            : "a line without a result may have run, but its result is lost; run the batch again with --output FILE"
-                + " --resume to run every line that did not succeed"));
+        + " results are written (" + results.succeeded() + " succeeded); " + (pending == null
+            ? "a line without a result may have run, but its result is lost (with --output FILE, a later --resume finds"
+                + " it); run the lines without a result again"
+            : (pending.size() > 0
+                ? "the job ids of " + pending.size() + " lines accepted and not answered are in " + pending.path()
+                    + ": run the batch again with --output FILE --resume to fetch their results by id"
+                : "run the batch again with --output FILE --resume")
+                + "; it sends every other line without a success again with its idempotency key (made from the batch id in "
+                + pending.path() + "), so a line the service accepted without telling this batch is answered with its job"
+                + " and does not run twice"));
   }
 
   /**
@@ -413,7 +423,7 @@ final class BatchCommand implements Callable<Integer> {
 
   private ResumeLog.Settled resumedIds() {
     if (!resume) {
-      return new ResumeLog.Settled(Set.of(), Set.of());
+      return ResumeLog.Settled.none();
     }
     ResumeLog.Settled settled;
     try {

@@ -8,11 +8,14 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
- * What an earlier run of a batch already did, read from its output file: the ids it settled.
+ * What an earlier run of a batch already did, read from its output file: the ids it settled, and
+ * how many times each line was answered without success (what its next idempotency key counts).
  * A last line cut off mid-write (the run was killed) is ignored, and {@link #prepareForAppend}
  * starts the new results on a line of their own.
  */
@@ -28,12 +31,24 @@ final class ResumeLog {
    *
    * @param succeeded the ids that succeeded
    * @param lost the ids lost with their service, and not succeeded in a later line of the file
+   * @param tries by line number, how many results of the line the file holds that did not
+   *     succeed; lines with none are left out
    */
-  record Settled(Set<String> succeeded, Set<String> lost) {
+  record Settled(Set<String> succeeded, Set<String> lost, Map<Long, Integer> tries) {
+
+    /** Nothing settled: a batch run afresh. */
+    static Settled none() {
+      return new Settled(Set.of(), Set.of(), Map.of());
+    }
 
     /** Whether a line with this id is done: --resume neither runs nor fetches it again. */
     boolean contains(String id) {
       return succeeded.contains(id) || lost.contains(id);
+    }
+
+    /** How many results of line {@code line} did not succeed: see {@link PendingLog#key}. */
+    int triesOf(long line) {
+      return tries.getOrDefault(line, 0);
     }
   }
 
@@ -41,8 +56,9 @@ final class ResumeLog {
   static Settled settledIds(Path output) throws IOException {
     Set<String> succeeded = new HashSet<>();
     Set<String> lost = new HashSet<>();
+    Map<Long, Integer> tries = new HashMap<>();
     if (!Files.exists(output)) {
-      return new Settled(succeeded, lost);
+      return new Settled(succeeded, lost, tries);
     }
     try (BufferedReader lines = Files.newBufferedReader(output)) {
       String line;
@@ -53,10 +69,13 @@ final class ResumeLog {
         } catch (IllegalArgumentException cutOff) {
           continue;
         }
+        String state = result.path("state").asText();
+        if (!state.equals("SUCCEEDED") && result.path("line").canConvertToLong()) {
+          tries.merge(result.get("line").asLong(), 1, Integer::sum);
+        }
         if (!result.hasNonNull("id")) {
           continue;
         }
-        String state = result.path("state").asText();
         if (state.equals("SUCCEEDED")) {
           succeeded.add(result.get("id").asText());
         } else if (state.equals("FAILED") && Recovery.SERVICE_LOST.equals(result.path("error").path("code").asText())) {
@@ -65,7 +84,7 @@ final class ResumeLog {
       }
     }
     lost.removeAll(succeeded);
-    return new Settled(succeeded, lost);
+    return new Settled(succeeded, lost, tries);
   }
 
   /**

@@ -33,13 +33,16 @@ class PendingLogTest {
     // Read as a later run would if this one were killed now, without close.
     Map<Long, PendingLog.Entry> pending = PendingLog.read(dir.resolve("out.jsonl.pending"));
     assertEquals(Map.of(1L, new PendingLog.Entry(1, "a", "j-1"), 3L, new PendingLog.Entry(3, "c", "j-3")), pending);
-    assertEquals(4, Files.readAllLines(log.path()).size(), "three acceptances and one answer, appended");
+    assertEquals(5, Files.readAllLines(log.path()).size(), "the batch's id, then three acceptances and one answer, appended");
+    assertEquals(log.batch(), PendingLog.readJournal(log.path()).batch());
   }
 
   @Test
-  void close_compactsToThePendingLines_orDeletesTheFileWhenNoneIs() throws IOException {
+  void close_compactsToTheBatchAndThePendingLines_andDeletesTheFileOnlyOnceTheBatchIsComplete() throws IOException {
     Path output = dir.resolve("out.jsonl");
+    String batch;
     try (PendingLog log = PendingLog.open(output, false)) {
+      batch = log.batch();
       for (int line = 1; line <= 100; line++) {
         log.accepted(line, "id" + line, "j-" + line);
         if (line != 42) {
@@ -48,21 +51,57 @@ class PendingLogTest {
       }
     }
     Path file = PendingLog.pathFor(output);
-    assertEquals(List.of("{\"line\":42,\"id\":\"id42\",\"job\":\"j-42\"}"), Files.readAllLines(file));
+    assertEquals(List.of("{\"batch\":\"" + batch + "\"}", "{\"line\":42,\"id\":\"id42\",\"job\":\"j-42\"}"), Files.readAllLines(file));
 
     try (PendingLog resumed = PendingLog.open(output, true)) {
+      assertEquals(batch, resumed.batch(), "--resume goes on with the batch's id");
       assertEquals(Map.of(42L, new PendingLog.Entry(42, "id42", "j-42")), resumed.resumed());
       resumed.answered(42);
     }
-    assertFalse(Files.exists(file));
+    // Nothing pending, but the batch was cut off again: a line sent and never acknowledged has
+    // no entry, and only its key (the batch's id) finds its job.
+    assertEquals(List.of("{\"batch\":\"" + batch + "\"}"), Files.readAllLines(file));
+
+    try (PendingLog resumed = PendingLog.open(output, true)) {
+      assertEquals(batch, resumed.batch());
+      resumed.complete();
+    }
+    assertFalse(Files.exists(file), "gone once the batch answered every line");
   }
 
   @Test
-  void openWithoutResume_forgetsAnEarlierJournal() throws IOException {
+  void key_isTheBatchAndTheLine_andCountsTheRunsThatDidNotSucceed() throws IOException {
+    try (PendingLog log = PendingLog.open(dir.resolve("out.jsonl"), false)) {
+      String batch = log.batch();
+      assertEquals(batch, java.util.UUID.fromString(batch).toString(), "a UUID");
+      assertEquals(batch + ":12", log.key(12, 0));
+      assertEquals(batch + ":12:2", log.key(12, 2));
+      assertTrue(log.key(Long.MAX_VALUE, Integer.MAX_VALUE).length() <= dev.offload.wire.IdempotencyKeys.MAX_BYTES);
+    }
+    try (PendingLog other = PendingLog.open(dir.resolve("other.jsonl"), false)) {
+      assertFalse(other.key(12, 0).equals(PendingLog.keyFor(PendingLog.readJournal(PendingLog.pathFor(dir.resolve("out.jsonl"))).batch(), 12, 0)),
+          "another batch, other keys");
+    }
+  }
+
+  @Test
+  void resume_ofAJournalWithoutABatchId_givesTheBatchANewOne() throws IOException {
     Path output = dir.resolve("out.jsonl");
     Files.writeString(PendingLog.pathFor(output), "{\"line\":1,\"id\":\"a\",\"job\":\"j-1\"}\n");
+    try (PendingLog log = PendingLog.open(output, true)) {
+      assertEquals(Map.of(1L, new PendingLog.Entry(1, "a", "j-1")), log.resumed());
+      assertEquals(log.batch(), PendingLog.readJournal(PendingLog.pathFor(output)).batch(), "written at once");
+    }
+  }
+
+  @Test
+  void openWithoutResume_forgetsAnEarlierJournal_andItsBatchId() throws IOException {
+    Path output = dir.resolve("out.jsonl");
+    Files.writeString(PendingLog.pathFor(output), "{\"batch\":\"earlier\"}\n{\"line\":1,\"id\":\"a\",\"job\":\"j-1\"}\n");
     try (PendingLog log = PendingLog.open(output, false)) {
       assertTrue(log.resumed().isEmpty());
+      assertFalse(log.batch().equals("earlier"));
+      log.complete();
     }
     assertFalse(Files.exists(PendingLog.pathFor(output)));
   }
@@ -112,6 +151,8 @@ class PendingLogTest {
         "{\"id\":\"e\",\"line\":5,\"state\":\"SUCCEEDED\",\"error\":null}",
         "{\"id\":\"f\",\"li"));
     ResumeLog.Settled settled = ResumeLog.settledIds(output);
+    assertEquals(Map.of(2L, 1, 3L, 1, 4L, 1, 5L, 1), settled.tries(), "results that did not succeed, by line");
+    assertEquals(0, settled.triesOf(1));
     assertEquals(java.util.Set.of("a", "e"), settled.succeeded());
     assertEquals(java.util.Set.of("b"), settled.lost());
     assertTrue(settled.contains("b") && !settled.contains("c") && !settled.contains("d") && !settled.contains("f"));

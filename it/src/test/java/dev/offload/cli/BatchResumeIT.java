@@ -78,7 +78,7 @@ class BatchResumeIT {
       assertEquals(FAST, lineCount(output), Files.readString(output));
       pending = PendingLog.read(pendingFile);
       assertEquals(WINDOW, pending.size(), "the journal is compacted to the pending lines: " + Files.readString(pendingFile));
-      assertEquals(WINDOW, Files.readAllLines(pendingFile).size(), Files.readString(pendingFile));
+      assertEquals(WINDOW + 1, Files.readAllLines(pendingFile).size(), "the batch's id and the pending lines: " + Files.readString(pendingFile));
     }
 
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "2")) {
@@ -144,6 +144,65 @@ class BatchResumeIT {
       Map<String, JsonNode> store = list(serve);
       assertEquals(1, store.size(), "only line b ran: " + store);
       assertFalse(Files.exists(dir.resolve("results.jsonl.pending")));
+      serve.shutdown();
+    }
+  }
+
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES) // a hang guard
+  void resume_aLineTheServiceAcceptedWithoutTellingTheBatch_getsThatJobsResult_byItsKey_andDoesNotRunAgain() throws Exception {
+    Path input = dir.resolve("jobs.jsonl");
+    Files.writeString(input, "{\"id\": \"a\", \"handler\": \"echo\", \"input\": 1}\n{\"id\": \"b\", \"handler\": \"echo\", \"input\": 2}\n");
+    Path output = dir.resolve("results.jsonl");
+    Files.writeString(output, "");
+    // An earlier run of batch 7d0c… was cut off (its service killed) after line 1 was accepted
+    // and before its acknowledgement reached the batch: the journal has the batch's id and no
+    // entry for the line, and the service holds the line's job under the line's key.
+    String batch = "7d0c5a36-0c47-4b8e-9a51-2f64f7b0e2a1";
+    Files.writeString(dir.resolve("results.jsonl.pending"), "{\"batch\":\"" + batch + "\"}\n");
+    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
+      Cli.Result earlier = Cli.run("submit", "echo", "1", "--idempotency-key", batch + ":1", "--server", serve.target());
+      assertEquals(0, earlier.exitCode(), earlier.err());
+      String job = earlier.out().strip();
+
+      Cli.Result r = Cli.run("batch", input.toString(), "--output", output.toString(), "--resume", "--progress", "never",
+          "--server", serve.target());
+      assertEquals(0, r.exitCode(), r.err());
+      List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
+      assertEquals(2, lines.size(), lines.toString());
+      assertTrue(lines.stream().map(Json::parse).allMatch(n -> n.get("state").asText().equals("SUCCEEDED")), lines.toString());
+      Map<String, JsonNode> store = list(serve);
+      assertEquals(2, store.size(), "line 1 found its job by key; only line 2 made one: " + store);
+      assertEquals(batch + ":1", store.get(job).get("idempotency_key").asText());
+      assertTrue(store.values().stream().anyMatch(j -> j.get("idempotency_key").asText().equals(batch + ":2")), store.toString());
+      assertFalse(Files.exists(dir.resolve("results.jsonl.pending")), "every line answered: the journal goes");
+      serve.shutdown();
+    }
+  }
+
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES) // a hang guard
+  void resume_aLineThatDidNotSucceed_runsAgainAsANewJob_underTheNextKey() throws Exception {
+    Path input = dir.resolve("jobs.jsonl");
+    Files.writeString(input, "{\"id\": \"x\", \"handler\": \"is_prime\", \"input\": \"nope\"}\n");
+    Path output = dir.resolve("results.jsonl");
+    String batch = "0e5f3b52-81d2-4a3c-b7a4-1c9d3e6f2b80";
+    try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
+      // The earlier run of the batch ran line 1 under its first key and wrote its failure; it was
+      // cut off before its end, so the journal keeps the batch's id.
+      Cli.Result earlier = Cli.run("run", "is_prime", "\"nope\"", "--idempotency-key", batch + ":1", "--json", "--server",
+          serve.target());
+      assertEquals(1, earlier.exitCode(), earlier.err());
+      Files.writeString(output, "{\"id\":\"x\",\"line\":1,\"state\":\"FAILED\",\"error\":{\"code\":\"HANDLER_ERROR\",\"message\":\"no\"}}\n");
+      Files.writeString(dir.resolve("results.jsonl.pending"), "{\"batch\":\"" + batch + "\"}\n");
+
+      Cli.Result r = Cli.run("batch", input.toString(), "--output", output.toString(), "--resume", "--progress", "never",
+          "--server", serve.target());
+      assertEquals(1, r.exitCode(), r.err());
+      assertEquals(2, Files.readAllLines(output, StandardCharsets.UTF_8).size(), "its new result appended");
+      Map<String, JsonNode> store = list(serve);
+      assertEquals(2, store.size(), "--resume ran the failed line again, not the old job's answer: " + store);
+      assertTrue(store.values().stream().anyMatch(j -> j.get("idempotency_key").asText().equals(batch + ":1:1")), store.toString());
       serve.shutdown();
     }
   }

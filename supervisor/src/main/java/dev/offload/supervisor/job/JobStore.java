@@ -97,11 +97,15 @@ public final class JobStore {
 
   /**
    * Creates a QUEUED job and remembers it, unless {@code idempotencyKey} is not null and a job
-   * with that key is held already: then that job is returned, and nothing is created. Looking the
-   * key up and taking it for a new job are one atomic step, so that of several submissions with
-   * one key at once, exactly one creates a job. A new job with a key must be told whether it was
-   * accepted ({@link Job#acceptanceDecided}), and {@link #discard}ed if not, which frees its key.
-   * Records nothing yet.
+   * with that key is held already: then that job is returned, and nothing is created. A key whose
+   * job ended CANCELLED is free again: a cancelled job has nothing to answer with, and the
+   * submission that repeats its key asks for the work to be done (a batch that went away, by
+   * Ctrl-C or a crash, cancels its jobs, and its --resume sends their lines again); the new job
+   * takes the key, and the cancelled one keeps its record. Looking the key up and taking it for a
+   * new job are one atomic step, so that of several submissions with one key at once, exactly one
+   * creates a job. A new job with a key must be told whether it was accepted ({@link
+   * Job#acceptanceDecided}), and {@link #discard}ed if not, which frees its key. Records nothing
+   * yet.
    */
   public Admission admit(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries,
       String idempotencyKey) {
@@ -110,16 +114,32 @@ public final class JobStore {
       byId.put(job.id(), job);
       return new Admission(job, true);
     }
-    Job[] created = new Job[1];
-    // computeIfAbsent runs the function at most once, atomically for the key: the one place two
-    // submissions with the same key are told apart. Creating a job there is cheap and never blocks.
-    Job held = byKey.computeIfAbsent(idempotencyKey, key -> {
-      Job job = newJob(handler, inputJson, timeoutMillis, deadlineMillis, retries, key);
+    while (true) {
+      Job[] created = new Job[1];
+      // computeIfAbsent runs the function at most once, atomically for the key: the one place two
+      // submissions with a new key are told apart. Creating a job there is cheap, takes no lock
+      // and never blocks.
+      Job held = byKey.computeIfAbsent(idempotencyKey, key -> {
+        Job job = newJob(handler, inputJson, timeoutMillis, deadlineMillis, retries, key);
+        byId.put(job.id(), job);
+        created[0] = job;
+        return job;
+      });
+      if (held == created[0]) {
+        return new Admission(held, true);
+      }
+      // Read outside the map's lock: a job's lock is taken before the map's when a job ends (see
+      // remember), so never the other way round.
+      if (held.state() != JobState.CANCELLED) {
+        return new Admission(held, false);
+      }
+      Job job = newJob(handler, inputJson, timeoutMillis, deadlineMillis, retries, idempotencyKey);
       byId.put(job.id(), job);
-      created[0] = job;
-      return job;
-    });
-    return new Admission(held, held == created[0]);
+      if (byKey.replace(idempotencyKey, held, job)) {
+        return new Admission(job, true);
+      }
+      byId.remove(job.id()); // another submission took the key first: look again (its id is never used)
+    }
   }
 
   private Job newJob(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries, String key) {

@@ -209,7 +209,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       // gets: what the service takes may have changed since (a handler jar, a size limit), and the
       // job exists all the same.
       var held = supervisor.jobs().findByKey(key);
-      if (held.isPresent()) {
+      if (held.isPresent() && held.get().state() != JobState.CANCELLED) { // a cancelled job's key is free: see JobStore#admit
         follow(held.get(), request, accepted, refused);
         return;
       }

@@ -199,6 +199,23 @@ class JobStoreTest {
   }
 
   @Test
+  void cancelledJob_freesItsKey_forANewJob_whileOtherEndsHoldIt() {
+    JobStore store = new JobStore(100, 1 << 20, job -> {});
+    Job cancelled = store.admit("echo", "1", 0, 0, 0, "c").job();
+    cancelled.fail(JobState.CANCELLED, "CANCELLED", "cancelled by request");
+    Job failed = store.admit("echo", "1", 0, 0, 0, "f").job();
+    failed.start(1);
+    failed.fail(JobState.FAILED, "HANDLER_ERROR", "no");
+
+    JobStore.Admission again = store.admit("echo", "1", 0, 0, 0, "c");
+    assertTrue(again.created(), "a cancelled job has nothing to answer with: the work is asked for again");
+    assertSame(again.job(), store.findByKey("c").orElseThrow());
+    assertSame(cancelled, store.find(cancelled.id()).orElseThrow(), "the cancelled job keeps its record");
+    assertFalse(store.admit("echo", "1", 0, 0, 0, "c").created(), "the new job holds the key");
+    assertFalse(store.admit("echo", "1", 0, 0, 0, "f").created(), "any other end is the answer");
+  }
+
+  @Test
   void expiredJob_freesItsKey_whileAKeptOneHoldsIt() {
     JobStore store = new JobStore(2, 1 << 20, job -> {});
     List<Job> jobs = new ArrayList<>();

@@ -25,6 +25,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -105,6 +106,8 @@ class SupervisorChaosIT {
 
     Map<String, JsonNode> afterRestart = Map.of();
     int kills = 0;
+    /** At each restart, the lines whose job the store holds that the batch neither answered nor journalled: --resume sends them with their key. */
+    List<Integer> sentAgainByKey = new ArrayList<>();
     for (int phase = 0; phase <= KILL_AFTER.length; phase++) {
       boolean last = phase == KILL_AFTER.length;
       try (ServeProcess serve = ServeProcess.start(dir, List.of(), serveArgs)) {
@@ -112,6 +115,7 @@ class SupervisorChaosIT {
         progress("serve " + (phase + 1) + " is up, " + written.count() + " results written");
         if (phase > 0) {
           afterRestart = checkRecovery(serve, afterRestart, results);
+          sentAgainByKey.add(unacknowledged(afterRestart, results, pendingFile));
         }
         List<String> batchArgs = new ArrayList<>(List.of("batch", jobs.toString(), "--output", results.toString(),
             "--server", serve.target(), "--progress", "never"));
@@ -128,6 +132,7 @@ class SupervisorChaosIT {
           assertTrue(batch.waitFor(PHASE_LIMIT.toSeconds(), TimeUnit.SECONDS), "the last run of the batch ends");
           progress("the batch ended, exit " + batch.exitValue() + ", " + written.count() + " results written");
           assertTrue(batch.exitValue() == ExitCodes.OK || batch.exitValue() == ExitCodes.FAILED, Files.readString(err));
+          progress("lines accepted before a kill whose acknowledgement was lost, sent again with their key: " + sentAgainByKey);
           assertFinal(serve, results, executions, kills);
           serve.shutdown();
           progress("done");
@@ -198,6 +203,18 @@ class SupervisorChaosIT {
           "the job of a result the batch wrote is kept in that state: " + result + ", " + lineJobs);
     }
     return after;
+  }
+
+  /**
+   * How many lines have a job in the store but neither a result in the output nor an entry in the
+   * pending journal: accepted by the killed service, their acknowledgement lost on the way.
+   */
+  private static int unacknowledged(Map<String, JsonNode> store, Path results, Path pendingFile) throws IOException {
+    Set<Long> known = new HashSet<>(PendingLog.read(pendingFile).keySet());
+    for (String text : Files.readAllLines(results, StandardCharsets.UTF_8)) {
+      known.add(Json.parse(text).get("line").asLong());
+    }
+    return (int) store.values().stream().map(job -> job.get("input").get("line").asLong()).filter(line -> !known.contains(line)).count();
   }
 
   private static void assertFinal(ServeProcess serve, Path results, Path executions, int kills) throws Exception {

@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * finds a worker as it is submitted is recorded once, already RUNNING, and sent at once: until
  * that record is committed the client has not been told it was accepted, and a crash leaves no
  * trace of it to run again. Its id was reserved in the store beforehand ({@link
- * Store#reservedIdsBelow}), so that no later job is ever given it. A job that waited in the queue is sent when the store's group commit
- * of its start comes back, on the I/O thread. With a store that records nothing, jobs go at once.
+ * Store#reservedIdsBelow}), so that no later job is ever given it. A job that waited in the queue
+ * is sent when the store's group commit of its start comes back, on the I/O thread. With a store
+ * that records nothing, jobs go at once.
  *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.

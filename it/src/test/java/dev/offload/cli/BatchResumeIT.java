@@ -92,7 +92,7 @@ class BatchResumeIT {
       }
       assertEquals(FAST + SLOW, results.size(), "every line has a result: " + results.keySet());
 
-      Map<String, JsonNode> store = list(serve);
+      Map<String, JsonNode> store = serve.jobs();
       assertEquals(FAST + SLOW, store.size(), "one job per line, none submitted twice: " + store.keySet());
       Map<Integer, JsonNode> byLine = new HashMap<>();
       for (JsonNode job : store.values()) {
@@ -141,7 +141,7 @@ class BatchResumeIT {
       assertEquals("NOT_FOUND", a.get("error").get("code").asText(), a.toString());
       assertTrue(a.get("error").get("message").asText().contains("no longer knows that job")
           && a.get("error").get("message").asText().contains("the line was not run again"), a.toString());
-      Map<String, JsonNode> store = list(serve);
+      Map<String, JsonNode> store = serve.jobs();
       assertEquals(1, store.size(), "only line b ran: " + store);
       assertFalse(Files.exists(dir.resolve("results.jsonl.pending")));
       serve.shutdown();
@@ -171,7 +171,7 @@ class BatchResumeIT {
       List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
       assertEquals(2, lines.size(), lines.toString());
       assertTrue(lines.stream().map(Json::parse).allMatch(n -> n.get("state").asText().equals("SUCCEEDED")), lines.toString());
-      Map<String, JsonNode> store = list(serve);
+      Map<String, JsonNode> store = serve.jobs();
       assertEquals(2, store.size(), "line 1 found its job by key; only line 2 made one: " + store);
       assertEquals(batch + ":1", store.get(job).get("idempotency_key").asText());
       assertTrue(store.values().stream().anyMatch(j -> j.get("idempotency_key").asText().equals(batch + ":2")), store.toString());
@@ -200,19 +200,11 @@ class BatchResumeIT {
           "--server", serve.target());
       assertEquals(1, r.exitCode(), r.err());
       assertEquals(2, Files.readAllLines(output, StandardCharsets.UTF_8).size(), "its new result appended");
-      Map<String, JsonNode> store = list(serve);
+      Map<String, JsonNode> store = serve.jobs();
       assertEquals(2, store.size(), "--resume ran the failed line again, not the old job's answer: " + store);
       assertTrue(store.values().stream().anyMatch(j -> j.get("idempotency_key").asText().equals(batch + ":1:1")), store.toString());
       serve.shutdown();
     }
-  }
-
-  private static Map<String, JsonNode> list(ServeProcess serve) {
-    Cli.Result r = Cli.run("list", "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    Map<String, JsonNode> jobs = new HashMap<>();
-    Json.parse(r.out()).forEach(j -> jobs.put(j.get("id").asText(), j));
-    return jobs;
   }
 
   private static int pendingCount(Path file) {

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.client.OffloadClient;
@@ -67,7 +66,7 @@ class FullDiskIT {
           }
         });
         sleeper = id.get(30, TimeUnit.SECONDS);
-        Await.until(sleeper + " to run", WAIT, () -> state(serve, sleeper).equals("RUNNING"));
+        Await.until(sleeper + " to run", WAIT, () -> serve.state(sleeper).equals("RUNNING"));
 
         disk.fill();
         StatusRuntimeException refusal = null;
@@ -95,7 +94,7 @@ class FullDiskIT {
         });
         JsonNode stats = serve.stats();
         assertTrue(stats.get("store").get("failure").asText().contains("disk is full"), stats.toString());
-        assertEquals("RUNNING", state(serve, sleeper), "a held end is not shown: status shows what a restart would find");
+        assertEquals("RUNNING", serve.state(sleeper), "a held end is not shown: status shows what a restart would find");
         assertFalse(result.isDone(), "a held end is not delivered");
         Cli.Result text = Cli.run("stats", "--server", serve.target());
         assertTrue(text.out().contains("THE STORE CANNOT WRITE"), text.out());
@@ -139,13 +138,5 @@ class FullDiskIT {
 
   private static SubmitJobRequest job(String handler, String input) {
     return SubmitJobRequest.newBuilder().setHandler(handler).setInputJson(input).build();
-  }
-
-  private static String state(ServeProcess serve, String id) {
-    Cli.Result r = Cli.run("status", id, "--json", "--server", serve.target());
-    if (r.exitCode() != 0) {
-      fail("status " + id + " failed: " + r.err());
-    }
-    return Json.parse(r.out()).get("state").asText();
   }
 }

@@ -21,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -104,7 +103,7 @@ class ShutdownQueuedIT {
 
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
       assertTrue(serve.stderrContains((2 + BATCH_LINES) + " jobs to run"), serve.stderr());
-      JsonNode stopped = status(serve, blocker);
+      JsonNode stopped = serve.status(blocker);
       assertEquals("CANCELLED", stopped.get("state").asText(), "a job still running after the grace is cancelled: " + stopped);
       assertEquals("SHUTDOWN", stopped.get("error").get("code").asText(), stopped.toString());
 
@@ -122,7 +121,7 @@ class ShutdownQueuedIT {
       assertTrue(lines.stream().allMatch(l -> l.get("state").asText().equals("SUCCEEDED")), lines.toString());
       assertFalse(Files.exists(PendingLog.pathFor(output)), "nothing is pending any more");
 
-      Map<String, JsonNode> all = list(serve);
+      Map<String, JsonNode> all = serve.jobs();
       assertEquals(3 + BATCH_LINES, all.size(), "the resume ran nothing again: " + all.keySet());
       for (String id : concat(List.of(runJob, javaJob), batchJobs)) {
         assertEquals("SUCCEEDED", all.get(id).get("state").asText(), all.get(id).toString());
@@ -139,9 +138,9 @@ class ShutdownQueuedIT {
     String queued;
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1", "--shutdown-grace", "60s")) {
       long worker = serve.workerPids().getFirst();
-      retried = submit(serve, "sleep", "{\"ms\": 600000}", "--retries", "1");
-      Await.until(retried + " to run", WAIT, () -> status(serve, retried).get("state").asText().equals("RUNNING"));
-      queued = submit(serve, "echo", "{\"queued\": 1}");
+      retried = serve.submit("sleep", "{\"ms\": 600000}", "--retries", "1");
+      Await.until(retried + " to run", WAIT, () -> serve.status(retried).get("state").asText().equals("RUNNING"));
+      queued = serve.submit("echo", "{\"queued\": 1}");
 
       dev.offload.testing.Signals.send("TERM", serve.pid());
       Await.until("the shutdown to begin", WAIT, () -> serve.stats().get("shutting_down").asBoolean());
@@ -152,11 +151,11 @@ class ShutdownQueuedIT {
     }
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
       assertTrue(serve.stderrContains("2 jobs to run"), serve.stderr());
-      Await.until(retried + " to run again", WAIT, () -> status(serve, retried).get("state").asText().equals("RUNNING"));
-      assertEquals(2, status(serve, retried).get("attempts").asInt(), "the attempt its lost worker cost is counted");
+      Await.until(retried + " to run again", WAIT, () -> serve.status(retried).get("state").asText().equals("RUNNING"));
+      assertEquals(2, serve.status(retried).get("attempts").asInt(), "the attempt its lost worker cost is counted");
       Cli.Result cancel = Cli.run("cancel", retried, "--server", serve.target());
       assertEquals(0, cancel.exitCode(), cancel.err());
-      Await.until(queued + " to run after it", WAIT, () -> status(serve, queued).get("state").asText().equals("SUCCEEDED"));
+      Await.until(queued + " to run after it", WAIT, () -> serve.status(queued).get("state").asText().equals("SUCCEEDED"));
       serve.shutdown();
     }
   }
@@ -167,7 +166,7 @@ class ShutdownQueuedIT {
     String queued;
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
       blockTheWorker(serve);
-      queued = submit(serve, "echo", "{\"queued\": 1}");
+      queued = serve.submit("echo", "{\"queued\": 1}");
       Process run = start("run", "run", "echo", "{\"run\": 1}", "--server", serve.target());
       try {
         Await.until("both jobs queued behind the sleep", WAIT, () -> serve.stats().get("queue_depth").asInt() == 2);
@@ -183,7 +182,7 @@ class ShutdownQueuedIT {
     }
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "1")) {
       assertFalse(serve.stderrContains("jobs to run"), serve.stderr());
-      Map<String, JsonNode> all = list(serve);
+      Map<String, JsonNode> all = serve.jobs();
       assertEquals(3, all.size(), all.toString());
       for (JsonNode job : all.values()) {
         assertEquals("CANCELLED", job.get("state").asText(), job.toString());
@@ -217,8 +216,8 @@ class ShutdownQueuedIT {
 
   /** Submits a sleep that holds the one worker until the shutdown's grace ends it; returns its id once it runs. */
   private static String blockTheWorker(ServeProcess serve) throws InterruptedException {
-    String id = submit(serve, "sleep", "{\"ms\": 600000}");
-    Await.until(id + " to run", WAIT, () -> status(serve, id).get("state").asText().equals("RUNNING"));
+    String id = serve.submit("sleep", "{\"ms\": 600000}");
+    Await.until(id + " to run", WAIT, () -> serve.status(id).get("state").asText().equals("RUNNING"));
     return id;
   }
 
@@ -276,27 +275,5 @@ class ShutdownQueuedIT {
     } catch (IOException | RuntimeException e) {
       return 0; // its last line is being written
     }
-  }
-
-  private static String submit(ServeProcess serve, String handler, String input, String... options) {
-    List<String> args = new ArrayList<>(List.of("submit", handler, input, "--server", serve.target()));
-    args.addAll(List.of(options));
-    Cli.Result r = Cli.run(args.toArray(String[]::new));
-    assertEquals(0, r.exitCode(), r.err());
-    return r.out().strip();
-  }
-
-  private static JsonNode status(ServeProcess serve, String id) {
-    Cli.Result r = Cli.run("status", id, "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    return Json.parse(r.out());
-  }
-
-  private static Map<String, JsonNode> list(ServeProcess serve) {
-    Cli.Result r = Cli.run("list", "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    Map<String, JsonNode> jobs = new HashMap<>();
-    Json.parse(r.out()).forEach(j -> jobs.put(j.get("id").asText(), j));
-    return jobs;
   }
 }

@@ -53,16 +53,16 @@ class StoreRecoveryIT {
     String lostWithRetries;
     List<String> queued = new ArrayList<>();
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "2")) {
-      finished = submit(serve, "echo", "{\"kept\": true}");
-      Await.until(finished + " to succeed", WAIT, () -> state(serve, finished).equals("SUCCEEDED"));
-      lostNoRetries = submit(serve, "sleep", "{\"ms\": 600000}");
-      lostWithRetries = submit(serve, "sleep", "{\"ms\": 600000}", "--retries", "1");
+      finished = serve.submit("echo", "{\"kept\": true}");
+      Await.until(finished + " to succeed", WAIT, () -> serve.state(finished).equals("SUCCEEDED"));
+      lostNoRetries = serve.submit("sleep", "{\"ms\": 600000}");
+      lostWithRetries = serve.submit("sleep", "{\"ms\": 600000}", "--retries", "1");
       Await.until("both sleeps to run", WAIT,
-          () -> state(serve, lostNoRetries).equals("RUNNING") && state(serve, lostWithRetries).equals("RUNNING"));
+          () -> serve.state(lostNoRetries).equals("RUNNING") && serve.state(lostWithRetries).equals("RUNNING"));
       for (int i = 0; i < 3; i++) {
-        queued.add(submit(serve, "echo", "{\"queued\": " + i + "}"));
+        queued.add(serve.submit("echo", "{\"queued\": " + i + "}"));
       }
-      before = list(serve);
+      before = serve.jobs();
       assertEquals(6, before.size());
       for (String id : queued) {
         assertEquals("QUEUED", before.get(id).get("state").asText(), "both workers are busy: " + before.get(id));
@@ -74,33 +74,33 @@ class StoreRecoveryIT {
     try (ServeProcess serve = ServeProcess.start(dir, List.of(), "--workers", "2")) {
       assertTrue(serve.stderrContains("4 jobs to run (1 of them were running and go again), 1 lost with it (FAILED SERVICE_LOST)"),
           serve.stderr());
-      JsonNode kept = status(serve, finished);
+      JsonNode kept = serve.status(finished);
       assertEquals("SUCCEEDED", kept.get("state").asText());
       assertEquals(Json.parse("{\"kept\": true}"), kept.get("output"), "its output and timings survive: " + kept);
       assertEquals(before.get(finished).get("worker_pid"), kept.get("worker_pid"));
       assertEquals(before.get(finished).get("run_ms"), kept.get("run_ms"));
 
-      JsonNode lost = status(serve, lostNoRetries);
+      JsonNode lost = serve.status(lostNoRetries);
       assertEquals("FAILED", lost.get("state").asText());
       assertEquals("SERVICE_LOST", lost.get("error").get("code").asText());
       assertTrue(lost.get("error").get("message").asText().contains("last knew it alive at 20"), lost.toString());
       assertEquals(1, lost.get("attempts").asInt());
 
-      Await.until(lostWithRetries + " to run again", WAIT, () -> state(serve, lostWithRetries).equals("RUNNING"));
-      assertEquals(2, status(serve, lostWithRetries).get("attempts").asInt(), "the lost attempt counted, and this one");
+      Await.until(lostWithRetries + " to run again", WAIT, () -> serve.state(lostWithRetries).equals("RUNNING"));
+      assertEquals(2, serve.status(lostWithRetries).get("attempts").asInt(), "the lost attempt counted, and this one");
       for (String id : queued) {
-        Await.until(id + " to run once a worker is free", WAIT, () -> state(serve, id).equals("SUCCEEDED"));
-        assertEquals(1, status(serve, id).get("attempts").asInt());
+        Await.until(id + " to run once a worker is free", WAIT, () -> serve.state(id).equals("SUCCEEDED"));
+        assertEquals(1, serve.status(id).get("attempts").asInt());
       }
 
-      next = submit(serve, "echo", "1");
+      next = serve.submit("echo", "1");
       // Past every id the killed service had reserved: one of them might have gone to a job not yet recorded.
       assertTrue(number(next) > 6, "ids go on past the last one before the kill: " + next);
-      Map<String, JsonNode> after = list(serve);
+      Map<String, JsonNode> after = serve.jobs();
       assertEquals(before.keySet(), new HashSet<>(after.keySet().stream().filter(id -> !id.equals(next)).toList()),
           "every job kept, none added");
       Cli.run("cancel", lostWithRetries, "--server", serve.target());
-      Await.until(lostWithRetries + " to end", WAIT, () -> state(serve, lostWithRetries).equals("CANCELLED"));
+      Await.until(lostWithRetries + " to end", WAIT, () -> serve.state(lostWithRetries).equals("CANCELLED"));
       serve.shutdown();
     }
 
@@ -109,7 +109,7 @@ class StoreRecoveryIT {
       assertFalse(serve.stderrContains("jobs unfinished"), serve.stderr());
       assertTrue(serve.stderrContains("7 finished jobs kept; ids go on from j-" + (number(next) + 1)),
           "a clean stop gives back the ids it reserved and did not use: " + serve.stderr());
-      Map<String, JsonNode> all = list(serve);
+      Map<String, JsonNode> all = serve.jobs();
       assertEquals(7, all.size());
       assertTrue(all.values().stream().allMatch(j -> Set.of("SUCCEEDED", "FAILED", "CANCELLED").contains(j.get("state").asText())),
           all.toString());
@@ -165,7 +165,7 @@ class StoreRecoveryIT {
         JsonNode byState = serve.stats().get("jobs_by_state");
         return byState.get("QUEUED").asInt() == 0 && byState.get("RUNNING").asInt() == 0;
       });
-      Map<String, JsonNode> after = list(serve);
+      Map<String, JsonNode> after = serve.jobs();
       // Each line's job, by its input: at most one job per line, each in one terminal state.
       Map<Integer, JsonNode> byLine = new HashMap<>();
       for (JsonNode job : after.values()) {
@@ -246,32 +246,6 @@ class StoreRecoveryIT {
     assertEquals(2, r.exitCode(), r.err());
     assertTrue(r.err().contains("does not support yet") && r.err().contains("sqlite:PATH") && r.err().contains("memory:"), r.err());
     assertFalse(r.err().contains("secret"), r.err());
-  }
-
-  private static String submit(ServeProcess serve, String handler, String input, String... options) {
-    List<String> args = new ArrayList<>(List.of("submit", handler, input, "--server", serve.target()));
-    args.addAll(List.of(options));
-    Cli.Result r = Cli.run(args.toArray(String[]::new));
-    assertEquals(0, r.exitCode(), r.err());
-    return r.out().strip();
-  }
-
-  private static JsonNode status(ServeProcess serve, String id) {
-    Cli.Result r = Cli.run("status", id, "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    return Json.parse(r.out());
-  }
-
-  private static String state(ServeProcess serve, String id) {
-    return status(serve, id).get("state").asText();
-  }
-
-  private static Map<String, JsonNode> list(ServeProcess serve) {
-    Cli.Result r = Cli.run("list", "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    Map<String, JsonNode> jobs = new HashMap<>();
-    Json.parse(r.out()).forEach(j -> jobs.put(j.get("id").asText(), j));
-    return jobs;
   }
 
   private static long number(String id) {

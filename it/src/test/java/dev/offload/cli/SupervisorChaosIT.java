@@ -2,13 +2,11 @@ package dev.offload.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.sdk.Json;
 import dev.offload.testing.Await;
-import dev.offload.testing.Cli;
 import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.testing.OffloadProcess;
 import dev.offload.testing.PluginJar;
@@ -166,7 +164,7 @@ class SupervisorChaosIT {
     long lost = recovered.group(3) == null ? 0 : Long.parseLong(recovered.group(3));
     long finished = Long.parseLong(recovered.group(4));
     long nextId = Long.parseLong(recovered.group(5));
-    Map<String, JsonNode> after = list(serve);
+    Map<String, JsonNode> after = serve.jobs();
     // The lost jobs have ended: they are among the finished ones.
     assertTrue(lost <= finished, recovered.group());
     assertEquals(toRun + finished, after.size(), "the store holds what its recovery counted: " + recovered.group());
@@ -252,7 +250,7 @@ class SupervisorChaosIT {
       runsByLine.merge(line, 1, Integer::sum);
     }
 
-    Map<String, JsonNode> store = list(serve);
+    Map<String, JsonNode> store = serve.jobs();
     Map<Long, List<JsonNode>> jobsByLine = new TreeMap<>();
     for (JsonNode job : store.values()) {
       String state = job.get("state").asText();
@@ -321,14 +319,6 @@ class SupervisorChaosIT {
 
   private static long number(JsonNode job) {
     return Long.parseLong(job.get("id").asText().substring("j-".length()));
-  }
-
-  private static Map<String, JsonNode> list(ServeProcess serve) {
-    Cli.Result r = Cli.run("list", "--json", "--server", serve.target());
-    assertEquals(0, r.exitCode(), r.err());
-    Map<String, JsonNode> jobs = new HashMap<>();
-    Json.parse(r.out()).forEach(j -> jobs.put(j.get("id").asText(), j));
-    return jobs;
   }
 
   /**

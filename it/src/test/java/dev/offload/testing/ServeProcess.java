@@ -19,7 +19,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -130,6 +132,36 @@ public final class ServeProcess implements AutoCloseable {
     Cli.Result stats = Cli.run("stats", "--json", "--server", target());
     assertEquals(0, stats.exitCode(), stats.err());
     return Json.parse(stats.out());
+  }
+
+  /** {@code offload submit HANDLER INPUT OPTIONS...}, which must succeed: the new job's id. */
+  public String submit(String handler, String input, String... options) {
+    List<String> args = new ArrayList<>(List.of("submit", handler, input, "--server", target()));
+    args.addAll(List.of(options));
+    Cli.Result r = Cli.run(args.toArray(String[]::new));
+    assertEquals(0, r.exitCode(), r.err());
+    return r.out().strip();
+  }
+
+  /** {@code offload status ID --json}, parsed. */
+  public JsonNode status(String id) {
+    Cli.Result r = Cli.run("status", id, "--json", "--server", target());
+    assertEquals(0, r.exitCode(), "status " + id + ": " + r.err());
+    return Json.parse(r.out());
+  }
+
+  /** A job's state, as {@code status} gives it. */
+  public String state(String id) {
+    return status(id).get("state").asText();
+  }
+
+  /** {@code offload list --json}: every job the service holds, by id. */
+  public Map<String, JsonNode> jobs() {
+    Cli.Result r = Cli.run("list", "--json", "--server", target());
+    assertEquals(0, r.exitCode(), r.err());
+    Map<String, JsonNode> jobs = new HashMap<>();
+    Json.parse(r.out()).forEach(j -> jobs.put(j.get("id").asText(), j));
+    return jobs;
   }
 
   /** The pids of the workers, in slot order (0 for a slot whose worker is starting). */

@@ -15,7 +15,7 @@ public final class ExitCodes {
   public static final int FAILED = 1;
   /**
    * A usage error or invalid input (unknown handler, malformed JSON, a short token, a directory
-   * others can write to): rejected before running. Also {@code result} of an output the service
+   * others can write to, an idempotency key given to another job): rejected before running. Also {@code result} of an output the service
    * no longer holds (expired, or dropped by {@code --finished-memory}).
    */
   public static final int USAGE = 2;
@@ -59,7 +59,7 @@ public final class ExitCodes {
    */
   public static int forStatus(Status.Code code) {
     return switch (code) {
-      case INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE, UNAUTHENTICATED, PERMISSION_DENIED -> USAGE;
+      case INVALID_ARGUMENT, FAILED_PRECONDITION, NOT_FOUND, OUT_OF_RANGE, UNAUTHENTICATED, PERMISSION_DENIED -> USAGE;
       case UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED -> UNAVAILABLE;
       default -> FAILED;
     };

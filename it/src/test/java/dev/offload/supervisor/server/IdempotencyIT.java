@@ -195,7 +195,7 @@ class IdempotencyIT {
       assertTrue(run.out().contains("\"id\" : \"" + first.out().strip() + "\"") && run.out().contains("\"idempotency_key\" : \"cli-key\""),
           run.out());
       var other = service.cli("submit", "echo", "{\"n\": 2}", "--idempotency-key", "cli-key");
-      assertEquals(1, other.exitCode());
+      assertEquals(2, other.exitCode(), "refused as invalid input is");
       assertTrue(other.err().contains("'cli-key'") && other.err().contains(first.out().strip()), other.err());
       var tooLong = service.cli("submit", "echo", "1", "--idempotency-key", "k".repeat(201));
       assertEquals(2, tooLong.exitCode());

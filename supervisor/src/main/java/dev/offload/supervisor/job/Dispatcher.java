@@ -55,9 +55,10 @@ import org.slf4j.LoggerFactory;
  * <p>A job goes to its worker only once the {@link Store} has recorded it RUNNING with its attempt
  * counted, or will have before it records anything else: so after a crash a job that may have run
  * is never taken for one that did not (a job without retries is run at most once). A job that
- * finds a worker as it is submitted is recorded once, already RUNNING, and sent at once: until
- * that record is committed the client has not been told it was accepted, and a crash leaves no
- * trace of it to run again. Its id was reserved in the store beforehand ({@link
+ * finds a worker as it is submitted is recorded once, already RUNNING, and sent at once (unless it
+ * has an idempotency key, which the key's next submission must find): until that record is
+ * committed the client has not been told it was accepted, and a crash leaves no trace of it to
+ * run again. Its id was reserved in the store beforehand ({@link
  * Store#reservedIdsBelow}), so that no later job is ever given it. A job that waited in the queue
  * is sent when the store's group commit of its start comes back, on the I/O thread. With a store
  * that records nothing, jobs go at once.
@@ -108,7 +109,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     this(maxQueue, cancelGrace, scheduler, new MemoryStore());
   }
 
-  /** @param store where a job's start is recorded before it is sent */
+  /** @param store where each job's acceptance, start and end are recorded (see the class comment) */
   public Dispatcher(int maxQueue, Duration cancelGrace, ScheduledExecutorService scheduler, Store store) {
     this.queue = new JobQueue(maxQueue);
     this.cancelGrace = cancelGrace;
@@ -172,9 +173,10 @@ public final class Dispatcher implements WorkerPool.Listener {
         assign(worker, job);
       }
       startDeadline(job);
-      if (recording && worker != null && job.sequence() >= store.reservedIdsBelow()) {
-        // Its id is not reserved yet (the writer lags far behind): it waits for its record, lest a
-        // crash let the next service give its id to another job.
+      if (recording && worker != null && (job.idempotencyKey() != null || job.sequence() >= store.reservedIdsBelow())) {
+        // It waits for its record: a job with an idempotency key, lest a crash before the commit
+        // leave no trace of a run that the key's next submission would run again; and one whose id
+        // is not reserved yet (the writer lags far behind), lest the next service give it again.
         Worker assigned = worker;
         worker = null;
         store.accepted(job.record(), failure -> {

@@ -96,7 +96,6 @@ public final class Job {
   private JobState stopState;
   /** Why it is being stopped, for its record. */
   private JobError stopReason;
-  /** Whether its worker was killed because it did not stop within the cancel grace. */
   /** Why its worker is being killed to stop it (the wait it outlived); null unless that happened. */
   private String killedToStopBecause;
   private final List<Listener> listeners = new ArrayList<>(2);

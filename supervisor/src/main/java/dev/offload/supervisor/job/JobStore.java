@@ -36,7 +36,7 @@ import java.util.function.Consumer;
  *
  * <p>Jobs submitted with an idempotency key are also held by key, for as long as they are held at
  * all: a key is free again once its job is forgotten (expired past {@code keepFinished}, or
- * discarded because it was refused). See {@link #admit}.
+ * discarded because it was refused), or once its job ended CANCELLED. See {@link #admit}.
  */
 public final class JobStore {
 

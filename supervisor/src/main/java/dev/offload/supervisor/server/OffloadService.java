@@ -231,6 +231,12 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       submit(job, acceptance);
     } catch (StatusRuntimeException e) {
       acceptance.refuse(e);
+    } catch (RuntimeException e) {
+      // A fault of this service's, not of the request: the job is forgotten (its key freed, so
+      // that submissions waiting on it are told), and the client is told.
+      supervisor.jobs().discard(job);
+      acceptance.refuse(Status.INTERNAL.withDescription(bounded("the service could not accept the job: " + e
+          + "; this is a bug in offload, please report it")).withCause(e).asRuntimeException());
     }
   }
 

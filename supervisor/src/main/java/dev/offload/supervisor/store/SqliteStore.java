@@ -140,6 +140,12 @@ public final class SqliteStore implements Store {
 
   /** Ids below this are reserved in the file: {@code meta.next_id} as last committed. */
   private volatile long reservedIdsBelow;
+  /**
+   * Whether a write of this service was refused or lost (an outage, a bad write, a close while the
+   * store could not write): a job may then have run with an id the store never recorded, so a
+   * clean close keeps the ids reserved rather than give back those unused.
+   */
+  private volatile boolean writeLost;
 
   // The writer's own state: read and written by the writer thread only (after open).
   /** One past the highest id recorded. */
@@ -612,8 +618,8 @@ public final class SqliteStore implements Store {
     for (Write w : backlog) {
       switch (w.kind()) {
         case ACCEPTED -> {
-          if (w.job().state() != JobState.RUNNING) {
-            return false;
+          if (w.job().state() != JobState.RUNNING || w.job().idempotencyKey() != null) {
+            return false; // queued, or sent only once this commits (a job with a key)
           }
           running.add(w.job().id());
         }
@@ -773,6 +779,7 @@ public final class SqliteStore implements Store {
    * change the store lacks.
    */
   private void rejected(List<Write> group, Exception e) {
+    writeLost = true;
     if (group.size() > 1) {
       for (int i = group.size() - 1; i >= 0; i--) {
         backlog.addFirst(group.get(i));
@@ -803,6 +810,7 @@ public final class SqliteStore implements Store {
    * is committed, so that no client learns of an end the store does not have.
    */
   private void failed(List<Write> group, StoreException failure) {
+    writeLost = true;
     List<Write> keep = new ArrayList<>(group.size());
     List<Write> toldNow = new ArrayList<>();
     int refusedNow = 0;
@@ -956,6 +964,7 @@ public final class SqliteStore implements Store {
     if (backlog.isEmpty()) {
       return;
     }
+    writeLost = true;
     StoreException failure = failing != null ? failing
         : new StoreException("the job store " + path + " is closed: the service is stopping");
     Set<String> jobs = new LinkedHashSet<>();
@@ -1071,7 +1080,7 @@ public final class SqliteStore implements Store {
     }
     // A write queued as the writer saw the queue empty for the last time: told, not left waiting.
     StoreException closed = new StoreException("the job store " + path + " is closed: the service is stopping");
-    boolean allRecorded = heldWrites == 0;
+    boolean allRecorded = !writeLost;
     for (Write late = queue.poll(); late != null; late = queue.poll()) {
       allRecorded = false;
       if (late.done() != null) {

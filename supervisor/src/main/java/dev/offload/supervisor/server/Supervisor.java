@@ -64,7 +64,7 @@ public final class Supervisor {
     // once, they do not hold the job (its input and output) until then.
     timers.setRemoveOnCancelPolicy(true);
     this.scheduler = timers;
-    this.store = config.store().store(config.durability(), config.keepFinished());
+    this.store = config.store().store(config.durability(), config.keepFinished(), null);
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler, store);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
     metrics.trackStore(store);

@@ -26,6 +26,7 @@ import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
 import dev.offload.supervisor.store.StoreUrl;
@@ -51,9 +52,14 @@ import java.util.stream.Collectors;
 public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   private final Supervisor supervisor;
+  /** With a shared store: answers about jobs this service does not hold; else null. */
+  private final ClusterQueries cluster;
 
   OffloadService(Supervisor supervisor) {
     this.supervisor = supervisor;
+    this.cluster = supervisor.store() instanceof SharedStore shared
+        ? new ClusterQueries(shared, supervisor.jobs(), supervisor.dispatcher())
+        : null;
   }
 
   @Override
@@ -80,15 +86,20 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
-    Job job;
-    try {
-      job = find(request.getJobId());
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
+    var events = (ServerCallStreamObserver<JobEvent>) response;
+    ClientGone gone = new ClientGone(events); // now: gRPC takes the handler only during this call
+    int maxWatchers = supervisor.config().limits().maxWatchersPerJob();
+    var local = supervisor.jobs().find(request.getJobId());
+    if (local.isEmpty() && cluster != null) {
+      cluster.follow(request.getJobId(), ClusterQueries.then(job -> stream(job, events, gone, maxWatchers, keptStoreUrl()),
+          response::onError), this::notFound);
       return;
     }
-    var events = (ServerCallStreamObserver<JobEvent>) response;
-    stream(job, events, new ClientGone(events), supervisor.config().limits().maxWatchersPerJob(), keptStoreUrl());
+    if (local.isEmpty()) {
+      response.onError(notFound(request.getJobId()));
+      return;
+    }
+    stream(local.get(), events, gone, maxWatchers, keptStoreUrl());
   }
 
   /** Where the jobs a shutdown leaves queued are kept, as a message names it. */
@@ -98,6 +109,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<GetJobResponse> response) {
+    var local = supervisor.jobs().find(request.getJobId());
+    if (cluster != null && (local.isEmpty() || !cluster.knowsBest(local.get()))) {
+      cluster.get(request.getJobId(), ClusterQueries.then(job -> {
+        response.onNext(GetJobResponse.newBuilder().setJob(job).build());
+        response.onCompleted();
+      }, response::onError), this::notFound);
+      return;
+    }
     try {
       response.onNext(GetJobResponse.newBuilder().setJob(find(request.getJobId()).toProto()).build());
       response.onCompleted();
@@ -113,6 +132,13 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       response.onError(Status.INVALID_ARGUMENT.withDescription("unknown job state " + request.getStateValue()).asRuntimeException());
       return;
     }
+    if (cluster != null) {
+      cluster.list(state, supervisor.config().keepFinished(), ClusterQueries.then(found -> {
+        response.onNext(ListJobsResponse.newBuilder().addAllJobs(found).build());
+        response.onCompleted();
+      }, response::onError));
+      return;
+    }
     var jobs = ListJobsResponse.newBuilder();
     supervisor.jobs().list(state).forEach(j -> jobs.addJobs(j.toProto()));
     response.onNext(jobs.build());
@@ -121,6 +147,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
+    var local = supervisor.jobs().find(request.getJobId());
+    if (cluster != null && (local.isEmpty() || !cluster.knowsBest(local.get()))) {
+      cluster.cancel(request.getJobId(), ClusterQueries.then(job -> {
+        response.onNext(CancelJobResponse.newBuilder().setJob(job).build());
+        response.onCompleted();
+      }, response::onError), this::notFound);
+      return;
+    }
     try {
       Job job = find(request.getJobId());
       supervisor.dispatcher().cancel(job);
@@ -147,6 +181,13 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     Map<String, Long> counts = supervisor.jobs().countByState().entrySet().stream()
         .collect(Collectors.toMap(e -> e.getKey().name(), Map.Entry::getValue));
     status.putAllJobsByState(counts);
+    if (cluster != null) {
+      cluster.cluster(ClusterQueries.then(found -> {
+        response.onNext(status.addAllServices(found.services()).setSharedQueueDepth(found.sharedQueueDepth()).build());
+        response.onCompleted();
+      }, response::onError));
+      return;
+    }
     response.onNext(status.build());
     response.onCompleted();
   }
@@ -451,10 +492,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   private Job find(String id) {
-    return supervisor.jobs().find(id).orElseThrow(() -> Status.NOT_FOUND
+    return supervisor.jobs().find(id).orElseThrow(() -> notFound(id));
+  }
+
+  private StatusRuntimeException notFound(String id) {
+    return Status.NOT_FOUND
         .withDescription("no job " + quoted(id) + "; 'offload list' shows the jobs this service holds (it keeps the last "
             + supervisor.config().keepFinished() + " finished jobs, oldest expire first; see serve --keep-finished)")
-        .asRuntimeException());
+        .asRuntimeException();
   }
 
   private WorkerStatus workerStatus(SlotStatus slot) {

@@ -248,6 +248,18 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
+   * Withdraws a job whose acceptance the store refused: it must not run, and it ends CANCELLED here.
+   * One meant for a shared queue never reached it, so nothing is asked of the other services.
+   */
+  public void withdraw(Job job) {
+    if (inSharedQueue.remove(job)) {
+      job.fail(JobState.CANCELLED, "CANCELLED", "the job was not accepted: its store could not record it");
+    } else {
+      cancel(job);
+    }
+  }
+
+  /**
    * Stops a job the way {@link #cancel} does, but in {@code terminal} with {@code code} and {@code
    * message}: for a stop that another service of a shared store asked for.
    */

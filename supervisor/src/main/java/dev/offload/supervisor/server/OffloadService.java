@@ -26,6 +26,7 @@ import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.supervisor.store.KeyTakenException;
 import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
@@ -267,7 +268,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       return;
     }
     Job job = admission.job();
-    Acceptance acceptance = new Acceptance(job, accepted, refused);
+    Acceptance acceptance = new Acceptance(job, request, accepted, refused);
     try {
       submit(job, acceptance);
     } catch (StatusRuntimeException e) {
@@ -284,12 +285,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   /** One job's acceptance: refused at once, or told when its record is committed, whichever comes first decides. */
   private final class Acceptance implements Store.Completion {
     private final Job job;
+    private final SubmitJobRequest request;
     private final Consumer<Job> accepted;
     private final Consumer<StatusRuntimeException> refused;
     private final AtomicBoolean decided = new AtomicBoolean();
 
-    Acceptance(Job job, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+    Acceptance(Job job, SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
       this.job = job;
+      this.request = request;
       this.accepted = accepted;
       this.refused = refused;
     }
@@ -313,8 +316,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       }
       // Not accepted after all: the client is told so, and the job must not run (it may have been
       // sent already) or stay queued.
-      supervisor.dispatcher().cancel(job);
+      supervisor.dispatcher().withdraw(job);
       supervisor.jobs().discard(job);
+      if (failure instanceof KeyTakenException taken) {
+        // Another service of the cluster accepted a job with this key first: this request follows it.
+        job.acceptanceDecided(Status.ABORTED.withDescription(job.id() + " was not made: its idempotency key is "
+            + "held by j-" + taken.holder().id()).asRuntimeException());
+        follow(supervisor.jobs().follow(taken.holder()), request, accepted, refused);
+        return;
+      }
       StatusRuntimeException refusal = storeRefusal(failure);
       refused.accept(refusal);
       job.acceptanceDecided(refusal);

@@ -1247,8 +1247,9 @@ public final class PostgresStore implements SharedStore {
 
   private static final String INSERT = "INSERT INTO jobs (id, handler, state, input_json, worker_pid, attempts, retries,"
       + " timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms, idempotency_key, owner, claim_token,"
-      + " submitted_via, ran_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING";
-  private static final String RELEASE_KEY = "UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?";
+      + " submitted_via, ran_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING";
+  /** Who holds an idempotency key, when an insert found it taken. */
+  private static final String KEY_HOLDER = "SELECT * FROM jobs WHERE idempotency_key = ? AND id <> ?";
   private static final String STARTED = "UPDATE jobs SET state = ?, worker_pid = ?, attempts = ?, started_at_ms = ?,"
       + " queued_ms = ?, ran_on = ? WHERE id = ? AND owner = ? AND claim_token = ?";
   private static final String QUEUED = "UPDATE jobs SET state = 'QUEUED', worker_pid = 0, attempts = ?"
@@ -1319,7 +1320,7 @@ public final class PostgresStore implements SharedStore {
   private void apply(Connection c, List<Write> group, List<Told> told, List<long[]> endedNow) throws SQLException {
     boolean jobsQueued = false;
     List<Long> endedIds = new ArrayList<>();
-    try (PreparedStatement insert = c.prepareStatement(INSERT); PreparedStatement releaseKey = c.prepareStatement(RELEASE_KEY);
+    try (PreparedStatement insert = c.prepareStatement(INSERT); PreparedStatement keyHolder = c.prepareStatement(KEY_HOLDER);
         PreparedStatement started = c.prepareStatement(STARTED); PreparedStatement queuedBack = c.prepareStatement(QUEUED);
         PreparedStatement ended = c.prepareStatement(ENDED); PreparedStatement endedUnowned = c.prepareStatement(ENDED_UNOWNED)) {
       for (Write w : group) {
@@ -1330,7 +1331,7 @@ public final class PostgresStore implements SharedStore {
           Claim under = w.under()[i];
           if (w.kind() != Kind.ACCEPTED && refused.contains(j.id())) {
             refusal = new StoreException("the job store " + redactedUrl + " did not record j-" + j.id() + ": its acceptance was"
-                + " refused, as the database could not be reached");
+                + " refused");
             if (w.kind() == Kind.ENDED) {
               endedNow.add(new long[] {j.id()});
             }
@@ -1338,11 +1339,6 @@ public final class PostgresStore implements SharedStore {
           }
           switch (w.kind()) {
             case ACCEPTED -> {
-              if (j.idempotencyKey() != null) {
-                releaseKey.setString(1, j.idempotencyKey());
-                releaseKey.setLong(2, j.id());
-                releaseKey.executeUpdate();
-              }
               insert.setLong(1, j.id());
               insert.setString(2, j.handler());
               insert.setString(3, under == null ? j.state().name() : JobState.RUNNING.name());
@@ -1367,7 +1363,20 @@ public final class PostgresStore implements SharedStore {
                 insert.setString(17, member.name());
               }
               insert.setLong(16, serviceId);
-              insert.executeUpdate();
+              // Nothing inserted: the row is there already (this write committed before, its answer
+              // lost), or another job of the cluster holds the key (a concurrent insert of it waited
+              // for that one to commit): that job is the one the submission follows.
+              if (insert.executeUpdate() == 0 && j.idempotencyKey() != null) {
+                keyHolder.setString(1, j.idempotencyKey());
+                keyHolder.setLong(2, j.id());
+                try (ResultSet r = keyHolder.executeQuery()) {
+                  if (r.next()) {
+                    refusal = new KeyTakenException(record(r));
+                    refused.add(j.id());
+                    claims.remove(j.id());
+                  }
+                }
+              }
             }
             case STARTED -> {
               started.setString(1, j.state().name());
@@ -1590,6 +1599,9 @@ public final class PostgresStore implements SharedStore {
    * 57P02, 57P03), out of resources (class 53), or a transaction to try again (40001, 40P01).
    */
   static boolean unreachable(Throwable e) {
+    if (!(e instanceof SQLException)) {
+      return false; // a fault of this code or of its jar, not the database's
+    }
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SQLTransientConnectionException || t instanceof SQLNonTransientConnectionException
           || t instanceof SQLTransientException || t instanceof IOException) {

@@ -375,8 +375,10 @@ class PostgresStoreIT {
   @Test
   void password_neverLogged_evenAtDebug() throws Exception {
     String secret = "pw-" + Long.toHexString(System.nanoTime()) + "-secret";
-    ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    Level before = root.getLevel();
+    ch.qos.logback.classic.Logger root = logback(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    // Everything at debug goes to the capture only (not to the console, which it would flood).
+    List<ch.qos.logback.classic.Logger> loggers = List.of(root, logback("com.zaxxer"), logback("dev.offload"), logback("org.postgresql"));
+    List<Level> before = loggers.stream().map(ch.qos.logback.classic.Logger::getLevel).toList();
     List<String> lines = new CopyOnWriteArrayList<>();
     AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {
       @Override
@@ -387,8 +389,12 @@ class PostgresStoreIT {
     };
     capture.setContext(root.getLoggerContext());
     capture.start();
-    root.addAppender(capture);
-    root.setLevel(Level.DEBUG);
+    for (ch.qos.logback.classic.Logger l : loggers.subList(1, loggers.size())) {
+      l.addAppender(capture);
+      l.setAdditive(false);
+      l.setLevel(Level.DEBUG);
+    }
+    root.addAppender(capture); // and what else logs at warn or above
     try {
       PostgresStore a = new PostgresStore((StoreUrl.Postgresql) StoreUrl.parse(pg.url()),
           new ClusterMember("A", "127.0.0.1:1", 2, secret, Duration.ofSeconds(3)), 100);
@@ -407,8 +413,11 @@ class PostgresStoreIT {
       }
       assertFalse(new ClusterMember("B", "", 2, secret, Duration.ofSeconds(1)).toString().contains(secret));
     } finally {
-      root.setLevel(before);
-      root.detachAppender(capture);
+      for (int i = 0; i < loggers.size(); i++) {
+        loggers.get(i).setLevel(before.get(i));
+        loggers.get(i).detachAppender(capture);
+        loggers.get(i).setAdditive(true);
+      }
       capture.stop();
     }
     assertTrue(lines.stream().anyMatch(l -> l.startsWith("com.zaxxer.hikari")), "HikariCP's debug lines were captured: " + lines);
@@ -506,6 +515,10 @@ class PostgresStoreIT {
     opened.add(s);
     s.open(Runnable::run, n -> {});
     return s;
+  }
+
+  private static ch.qos.logback.classic.Logger logback(String name) {
+    return (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(name);
   }
 
   private static JobRecord keyed(long id, String key) {

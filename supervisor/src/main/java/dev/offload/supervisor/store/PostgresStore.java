@@ -658,9 +658,10 @@ public final class PostgresStore implements SharedStore {
     }
   }
 
+  /** Counts the jobs kept and the bytes the store's tables take (indexes included), for {@code stats}. */
   private void refreshStats(Connection c) throws SQLException {
-    try (Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("SELECT (SELECT count(*) FROM jobs), pg_total_relation_size('jobs') + pg_total_relation_size('services')")) {
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+        "SELECT (SELECT count(*) FROM jobs), pg_total_relation_size('jobs') + pg_total_relation_size('services')")) {
       r.next();
       rows = r.getLong(1);
       sizeBytes = r.getLong(2);

@@ -110,7 +110,7 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--health", paramLabel = "HOST:PORT",
       description = "Also answer gRPC health checks (grpc.health.v1.Health, nothing else) on HOST:PORT, in plaintext and without"
           + " a token: for probes that can do neither, such as a Kubernetes grpc probe of a service with --tls-cert. Any address"
-          + " (the answer is only SERVING or NOT_SERVING); port 0 picks a free one.")
+          + " (the answer is only SERVING or NOT_SERVING).")
   String healthAddress;
 
   @Option(names = "--max-request-size", paramLabel = "SIZE", defaultValue = "5m", converter = SizeConverter.class,

@@ -130,8 +130,8 @@ class SecurityIT {
   }
 
   @Test
-  void serve_healthTakesOnlyHostAndPort() {
-    Cli.Result r = Cli.run("serve", "--listen", "127.0.0.1:0", "--health", "unix:/tmp/h.sock");
+  void serve_healthTakesOnlyHostAndPort() throws IOException {
+    Cli.Result r = Cli.run("serve", "--listen", "127.0.0.1:" + freePort(), "--health", "unix:/tmp/h.sock");
 
     assertEquals(2, r.exitCode(), r.err());
     assertTrue(r.err().contains("--health takes HOST:PORT"), r.err());

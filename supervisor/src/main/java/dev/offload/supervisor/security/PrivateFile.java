@@ -9,8 +9,9 @@ import java.util.Set;
 
 /**
  * The check a secret file (a token, a password) must pass before a service reads it: no one but
- * its owner may read it, with one exception, PostgreSQL's rule for its key files: a file that root
- * owns may also be readable by its group (never by others).
+ * its owner may read, write or execute it, with one exception, PostgreSQL's rule for its key
+ * files: a file that root owns may also be readable by its group (never writable, and never open
+ * to others).
  *
  * <p>The exception is what the usual ways of handing a secret to a service produce, none of which
  * can make the file belong to the service's user with mode 0600:
@@ -30,7 +31,7 @@ public final class PrivateFile {
   private PrivateFile() {}
 
   /**
-   * Refuses {@code file} if others may read it.
+   * Refuses {@code file} if anyone but its owner may read or change it (see the class comment).
    *
    * @param what what the file is, for the message ("token file")
    * @throws IllegalArgumentException saying who can read the file and how to make it private
@@ -40,21 +41,27 @@ public final class PrivateFile {
     Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
     String refusal = refusal(perms, ownerUid(file));
     if (refusal != null) {
-      throw new IllegalArgumentException(what + " " + file + " can be read by " + refusal + " ("
-          + PosixFilePermissions.toString(perms) + "); make it private: chmod 600 " + file);
+      throw new IllegalArgumentException(what + " " + file + " " + refusal + " (" + PosixFilePermissions.toString(perms)
+          + "); make it private: chmod 600 " + file);
     }
   }
 
   /**
-   * Who may read a file of these permissions and this owner besides the owner, or null if no one
-   * may (or only the group of a file root owns). Pure, for the tests.
+   * What is wrong with a secret file of these permissions and this owner ("can be read by
+   * others"), or null if nothing is. Pure, for the tests.
    */
   static String refusal(Set<PosixFilePermission> perms, int ownerUid) {
     if (perms.contains(PosixFilePermission.OTHERS_READ)) {
-      return "others";
+      return "can be read by others";
+    }
+    if (perms.contains(PosixFilePermission.OTHERS_WRITE) || perms.contains(PosixFilePermission.OTHERS_EXECUTE)) {
+      return "is open to others";
+    }
+    if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.GROUP_EXECUTE)) {
+      return "is open to its group";
     }
     if (perms.contains(PosixFilePermission.GROUP_READ) && ownerUid != 0) {
-      return "its group";
+      return "can be read by its group";
     }
     return null;
   }

@@ -31,7 +31,7 @@ class PrivateFileTest {
 
   @Test
   void refusal_groupReadOfAUsersFile_refused() {
-    assertEquals("its group", PrivateFile.refusal(PosixFilePermissions.fromString("rw-r-----"), USER));
+    assertEquals("can be read by its group", PrivateFile.refusal(PosixFilePermissions.fromString("rw-r-----"), USER));
   }
 
   @Test
@@ -41,8 +41,15 @@ class PrivateFileTest {
 
   @Test
   void refusal_othersRead_refusedWhoeverOwnsIt() {
-    assertEquals("others", PrivateFile.refusal(PosixFilePermissions.fromString("rw----r--"), USER));
-    assertEquals("others", PrivateFile.refusal(PosixFilePermissions.fromString("r--r--r--"), ROOT));
+    assertEquals("can be read by others", PrivateFile.refusal(PosixFilePermissions.fromString("rw----r--"), USER));
+    assertEquals("can be read by others", PrivateFile.refusal(PosixFilePermissions.fromString("r--r--r--"), ROOT));
+  }
+
+  @Test
+  void refusal_writableOrExecutableByAnyoneElse_refusedWhoeverOwnsIt() {
+    assertEquals("is open to others", PrivateFile.refusal(PosixFilePermissions.fromString("rw-----w-"), ROOT));
+    assertEquals("is open to its group", PrivateFile.refusal(PosixFilePermissions.fromString("rw--w----"), ROOT));
+    assertEquals("is open to its group", PrivateFile.refusal(PosixFilePermissions.fromString("rw-rw----"), ROOT));
   }
 
   @Test

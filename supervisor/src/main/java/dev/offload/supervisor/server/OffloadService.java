@@ -174,8 +174,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .setUptimeMs(supervisor.uptimeMillis())
         .setShuttingDown(supervisor.isShuttingDown())
         .setJobsPerSecondLastMinute(supervisor.metrics().jobsPerSecondLastMinute())
-        .addAllHandlerTimes(supervisor.metrics().handlerTimes())
-        .setStore(storeStatus());
+        .addAllHandlerTimes(supervisor.metrics().handlerTimes());
     for (SlotStatus slot : supervisor.pool().status()) {
       status.addWorkers(workerStatus(slot));
     }
@@ -183,13 +182,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .collect(Collectors.toMap(e -> e.getKey().name(), Map.Entry::getValue));
     status.putAllJobsByState(counts);
     if (cluster != null) {
+      // A shared store's size and jobs are read from the database: on the query's thread, not this one.
       cluster.cluster(ClusterQueries.then(found -> {
-        response.onNext(status.addAllServices(found.services()).setSharedQueueDepth(found.sharedQueueDepth()).build());
+        response.onNext(status.setStore(storeStatus()).addAllServices(found.services()).setSharedQueueDepth(found.sharedQueueDepth())
+            .build());
         response.onCompleted();
       }, response::onError));
       return;
     }
-    response.onNext(status.build());
+    response.onNext(status.setStore(storeStatus()).build());
     response.onCompleted();
   }
 

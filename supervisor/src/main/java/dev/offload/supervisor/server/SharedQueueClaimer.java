@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,8 @@ final class SharedQueueClaimer implements AutoCloseable {
   private final SharedStore store;
   private final Dispatcher dispatcher;
   private final JobStore jobs;
+  /** Told how long each claim took, in nanoseconds. */
+  private final LongConsumer claimNanos;
   /** Released to wake the claimer; a few permits too many only cost a claim that finds nothing. */
   private final Semaphore wake = new Semaphore(0);
   private final Thread thread;
@@ -41,10 +44,11 @@ final class SharedQueueClaimer implements AutoCloseable {
   /** Whether the last claim failed, so that a database outage is logged once, not every second. */
   private boolean failing;
 
-  SharedQueueClaimer(SharedStore store, Dispatcher dispatcher, JobStore jobs) {
+  SharedQueueClaimer(SharedStore store, Dispatcher dispatcher, JobStore jobs, LongConsumer claimNanos) {
     this.store = store;
     this.dispatcher = dispatcher;
     this.jobs = jobs;
+    this.claimNanos = claimNanos;
     this.thread = Thread.ofPlatform().name("offload-claimer").daemon(true).unstarted(this::run);
   }
 
@@ -82,7 +86,9 @@ final class SharedQueueClaimer implements AutoCloseable {
 
   private void claimWhileFree() {
     for (int free = dispatcher.freeCapacity(); free > 0 && !closed; free = dispatcher.freeCapacity()) {
+      long began = System.nanoTime();
       List<JobRecord> records = store.claim(Math.min(free, MAX_CLAIM));
+      claimNanos.accept(System.nanoTime() - began);
       if (records.isEmpty()) {
         return;
       }

@@ -82,7 +82,7 @@ public final class Supervisor {
     this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);
     if (store instanceof SharedStore shared) {
-      this.claimer = new SharedQueueClaimer(shared, dispatcher, jobs);
+      this.claimer = new SharedQueueClaimer(shared, dispatcher, jobs, metrics::storeClaimed);
       this.clusterEvents = new ClusterEvents(shared, dispatcher, jobs, claimer);
       dispatcher.attachCluster(claimer::wake, clusterEvents);
     } else {

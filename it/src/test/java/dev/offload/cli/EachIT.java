@@ -114,6 +114,39 @@ class EachIT {
     }
   }
 
+  /**
+   * 200,000 arguments on stdin, in input order and logged, through a CLI with a 48 MB heap that
+   * exits on its first OutOfMemoryError: an {@code each} that held its arguments, its outputs or
+   * its joblog would fail.
+   */
+  @Test
+  void twoHundredThousandArguments_runInBoundedMemory_keepOrderAndJoblogToo() throws Exception {
+    int jobs = 200_000;
+    Path stdin = dir.resolve("many.txt");
+    try (var out = Files.newBufferedWriter(stdin)) {
+      for (int i = 1; i <= jobs; i++) {
+        out.write("/data/some/directory/file-" + i + ".png\n");
+      }
+    }
+    Path out = dir.resolve("many.out");
+    Path log = dir.resolve("many.joblog");
+    List<String> args = List.of("each", "--server", service.target(), "--progress", "never", "-k", "--max-in-flight", "512",
+        "--joblog", log.toString(), "echo", "{\"f\": \"{/.}\"}");
+    Process each = new ProcessBuilder(OffloadProcess.command(List.of("-Xmx48m", "-XX:+ExitOnOutOfMemoryError"),
+        args.toArray(String[]::new))).redirectInput(stdin.toFile()).redirectOutput(out.toFile())
+        .redirectError(dir.resolve("many.err").toFile()).start();
+    assertTrue(each.waitFor(8, TimeUnit.MINUTES), "each finished");
+    assertEquals(0, each.exitValue(), Files.readString(dir.resolve("many.err")));
+    try (var lines = Files.lines(out)) {
+      long[] expected = {1};
+      lines.forEach(line -> assertEquals("{\"f\": \"file-" + expected[0]++ + "\"}", line));
+      assertEquals(jobs + 1, expected[0]);
+    }
+    try (var lines = Files.lines(log)) {
+      assertEquals(jobs + 1, lines.count());
+    }
+  }
+
   @Test
   void nulSeparated_namesWithNewlines_areOneArgumentEach() throws Exception {
     List<String> names = List.of("/tmp/two\nlines.txt", "/tmp/three\nmore\nlines.txt", "/tmp/plain.txt");

@@ -7,7 +7,6 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
 import dev.offload.wire.RefusalTrailers;
-import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -43,6 +42,7 @@ final class BatchCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
+  @Mixin BatchStreamOptions stream;
 
   @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"deadline\", \"retries\"}; - reads stdin.")
   String input;
@@ -53,32 +53,20 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--ordered", description = "Write results in input order (a bounded reorder window) instead of as jobs end.")
   boolean ordered;
 
-  @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "256", description = "Jobs outstanding at most (default: ${DEFAULT-VALUE}).")
-  int maxInFlight;
-
   @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
   boolean failFast;
 
   @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE (or whose job the service lost with no retries left), fetch by job id the results of lines FILE.pending names (accepted, not answered), send the other lines again with the idempotency keys of the earlier run (so a line the service had accepted is not run twice), and append the new results.")
   boolean resume;
 
-  @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
-  BatchProgress.Mode progressMode;
-
-  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
-  Integer workers;
 
   @Override
   public Integer call() throws InterruptedException {
     validate();
     ResumeLog.Settled done = resumedIds();
-    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
-    if (workers != null) {
-      pool.workers(workers);
-    }
     try (BatchInput lines = open();
         PrintWriter out = results();
-        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr());
+        ServiceConnection connection = ServiceConnection.open(server, stream.privatePool(), spec.commandLine().getErr());
         PendingLog pending = pendingLog()) {
       return run(connection, lines, out, done, pending);
     } catch (IOException e) {
@@ -106,7 +94,7 @@ final class BatchCommand implements Callable<Integer> {
     Map<String, String> idsByKey = new ConcurrentHashMap<>();
     StatusRuntimeException failure;
     try (BatchProgress progress = progress()) {
-      failure = session.run(connection.client(), maxInFlight, acknowledge, result -> {
+      failure = session.run(connection.client(), stream.maxInFlight, acknowledge, result -> {
         if (result.hasAccepted()) {
           accepted(pending, result, idsByKey, journalFailed);
           return;
@@ -371,12 +359,7 @@ final class BatchCommand implements Callable<Integer> {
     if (resume && output == null) {
       throw new ParameterException(spec.commandLine(), "--resume needs --output FILE: it reads what the earlier run wrote there");
     }
-    if (maxInFlight < 1) {
-      throw new ParameterException(spec.commandLine(), "--max-in-flight must be 1 or more, got " + maxInFlight);
-    }
-    if (workers != null && workers < 1) {
-      throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
-    }
+    stream.validate(spec);
   }
 
   private ResumeLog.Settled resumedIds() {
@@ -426,7 +409,7 @@ final class BatchCommand implements Callable<Integer> {
   }
 
   private BatchProgress progress() {
-    return BatchProgress.of(progressMode, "batch", () -> {
+    return BatchProgress.of(stream.progressMode, "batch", () -> {
       if (input.equals("-")) {
         return -1;
       }

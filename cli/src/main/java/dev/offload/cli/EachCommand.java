@@ -2,7 +2,6 @@ package dev.offload.cli;
 
 import dev.offload.client.BatchCall;
 import dev.offload.proto.v1.SubmitJobRequest;
-import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -56,6 +55,7 @@ final class EachCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
+  @Mixin BatchStreamOptions stream;
   @Mixin JobLimits limits;
 
   @Parameters(paramLabel = "HANDLER [INPUT_TEMPLATE] [::: ARG...]", arity = "1..*", parameterConsumer = Words.class,
@@ -86,14 +86,6 @@ final class EachCommand implements Callable<Integer> {
           + " failed jobs start no more, and let those in flight end.")
   Halt halt;
 
-  @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "256", description = "Jobs outstanding at most (default: ${DEFAULT-VALUE}).")
-  int maxInFlight;
-
-  @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
-  BatchProgress.Mode progressMode;
-
-  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
-  Integer workers;
 
   /**
    * Takes positional words one at a time, so that options may stand between them, until {@value
@@ -142,13 +134,9 @@ final class EachCommand implements Callable<Integer> {
     Parsed parsed = parseWords();
     validate();
     SubmitJobRequest base = limits.applyTo(SubmitJobRequest.newBuilder().setHandler(parsed.handler())).build();
-    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
-    if (workers != null) {
-      pool.workers(workers);
-    }
     JobLog log = openLog();
     try (Arguments arguments = parsed.arguments() == null ? Arguments.of(new BatchInput(System.in, nul)) : Arguments.of(parsed.arguments());
-        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr())) {
+        ServiceConnection connection = ServiceConnection.open(server, stream.privatePool(), spec.commandLine().getErr())) {
       return run(connection, arguments, parsed, base, log, parsed.arguments() == null ? -1 : parsed.arguments().size());
     } catch (IOException e) {
       throw new CliException(ERROR, e.getMessage());
@@ -191,12 +179,7 @@ final class EachCommand implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), (resume ? "--resume" : "--resume-failed")
           + " needs --joblog FILE: it reads which jobs an earlier run logged there");
     }
-    if (maxInFlight < 1) {
-      throw new ParameterException(spec.commandLine(), "--max-in-flight must be 1 or more, got " + maxInFlight);
-    }
-    if (workers != null && workers < 1) {
-      throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
-    }
+    stream.validate(spec);
   }
 
   /**
@@ -217,9 +200,9 @@ final class EachCommand implements Callable<Integer> {
           }
         });
     StatusRuntimeException failure;
-    try (BatchProgress progress = BatchProgress.of(progressMode, "each", () -> total)) {
+    try (BatchProgress progress = BatchProgress.of(stream.progressMode, "each", () -> total)) {
       Sending with = new Sending(session, output, progress, halting);
-      failure = session.run(connection.client(), maxInFlight, false, result -> {
+      failure = session.run(connection.client(), stream.maxInFlight, false, result -> {
         if (result.hasAccepted()) {
           return; // not asked for: acknowledgements come only to a stream that sets acknowledge
         }

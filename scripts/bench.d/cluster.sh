@@ -55,7 +55,20 @@ trap cleanup EXIT
 
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 seconds_since() { awk -v a="$1" -v b="$(now_us)" 'BEGIN { printf "%.3f", (b - a) / 1e6 }'; }
-free_port() { "$JAVA" "$root/scripts/bench.d/FreePort.java"; }
+# A loopback port nobody answers on (the service itself reports a clash).
+free_port() {
+  local port i
+  for i in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  die "found no free port on 127.0.0.1"
+}
+# A number from `offload bench --json` output (its first level), by key.
+bench_field() { tr -d '\n' <"$2" | sed -n "s/.*\"$1\" *: *\([0-9.]*\).*/\1/p"; }
 
 # The launcher builds what is stale; PostgresServer's class path comes from the it module's build.
 "$offload" --version >/dev/null || die "offload does not build"
@@ -106,7 +119,7 @@ for n in 1 2 3; do
     targets+=("$started_target") service_pids+=("$started_pid") metrics+=("$started_metrics")
   done
   for _ in $(seq 100); do
-    seen=$("$offload" stats --json --server "${targets[0]}" | "$JAVA" "$root/scripts/bench.d/JsonField.java" services.length)
+    seen=$("$offload" stats --json --server "${targets[0]}" | grep -o '"last_heartbeat"' | wc -l)
     [ "$seen" = "$n" ] && break
     sleep 0.1
   done
@@ -147,8 +160,8 @@ for store in postgresql sqlite; do
   say "$store: $seq_jobs no-op jobs one at a time, after $seq_warmup unmeasured"
   "$offload" bench --server "$started_target" --json --jobs "$seq_jobs" --in-flight 1 --warmup "$seq_warmup" >"$tmp/seq-$store.json" \
     2>"$tmp/seq-$store.err" || { cat "$tmp/seq-$store.err" >&2; die "offload bench on the $store store failed"; }
-  p50[$store]=$("$JAVA" "$root/scripts/bench.d/JsonField.java" results.0.p50_us <"$tmp/seq-$store.json")
-  p99[$store]=$("$JAVA" "$root/scripts/bench.d/JsonField.java" results.0.p99_us <"$tmp/seq-$store.json")
+  p50[$store]=$(bench_field p50_us "$tmp/seq-$store.json")
+  p99[$store]=$(bench_field p99_us "$tmp/seq-$store.json")
   stop "$started_pid" "$started_target"
 done
 

@@ -133,18 +133,19 @@ for n in 1 2 3; do
   say "$n service(s): ${rate[$n]} jobs/s ($wall s)"
   if [ "$n" = 3 ]; then
     for url in "${metrics[@]}"; do curl -fsS "$url"; done >"$tmp/claims.prom" || die "could not scrape the services' metrics"
+    # The services' histograms summed, bucket by bucket (cumulative counts by upper bound le), then
+    # the first bound whose count reaches half and 99% of all claims: upper bounds of p50 and p99.
     claims=$(awk '/^offload_store_claims_seconds_bucket/ {
-        match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); n[le] += $NF; les[le] = 1 }
-      END {
-        total = n["+Inf"]; if (total == 0) { print "0 0 0"; exit }
-        count = 0; for (le in les) if (le != "+Inf") sorted[++count] = le + 0
-        asort(sorted)
-        for (i = 1; i <= count; i++) {
-          v = n[sprintf("%g", sorted[i])] ; if (v == "") for (le in n) if (le + 0 == sorted[i]) v = n[le]
-          if (!p50 && v >= total * 0.5) p50 = sorted[i]
-          if (!p99 && v >= total * 0.99) p99 = sorted[i]
-        }
-        printf "%d %.6f %.6f\n", total, p50, p99 }' "$tmp/claims.prom")
+        match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5); if (le != "+Inf") n[le + 0] += $NF }
+      END { for (le in n) print le, n[le] }' "$tmp/claims.prom" | sort -g | awk '
+        { le[NR] = $1; count[NR] = $2 }
+        END {
+          total = count[NR]; if (NR == 0 || total == 0) { print "0 0 0"; exit }
+          for (i = 1; i <= NR; i++) {
+            if (p50 == "" && count[i] >= total * 0.5) p50 = le[i]
+            if (p99 == "" && count[i] >= total * 0.99) p99 = le[i]
+          }
+          printf "%d %.6f %.6f\n", total, p50, p99 }')
   fi
   for k in "${!targets[@]}"; do stop "${service_pids[$k]}" "${targets[$k]}"; done
 done

@@ -295,8 +295,20 @@ final class ServeCommand implements Callable<Integer> {
     if (storeUrl instanceof StoreUrl.Postgresql) {
       password = storePasswordFile != null ? storePassword() : System.getenv("PGPASSWORD");
     }
-    return new ClusterMember(name == null ? SupervisorConfig.defaultServiceName() : name, target.toString(),
+    return new ClusterMember(name == null ? SupervisorConfig.defaultServiceName() : name, reachableAt(target),
         workers == null ? PoolConfig.defaults().workers() : workers, password, lease);
+  }
+
+  /**
+   * Where other machines reach this service, for the cluster's {@code stats}: a wildcard address
+   * (0.0.0.0, ::) is no address at all there, so this host's name stands for it.
+   */
+  private static String reachableAt(ServerTarget target) {
+    if (target instanceof ServerTarget.Tcp tcp && (tcp.host().equals("0.0.0.0") || tcp.host().equals("::")
+        || tcp.host().equals("[::]"))) {
+      return SupervisorConfig.hostName() + ":" + tcp.port();
+    }
+    return target.toString();
   }
 
   private String storePassword() {

@@ -95,12 +95,15 @@ public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeou
 
   /** A service's name in a cluster when none is given: {@code hostname:pid}. */
   public static String defaultServiceName() {
-    String host;
+    return hostName() + ":" + ProcessHandle.current().pid();
+  }
+
+  /** This machine's name, or {@code localhost} if it has none that resolves. */
+  public static String hostName() {
     try {
-      host = java.net.InetAddress.getLocalHost().getHostName();
+      return java.net.InetAddress.getLocalHost().getHostName();
     } catch (java.net.UnknownHostException e) {
-      host = "localhost";
+      return "localhost";
     }
-    return host + ":" + ProcessHandle.current().pid();
   }
 }

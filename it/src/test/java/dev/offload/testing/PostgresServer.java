@@ -147,13 +147,15 @@ public final class PostgresServer implements AutoCloseable {
     boolean portChosen = port == 0;
     for (int attempt = 1; ; attempt++) {
       int candidate = portChosen ? freePort() : port;
+      long logStart = Files.exists(log()) ? Files.size(log()) : 0; // the log is kept across starts
       Process started = spawn(candidate);
       try {
-        awaitReady(started, candidate);
+        awaitReady(started, candidate, logStart);
         port = candidate;
         process = started;
         return;
       } catch (PortTaken taken) {
+        halt(started);
         // Another process took the free port between our probe and postgres's bind: try another.
         if (!portChosen || attempt == 3) {
           throw new IOException("PostgreSQL could not listen on 127.0.0.1:" + candidate + ", which another process holds"
@@ -374,7 +376,7 @@ public final class PostgresServer implements AutoCloseable {
     }
   }
 
-  private void awaitReady(Process started, int candidate) throws IOException, InterruptedException, PortTaken {
+  private void awaitReady(Process started, int candidate, long logStart) throws IOException, InterruptedException, PortTaken {
     long deadline = System.nanoTime() + READY_LIMIT.toNanos();
     Properties properties = new Properties();
     properties.setProperty("connectTimeout", "5");
@@ -383,7 +385,8 @@ public final class PostgresServer implements AutoCloseable {
     while (System.nanoTime() < deadline) {
       if (!started.isAlive()) {
         String tail = logTail();
-        if (tail.contains("could not bind") || tail.contains("could not create any TCP/IP sockets")) {
+        String thisStart = Files.readString(log(), StandardCharsets.ISO_8859_1).substring((int) logStart);
+        if (thisStart.contains("could not bind") || thisStart.contains("could not create any TCP/IP sockets")) {
           throw new PortTaken();
         }
         throw new IOException("PostgreSQL exited with status " + started.exitValue() + " before it accepted connections;"

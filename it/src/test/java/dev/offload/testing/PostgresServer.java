@@ -394,7 +394,8 @@ public final class PostgresServer implements AutoCloseable {
         throw new IOException("PostgreSQL exited with status " + started.exitValue() + " before it accepted connections;"
             + " its log " + log() + " ends with:\n" + tail);
       }
-      try (Connection ignored = DriverManager.getConnection(url, properties)) {
+      try {
+        DriverManager.getConnection(url, properties).close();
         return;
       } catch (SQLException notYet) {
         last = notYet;

@@ -381,7 +381,11 @@ public final class PostgresServer implements AutoCloseable {
   private void awaitReady(Process started, int candidate, long logStart) throws IOException, InterruptedException, PortTaken {
     long deadline = System.nanoTime() + READY_LIMIT.toNanos();
     Properties properties = new Properties();
+    // Each probe is bounded as a whole: a listener on the port that is not postgres (the port was
+    // taken meanwhile) accepts the TCP connection and never answers the startup message.
     properties.setProperty("connectTimeout", "5");
+    properties.setProperty("loginTimeout", "5");
+    properties.setProperty("socketTimeout", "5");
     String url = "jdbc:postgresql://127.0.0.1:" + candidate + "/" + DATABASE + "?user=" + DATABASE;
     SQLException last = null;
     while (System.nanoTime() < deadline) {

@@ -125,6 +125,9 @@ public final class Report {
       lines.put(key, value("command." + key.replace(' ', '_')));
     }
 
+    JsonNode batchScripts = json("batch_scripts.json");
+    root.set("batch_scripts", batchScripts == null ? NODES.textNode("not measured") : batchScripts);
+
     addTargets(workers, unixEcho, tcpEcho, threads, threadsWarm, python, startup, workerStarts);
     ObjectNode durability = durability(python);
     root.set("durability", durability);
@@ -414,6 +417,7 @@ public final class Report {
     }
     md.append(String.format(Locale.ROOT, "%nOne JVM per job, no-op: %d JVMs in %s s with `xargs -P %s` (%s JVMs/s).%n",
         pj.path("noop_jvms").asInt(), fmt(pj.path("noop_wall_s").asDouble()), value("workers"), fmt(pj.path("noop_jvms_per_s").asDouble())));
+    batchScriptsMarkdown(md, root.path("batch_scripts"));
     md.append("\n## Start-up (" + value("timing_tool") + ")\n\n| what | median ms |\n|---|---|\n");
     md.append(String.format(Locale.ROOT, "| `offload serve --workers %s` spawn to \"serving on\", Unix socket | %s |%n", value("workers"),
         fmt(number("unix_ready_s") * 1000)));
@@ -429,6 +433,27 @@ public final class Report {
     }
     md.append("\nAll numbers: `results.json` beside this file. Chart: `results.png` (when gnuplot was available).\n");
     return md.toString();
+  }
+
+  /**
+   * The batch-scripts section (scripts/bench.d/batch_scripts.sh): the same small jobs run four ways
+   * from a shell script, each the whole command line's wall time.
+   */
+  private static void batchScriptsMarkdown(StringBuilder md, JsonNode scripts) {
+    if (!scripts.has("rows")) {
+      return;
+    }
+    md.append(String.format(Locale.ROOT, "%n## Batch scripts: %d small jobs (is_prime of 1000003 on), whole command lines%n%n"
+        + "| how | seconds | jobs/s | ms per job |%n|---|---|---|---|%n", scripts.path("jobs").asInt()));
+    for (JsonNode row : scripts.path("rows")) {
+      if (row.has("skipped")) {
+        md.append(String.format(Locale.ROOT, "| %s | not measured: %s | | |%n", row.path("how").asText(), row.path("skipped").asText()));
+        continue;
+      }
+      double seconds = row.path("seconds").asDouble();
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", row.path("how").asText(), fmt(seconds),
+          fmt(row.path("jobs_per_s").asDouble()), fmt(seconds * 1000 / scripts.path("jobs").asInt())));
+    }
   }
 
   private static void cpu(StringBuilder md, String how, int checks, double seconds) {

@@ -49,6 +49,7 @@ public final class OffloadCommand implements Runnable {
       ServeCommand::new,
       RunCommand::new,
       BatchCommand::new,
+      EachCommand::new,
       BenchCommand::new,
       SubmitCommand::new,
       StatusCommand::new,

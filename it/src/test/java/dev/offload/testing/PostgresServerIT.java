@@ -7,7 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,6 +95,23 @@ class PostgresServerIT {
       assertFalse(process.isAlive(), "close() returns once the server and its backends have exited: " + process.pid());
     }
     assertNoSegmentsOf(postmasters);
+  }
+
+  @Test
+  void restart_onAPortTakenMeanwhile_failsSayingSo_andStartsOnceItIsFree() throws Exception {
+    try (PostgresServer server = PostgresServer.create()) {
+      server.start();
+      int port = server.port();
+      server.stop();
+      try (ServerSocket squatter = new ServerSocket(port, 1, InetAddress.getByName("127.0.0.1"))) {
+        IOException refused = assertThrows(IOException.class, server::start);
+        assertTrue(refused.getMessage().contains("could not listen on 127.0.0.1:" + port + ", which another process holds"),
+            refused.getMessage());
+      }
+      server.start();
+      assertEquals(port, server.port());
+      assertEquals(List.of(List.of("1")), server.query("select 1"));
+    }
   }
 
   @Test

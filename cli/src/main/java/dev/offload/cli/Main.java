@@ -11,7 +11,11 @@ public final class Main {
    * @param args the command line
    */
   public static void main(String[] args) {
-    Logging.configure();
+    if (args.length > 0 && args[0].equals("serve")) {
+      Logging.configure();
+    } else {
+      ClientLogging.configure();
+    }
     System.exit(OffloadCommand.newCommandLine(args).execute(args));
   }
 }

@@ -3,6 +3,7 @@ package dev.offload.cli;
 import dev.offload.supervisor.metrics.MetricsEndpoint;
 import dev.offload.supervisor.pool.PoolConfig;
 import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.security.PasswordFile;
 import dev.offload.supervisor.security.ServerSecurity;
 import dev.offload.supervisor.security.TokenFile;
 import dev.offload.supervisor.server.Limits;
@@ -11,6 +12,7 @@ import dev.offload.client.ServerTarget;
 import dev.offload.supervisor.server.Supervisor;
 import dev.offload.supervisor.server.SupervisorConfig;
 import dev.offload.supervisor.server.UnsafeDirectoryException;
+import dev.offload.supervisor.store.ClusterMember;
 import dev.offload.supervisor.store.Durability;
 import dev.offload.supervisor.store.StoreException;
 import dev.offload.supervisor.store.StoreUrl;
@@ -83,9 +85,24 @@ final class ServeCommand implements Callable<Integer> {
   Path stateDir;
 
   @Option(names = "--store", paramLabel = "URL",
-      description = "Where jobs are recorded so that they outlive the service: sqlite:PATH (a SQLite file) or memory: (nothing"
-          + " kept, as a private pool does) (default: sqlite:STATE_DIR/jobs.db).")
+      description = "Where jobs are recorded so that they outlive the service: sqlite:PATH (a SQLite file),"
+          + " postgresql://[USER@]HOST[:PORT]/DB (a database that several services share: one cluster, one queue) or memory:"
+          + " (nothing kept, as a private pool does) (default: sqlite:STATE_DIR/jobs.db).")
   String store;
+
+  @Option(names = "--store-password-file", paramLabel = "FILE",
+      description = "The PostgreSQL store's password: the first line of FILE, which must be private (chmod 600). Without it,"
+          + " $PGPASSWORD; never in the URL, where the process list would show it.")
+  Path storePasswordFile;
+
+  @Option(names = "--name", paramLabel = "NAME",
+      description = "This service's name in its cluster, shown by stats (default: hostname:pid).")
+  String name;
+
+  @Option(names = "--lease", paramLabel = "DURATION", defaultValue = "10s", converter = DurationConverter.class,
+      description = "With a PostgreSQL store: how long this service counts as alive after each heartbeat (it renews every"
+          + " third of it); once it expires, another service takes over its jobs (default: ${DEFAULT-VALUE}).")
+  Duration lease;
 
   @Option(names = "--durability", paramLabel = "LEVEL", defaultValue = "process",
       description = "What an accepted job survives: process (any crash of the service: each commit reaches the OS before the"
@@ -155,6 +172,7 @@ final class ServeCommand implements Callable<Integer> {
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
     ServerSecurity security = security();
+    ClusterMember member = member(storeUrl, target);
     if (target instanceof ServerTarget.Tcp tcp && !isLoopback(tcp.host()) && security.token() == null) {
       throw new ParameterException(spec.commandLine(), "--listen " + tcp + " is not a loopback address, so other machines could"
           + " send jobs: give the service a token with --token-file (and a certificate with --tls-cert and --tls-key)");
@@ -171,7 +189,7 @@ final class ServeCommand implements Callable<Integer> {
     Path state = StateDir.prepare(stateDir == null ? StateDir.defaultPath() : stateDir);
     LongSupplier logWriteFailures = Logging.forService(logLevel, state.resolve("offload.log"), spec.commandLine().getErr());
     SupervisorConfig config = config(state).withStore(storeUrl == null ? new StoreUrl.Sqlite(state.resolve("jobs.db")) : storeUrl,
-        durabilityLevel);
+        durabilityLevel).withMember(member);
     Supervisor supervisor;
     try {
       supervisor = Supervisor.start(config);
@@ -253,6 +271,24 @@ final class ServeCommand implements Callable<Integer> {
         .withLimits(limits());
   }
 
+  /** How this service takes part in a cluster; its password only for a PostgreSQL store. */
+  private ClusterMember member(StoreUrl storeUrl, ServerTarget target) {
+    String password = null;
+    if (storeUrl instanceof StoreUrl.Postgresql) {
+      password = storePasswordFile != null ? storePassword() : System.getenv("PGPASSWORD");
+    }
+    return new ClusterMember(name == null ? SupervisorConfig.defaultServiceName() : name, target.toString(),
+        workers == null ? PoolConfig.defaults().workers() : workers, password, lease);
+  }
+
+  private String storePassword() {
+    try {
+      return PasswordFile.read(storePasswordFile);
+    } catch (IllegalArgumentException e) {
+      throw new ParameterException(spec.commandLine(), "--store-password-file: " + e.getMessage());
+    }
+  }
+
   private StoreUrl storeUrl() {
     if (store == null) {
       return null;
@@ -282,6 +318,9 @@ final class ServeCommand implements Callable<Integer> {
     }
   }
 
+  /** The shortest --lease: renewed every third, with a second's margin for the renewal itself. */
+  private static final Duration MIN_LEASE = Duration.ofSeconds(3);
+
   private void validate() {
     requireMessageSize("--max-request-size", maxRequestSize);
     requireMessageSize("--max-input-size", maxInputSize);
@@ -302,6 +341,14 @@ final class ServeCommand implements Callable<Integer> {
     }
     if (maxQueue < 1) {
       throw new ParameterException(spec.commandLine(), "--max-queue must be 1 or more, got " + maxQueue);
+    }
+    if (lease.compareTo(MIN_LEASE) < 0) {
+      throw new ParameterException(spec.commandLine(), "--lease must be at least " + MIN_LEASE.toSeconds() + "s (the service renews it"
+          + " every third, and a renewal may take a second), got " + lease.toMillis() + " ms");
+    }
+    if (storePasswordFile != null && !(storeUrl() instanceof StoreUrl.Postgresql)) {
+      throw new ParameterException(spec.commandLine(), "--store-password-file is for a PostgreSQL store; give --store"
+          + " postgresql://[USER@]HOST[:PORT]/DB too, or leave it out");
     }
     if (workerHeap != null && !SizeConverter.FORM.matcher(workerHeap).matches()) {
       throw new ParameterException(spec.commandLine(), "--worker-heap takes a size such as 512m or 2g, got '" + workerHeap + "'");

@@ -1,5 +1,7 @@
 package dev.offload.cli;
 
+import dev.offload.proto.v1.ServiceStatus;
+import java.time.Instant;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.offload.proto.v1.GetPoolStatusResponse;
 import dev.offload.proto.v1.HandlerTimes;
@@ -39,6 +41,15 @@ final class StatsView {
         out.println("THE STORE CANNOT WRITE: new jobs are refused, and " + store.getHeldWrites() + " changes (job starts and ends)"
             + " are held in memory until it can; a held end reaches its clients once recorded. " + store.getFailure());
       }
+    }
+    if (status.getServicesCount() > 0) {
+      out.printf("cluster: %d services, %d jobs in the shared queue%n", status.getServicesCount(), status.getSharedQueueDepth());
+      Table services = new Table("SERVICE", "ADDRESS", "WORKERS", "HELD", "LAST HEARTBEAT");
+      for (ServiceStatus s : status.getServicesList()) {
+        services.row(s.getName(), s.getAddress(), s.getWorkers(), s.getJobsHeld(), Instant.ofEpochMilli(s.getLastHeartbeatMs()));
+      }
+      services.print(out);
+      out.println();
     }
     Table table = new Table("SLOT", "PID", "STATE", "JOB", "HELD", "DONE", "RSS", "CPU", "UPTIME", "RESTARTS", "LAST RESTART");
     for (WorkerStatus w : status.getWorkersList()) {
@@ -100,6 +111,17 @@ final class StatsView {
     } else {
       root.putNull("store");
     }
+    // With a shared store, the cluster: its services (this one included) and its shared queue.
+    var services = root.putArray("services");
+    for (ServiceStatus s : status.getServicesList()) {
+      services.addObject()
+          .put("name", s.getName())
+          .put("address", s.getAddress())
+          .put("workers", s.getWorkers())
+          .put("jobs_held", s.getJobsHeld())
+          .put("last_heartbeat", Instant.ofEpochMilli(s.getLastHeartbeatMs()).toString());
+    }
+    root.put("shared_queue_depth", status.getSharedQueueDepth());
     var handlers = root.putArray("handler_times");
     for (HandlerTimes t : status.getHandlerTimesList()) {
       handlers.addObject()

@@ -7,8 +7,10 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.pool.Worker;
 import dev.offload.supervisor.pool.WorkerLoss;
 import dev.offload.supervisor.pool.WorkerPool;
+import dev.offload.supervisor.store.FencedException;
 import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.MemoryStore;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -16,9 +18,11 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -63,6 +67,13 @@ import org.slf4j.LoggerFactory;
  * is sent when the store's group commit of its start comes back, on the I/O thread. With a store
  * that records nothing, jobs go at once.
  *
+ * <p>With a {@link SharedStore} (several services on one PostgreSQL database), the queue is shared:
+ * a job that finds no room on this service's workers as it is submitted goes to the shared queue
+ * in the store, and any service's {@link #freeCapacity free workers} claim it from there ({@link
+ * #claimed}). This service's own queue then holds only jobs it claimed, or took back after losing
+ * their worker. A job submitted here but held elsewhere is followed here until its end ({@link
+ * #endedElsewhere}).
+ *
  * <p>The lock guards the queue, the idle workers, the jobs sent and the estimates only; sending to a worker,
  * waiting and spawning all happen outside it.
  */
@@ -104,6 +115,20 @@ public final class Dispatcher implements WorkerPool.Listener {
   private boolean keepQueued;
   private WorkerPool pool;
   private final Store store;
+  /** The store as a shared one, if it is (the queue is shared); else null. */
+  private final SharedStore shared;
+  /** This service's submissions that wait in the shared queue, held by no service yet as far as it knows. */
+  private final Set<Job> inSharedQueue = ConcurrentHashMap.newKeySet();
+  /** Told, under the lock, whenever a worker has become idle; must not block. */
+  private Runnable workerIdle = () -> {};
+  /** How a stop reaches a job of this service's that waits in the shared queue. */
+  private StopElsewhere stopElsewhere;
+
+  /** Stops a job that another service may hold, through the shared store; must not block. */
+  @FunctionalInterface
+  public interface StopElsewhere {
+    void stop(Job job, JobState terminal, String code, String message);
+  }
 
   public Dispatcher(int maxQueue, Duration cancelGrace, ScheduledExecutorService scheduler) {
     this(maxQueue, cancelGrace, scheduler, new MemoryStore());
@@ -115,6 +140,16 @@ public final class Dispatcher implements WorkerPool.Listener {
     this.cancelGrace = cancelGrace;
     this.scheduler = scheduler;
     this.store = store;
+    this.shared = store instanceof SharedStore s ? s : null;
+  }
+
+  /**
+   * For a shared store: how this dispatcher tells the claimer that a worker is idle, and how it
+   * stops a job in the shared queue. Call before the pool starts.
+   */
+  public void attachCluster(Runnable workerIdle, StopElsewhere stopElsewhere) {
+    this.workerIdle = workerIdle;
+    this.stopElsewhere = stopElsewhere;
   }
 
   /**
@@ -164,7 +199,14 @@ public final class Dispatcher implements WorkerPool.Listener {
       if (worker == null && queue.size() == 0) {
         worker = busyWorkerWithRoomFor(job);
       }
-      if (worker == null) {
+      if (worker == null && shared != null) {
+        if (inSharedQueue.size() >= queue.capacity()) {
+          throw new JobRejectedException(JobRejectedException.Reason.QUEUE_FULL,
+              "this service has " + queue.capacity() + " jobs waiting in the cluster's shared queue already; retry later,"
+                  + " submit through another service, or start this one with a larger --max-queue");
+        }
+        inSharedQueue.add(job);
+      } else if (worker == null) {
         if (!queue.offer(job)) {
           throw new JobRejectedException(JobRejectedException.Reason.QUEUE_FULL,
               "the queue is full (" + queue.capacity() + " jobs wait already); retry later or start the service with a larger --max-queue");
@@ -203,6 +245,114 @@ public final class Dispatcher implements WorkerPool.Listener {
    */
   public void cancel(Job job) {
     stop(job, JobState.CANCELLED, "CANCELLED", "cancelled by request");
+  }
+
+  /**
+   * Withdraws a job whose acceptance the store refused: it must not run, and it ends CANCELLED here.
+   * One meant for a shared queue never reached it, so nothing is asked of the other services.
+   */
+  public void withdraw(Job job) {
+    if (inSharedQueue.remove(job)) {
+      job.fail(JobState.CANCELLED, "CANCELLED", "the job was not accepted: its store could not record it");
+    } else {
+      cancel(job);
+    }
+  }
+
+  /**
+   * Stops a job the way {@link #cancel} does, but in {@code terminal} with {@code code} and {@code
+   * message}: for a stop that another service of a shared store asked for.
+   */
+  public void stopAsAsked(Job job, JobState terminal, String code, String message) {
+    stop(job, terminal, code, message);
+  }
+
+  /**
+   * How many more jobs this service's workers could start now: its idle workers, less the jobs
+   * already waiting in its own queue. What it claims from a shared queue; 0 once intake has closed.
+   */
+  public int freeCapacity() {
+    lock.lock();
+    try {
+      return intakeOpen ? Math.max(0, idle.size() - queue.size()) : 0;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Runs jobs claimed from the shared queue: each goes to an idle worker once its start is
+   * recorded, or waits in this service's queue if none is idle any more. A job claimed while the
+   * service stops is left for the next service, as a kept queued job.
+   */
+  public void claimed(List<Job> jobs) {
+    Map<Worker, List<Job>> sends = new LinkedHashMap<>();
+    List<Job> kept = new ArrayList<>();
+    lock.lock();
+    try {
+      for (Job job : jobs) {
+        inSharedQueue.remove(job);
+        if (!intakeOpen) {
+          kept.add(job);
+          continue;
+        }
+        Worker worker = idle.pollFirst();
+        if (worker == null) {
+          queue.returnToBack(job);
+        } else {
+          assign(worker, job);
+          sends.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(job);
+        }
+        if (!deadlines.containsKey(job)) {
+          startDeadline(job);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    kept.forEach(Job::keepForNextStart);
+    sends.forEach(this::send);
+  }
+
+  /**
+   * A job that this service followed but did not hold has ended elsewhere, as its record says: its
+   * followers here are told.
+   */
+  public void endedElsewhere(Job job, JobRecord record) {
+    lock.lock();
+    try {
+      inSharedQueue.remove(job);
+      queue.remove(job);
+    } finally {
+      lock.unlock();
+    }
+    job.publishRemoteEnd(record);
+  }
+
+  /** Whether this service holds the job: in its queue, or on one of its workers. */
+  public boolean holds(Job job) {
+    lock.lock();
+    try {
+      if (inSharedQueue.contains(job)) {
+        return false;
+      }
+      if (job.state() == JobState.RUNNING) {
+        return true;
+      }
+      for (Deque<Job> jobs : sent.values()) {
+        if (jobs.contains(job)) {
+          return true;
+        }
+      }
+      return queue.contains(job);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** This service's submissions waiting in the shared queue (0 without a shared store). */
+  public int inSharedQueue() {
+    return inSharedQueue.size();
   }
 
   /**
@@ -256,7 +406,10 @@ public final class Dispatcher implements WorkerPool.Listener {
       lock.unlock();
     }
     dropped.forEach(j -> j.fail(JobState.CANCELLED, "SHUTDOWN", "the service shut down before the job ran"));
-    return dropped.size();
+    List<Job> waitingElsewhere = List.copyOf(inSharedQueue);
+    waitingElsewhere.forEach(j -> stopElsewhere.stop(j, JobState.CANCELLED, "SHUTDOWN",
+        "the service it was submitted through shut down before the job ran"));
+    return dropped.size() + waitingElsewhere.size();
   }
 
   /**
@@ -274,7 +427,10 @@ public final class Dispatcher implements WorkerPool.Listener {
     try {
       intakeOpen = false;
       keepQueued = true;
-      kept = queue.drain();
+      kept = new ArrayList<>(queue.drain());
+      // In a shared queue they stay there for any service; their followers here are told as if kept.
+      kept.addAll(inSharedQueue);
+      inSharedQueue.clear();
     } finally {
       lock.unlock();
     }
@@ -640,6 +796,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (held == null) {
       idle.push(worker);
+      workerIdle.run();
     }
     return next;
   }
@@ -732,6 +889,10 @@ public final class Dispatcher implements WorkerPool.Listener {
       records.add(job.record());
     }
     store.started(records, failure -> {
+      if (failure instanceof FencedException) {
+        takenOver(worker, jobs);
+        return;
+      }
       if (failure != null) {
         // The store logs its outage once and records the start once it can; a line per send would flood the log.
         LOG.debug("sending {} jobs to worker pid {} though the job store could not record their start yet: {}", jobs.size(),
@@ -739,6 +900,31 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
       sendRecorded(worker, jobs);
     });
+  }
+
+  /**
+   * Jobs whose start could not be recorded because another service took them over (this one's
+   * lease had expired): they are not sent, and are followed from now on as held elsewhere.
+   */
+  private void takenOver(Worker worker, List<Job> jobs) {
+    lock.lock();
+    try {
+      Deque<Job> held = sent.get(worker);
+      if (held != null) {
+        held.removeAll(jobs);
+        if (held.isEmpty()) {
+          sent.remove(worker);
+          runningShrank.signalAll();
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    for (Job job : jobs) {
+      clearTimeout(job);
+      job.takenOver();
+    }
+    workerFree(worker);
   }
 
   /**
@@ -795,6 +981,7 @@ public final class Dispatcher implements WorkerPool.Listener {
    */
   private void stop(Job job, JobState terminal, String code, String message, String queuedMessage, Duration killAfter) {
     Worker worker = null;
+    boolean remote = false;
     lock.lock();
     try {
       if (queue.remove(job)) {
@@ -806,7 +993,9 @@ public final class Dispatcher implements WorkerPool.Listener {
           worker = entry.getKey();
         }
       }
-      if (worker == null && job.isKept()) {
+      if (worker == null && inSharedQueue.contains(job)) {
+        remote = true;
+      } else if (worker == null && job.isKept()) {
         // Left queued for the next service, and stopped while this one stops: its end is recorded
         // (while the store is open), so the next service does not run it.
         job.fail(terminal, code, queuedMessage);
@@ -814,6 +1003,10 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
     } finally {
       lock.unlock();
+    }
+    if (remote) {
+      stopElsewhere.stop(job, terminal, code, queuedMessage);
+      return;
     }
     if (worker == null) {
       return;

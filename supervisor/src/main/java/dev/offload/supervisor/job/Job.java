@@ -4,6 +4,7 @@ import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.proto.v1.JobProgress;
 import dev.offload.proto.v1.JobState;
+import dev.offload.supervisor.store.FencedException;
 import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
@@ -130,7 +131,7 @@ public final class Job {
       String idempotencyKey, long submittedAtMillis, long submittedNanos, Store store, Consumer<Job> onEnd) {
     this.sequence = sequence;
     this.onEnd = onEnd;
-    this.id = "j-" + sequence;
+    this.id = idOf(sequence);
     this.handler = handler;
     this.inputJson = inputJson;
     this.timeoutMillis = timeoutMillis;
@@ -144,10 +145,11 @@ public final class Job {
   }
 
   /**
-   * A job an earlier service left in the store, as it was recorded: QUEUED (its attempts so far
-   * counted), or finished with its outcome and timings. Its wait and deadline count from its
-   * acceptance, the time the service was down included. A finished one does not call {@code
-   * onEnd}: the caller remembers it.
+   * A job as a store recorded it: one an earlier service left (QUEUED, its attempts so far
+   * counted, or finished with its outcome and timings), or one of a shared store's, submitted or
+   * run elsewhere (RUNNING there too). Its wait and deadline count from its acceptance, the time
+   * the service was down included. A finished one does not call {@code onEnd}: the caller
+   * remembers it.
    */
   static Job restored(JobRecord record, Store store, Consumer<Job> onEnd) {
     long ageNanos = Math.max(0, System.currentTimeMillis() - record.submittedAtMs()) * 1_000_000;
@@ -157,6 +159,12 @@ public final class Job {
     job.acceptanceDecided(null); // it was committed by the service that accepted it
     synchronized (job) {
       job.attempts = record.attempts();
+      if (record.state() == JobState.RUNNING) {
+        job.state = JobState.RUNNING;
+        job.workerPid = record.workerPid();
+        job.startedNanos = job.submittedNanos + record.queuedMs() * 1_000_000;
+        job.startedAtMillis = record.startedAtMs();
+      }
       if (record.finished()) {
         job.state = record.state();
         job.workerPid = record.workerPid();
@@ -170,6 +178,16 @@ public final class Job {
       }
     }
     return job;
+  }
+
+  /** The id of the job with this sequence number. */
+  public static String idOf(long sequence) {
+    return "j-" + sequence;
+  }
+
+  /** The job as a record of it says, for a client: a job of a shared store that another service holds. */
+  public static dev.offload.proto.v1.Job view(JobRecord record) {
+    return restored(record, null, job -> {}).toProto();
   }
 
   public String id() {
@@ -352,6 +370,21 @@ public final class Job {
     return true;
   }
 
+  /**
+   * RUNNING back to QUEUED as if it had never been sent, recording nothing: its start could not be
+   * recorded because another service of a shared store had taken it over, which now says what
+   * becomes of it.
+   */
+  public synchronized void takenOver() {
+    if (state == JobState.RUNNING && ending == null) {
+      state = JobState.QUEUED;
+      attempts--;
+      workerPid = 0;
+      LOG.info("{} ({}) was taken over by another service before it could start here", id, handler);
+      announce();
+    }
+  }
+
   /** RUNNING back to QUEUED, for a retry after its worker was lost. */
   public synchronized boolean requeue() {
     if (state != JobState.RUNNING || ending != null) {
@@ -417,6 +450,17 @@ public final class Job {
    * service stops, and the store's log names it.
    */
   private synchronized void endRecorded(StoreException failure) {
+    if (failure instanceof FencedException) {
+      // Its service's lease expired, and another service settled the job: what it became is theirs
+      // to say, and its followers hear it from the shared store ({@link #publishRemoteEnd}).
+      LOG.warn("{} ({}) ended {} here, but another service had taken it over meanwhile; its end there counts", id, handler,
+          ending.state());
+      ending = null;
+      state = JobState.QUEUED;
+      workerPid = 0;
+      announce();
+      return;
+    }
     if (failure != null) {
       // Debug only: the store logs once every job whose end it could not record, not one line each.
       LOG.debug("{} ({}) ended {}, but the job store could not record it: {}", id, handler, ending.state(), failure.getMessage());
@@ -424,6 +468,41 @@ public final class Job {
     PendingEnd end = ending;
     ending = null;
     publishEnd(end.state(), end.output(), end.error());
+  }
+
+  /**
+   * Ends a job that ended elsewhere (another service of a shared store ran it, or stopped it in the
+   * shared queue), as its record says: its followers here are told, as of any end.
+   *
+   * @param record the job's record, finished
+   * @return false if the job had ended here already, or is ending
+   */
+  public synchronized boolean publishRemoteEnd(JobRecord record) {
+    if (!record.finished()) {
+      throw new IllegalArgumentException(this + " has not ended in " + record);
+    }
+    if (isTerminal(state) || ending != null) {
+      return false;
+    }
+    attempts = record.attempts();
+    workerPid = record.workerPid();
+    startedNanos = submittedNanos + record.queuedMs() * 1_000_000;
+    endedNanos = startedNanos + record.runMs() * 1_000_000;
+    startedAtMillis = record.startedAtMs();
+    JobError err = record.errorCode().isEmpty() && record.errorMessage().isEmpty() ? null
+        : JobError.newBuilder().setCode(record.errorCode()).setMessage(record.errorMessage()).build();
+    publishEnd(record.state(), record.outputJson(), err);
+    return true;
+  }
+
+  /**
+   * Takes the attempts a shared store counted for a job this service follows and has just claimed:
+   * another service may have run it before.
+   */
+  public synchronized void claimedAs(JobRecord record) {
+    if (state == JobState.QUEUED && ending == null) {
+      attempts = record.attempts();
+    }
   }
 
   /** Makes the end visible, and tells the listeners and the job store. */

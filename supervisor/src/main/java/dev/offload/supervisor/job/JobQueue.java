@@ -59,6 +59,10 @@ final class JobQueue {
     return all;
   }
 
+  boolean contains(Job job) {
+    return jobs.contains(job);
+  }
+
   int size() {
     return jobs.size();
   }

@@ -4,6 +4,7 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.MemoryStore;
 import dev.offload.supervisor.store.Recovery;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import java.util.ArrayList;
 import java.util.ArrayDeque;
@@ -143,7 +144,8 @@ public final class JobStore {
   }
 
   private Job newJob(String handler, String inputJson, long timeoutMillis, long deadlineMillis, int retries, String key) {
-    return new Job(sequence.incrementAndGet(), handler, inputJson, timeoutMillis, deadlineMillis, retries, key, store,
+    long id = store instanceof SharedStore shared ? shared.newId() : sequence.incrementAndGet();
+    return new Job(id, handler, inputJson, timeoutMillis, deadlineMillis, retries, key, store,
         this::remembered);
   }
 
@@ -176,6 +178,32 @@ public final class JobStore {
       queued.add(job);
     }
     return queued;
+  }
+
+  /**
+   * The job this service follows under the record's id, or, if it follows none, a new one made
+   * from the record and followed from now on: for a job of a shared store that this service
+   * claimed, or that a client here asks about. A job that has not ended is followed as QUEUED,
+   * whatever the record says, until this service runs it or hears of its end: here, RUNNING means
+   * running on this service's workers.
+   */
+  public Job follow(JobRecord record) {
+    Job known = byId.get(Job.idOf(record.id()));
+    if (known != null) {
+      return known;
+    }
+    Job job = Job.restored(record.finished() ? record : record.withState(JobState.QUEUED), store, this::remembered);
+    Job raced = byId.putIfAbsent(job.id(), job);
+    if (raced != null) {
+      return raced;
+    }
+    holdKey(job);
+    if (record.finished()) {
+      synchronized (job) {
+        remember(job);
+      }
+    }
+    return job;
   }
 
   private void holdKey(Job job) {

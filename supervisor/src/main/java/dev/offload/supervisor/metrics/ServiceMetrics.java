@@ -4,6 +4,7 @@ import dev.offload.proto.v1.HandlerTimes;
 import dev.offload.proto.v1.JobState;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.pool.RestartCause;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -47,6 +48,8 @@ import java.util.function.LongSupplier;
  *       counted, with their latency as a histogram; {@code offload_store_size_bytes} and {@code
  *       offload_store_jobs}: its size on disk and the jobs it holds; {@code offload_store_failing} (1 while
  *       it cannot write) and {@code offload_store_held_writes} (changes held in memory meanwhile);
+ *   <li>{@code offload_store_claims_seconds}: with a shared store (PostgreSQL), this service's
+ *       claims of jobs from the cluster's shared queue, counted, with their latency as a histogram;
  *   <li>the supervisor JVM's memory, GC, threads, classes, CPU and uptime.
  * </ul>
  */
@@ -63,6 +66,8 @@ public final class ServiceMetrics implements AutoCloseable {
   private volatile LongSupplier logWriteFailures;
   /** The job store's commits; made by {@link #trackStore}. */
   private volatile Timer storeCommits;
+  /** A shared store's claims; made by {@link #trackStore} for one. */
+  private volatile Timer storeClaims;
   /** Binds the JVM meters; started by {@link #bindJvmMeters}. Guarded by {@code this}. */
   private Thread jvmMetersBound;
 
@@ -121,6 +126,15 @@ public final class ServiceMetrics implements AutoCloseable {
         .minimumExpectedValue(Duration.ofNanos(1_000))
         .maximumExpectedValue(Duration.ofSeconds(10))
         .register(registry);
+    if (store instanceof SharedStore) {
+      storeClaims = Timer.builder("offload.store.claims")
+          .description("Claims of jobs from the cluster's shared queue, each one statement, and how long each took")
+          .tag("kind", store.kind())
+          .publishPercentileHistogram()
+          .minimumExpectedValue(Duration.ofNanos(10_000))
+          .maximumExpectedValue(Duration.ofSeconds(10))
+          .register(registry);
+    }
     Gauge.builder("offload.store.size", store, Store::sizeBytes).baseUnit("bytes")
         .description("Bytes the job store takes on disk (with its write-ahead log)").tag("kind", store.kind()).register(registry);
     Gauge.builder("offload.store.jobs", store, Store::jobsKept)
@@ -138,6 +152,14 @@ public final class ServiceMetrics implements AutoCloseable {
     Timer commits = storeCommits;
     if (commits != null) {
       commits.record(nanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /** Records one claim from a shared store's queue and how long it took; called on the claimer. */
+  public void storeClaimed(long nanos) {
+    Timer claims = storeClaims;
+    if (claims != null) {
+      claims.record(nanos, TimeUnit.NANOSECONDS);
     }
   }
 

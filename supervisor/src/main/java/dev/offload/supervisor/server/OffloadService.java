@@ -26,6 +26,8 @@ import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
+import dev.offload.supervisor.store.KeyTakenException;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
 import dev.offload.supervisor.store.StoreUrl;
@@ -51,9 +53,14 @@ import java.util.stream.Collectors;
 public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   private final Supervisor supervisor;
+  /** With a shared store: answers about jobs this service does not hold; else null. */
+  private final ClusterQueries cluster;
 
   OffloadService(Supervisor supervisor) {
     this.supervisor = supervisor;
+    this.cluster = supervisor.store() instanceof SharedStore shared
+        ? new ClusterQueries(shared, supervisor.jobs(), supervisor.dispatcher())
+        : null;
   }
 
   @Override
@@ -80,15 +87,20 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void watchJob(WatchJobRequest request, StreamObserver<JobEvent> response) {
-    Job job;
-    try {
-      job = find(request.getJobId());
-    } catch (StatusRuntimeException e) {
-      response.onError(e);
+    var events = (ServerCallStreamObserver<JobEvent>) response;
+    ClientGone gone = new ClientGone(events); // now: gRPC takes the handler only during this call
+    int maxWatchers = supervisor.config().limits().maxWatchersPerJob();
+    var local = supervisor.jobs().find(request.getJobId());
+    if (local.isEmpty() && cluster != null) {
+      cluster.follow(request.getJobId(), ClusterQueries.then(job -> stream(job, events, gone, maxWatchers, keptStoreUrl()),
+          response::onError), this::notFound);
       return;
     }
-    var events = (ServerCallStreamObserver<JobEvent>) response;
-    stream(job, events, new ClientGone(events), supervisor.config().limits().maxWatchersPerJob(), keptStoreUrl());
+    if (local.isEmpty()) {
+      response.onError(notFound(request.getJobId()));
+      return;
+    }
+    stream(local.get(), events, gone, maxWatchers, keptStoreUrl());
   }
 
   /** Where the jobs a shutdown leaves queued are kept, as a message names it. */
@@ -98,6 +110,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void getJob(GetJobRequest request, StreamObserver<GetJobResponse> response) {
+    var local = supervisor.jobs().find(request.getJobId());
+    if (cluster != null && (local.isEmpty() || !cluster.knowsBest(local.get()))) {
+      cluster.get(request.getJobId(), ClusterQueries.then(job -> {
+        response.onNext(GetJobResponse.newBuilder().setJob(job).build());
+        response.onCompleted();
+      }, response::onError), this::notFound);
+      return;
+    }
     try {
       response.onNext(GetJobResponse.newBuilder().setJob(find(request.getJobId()).toProto()).build());
       response.onCompleted();
@@ -113,6 +133,13 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       response.onError(Status.INVALID_ARGUMENT.withDescription("unknown job state " + request.getStateValue()).asRuntimeException());
       return;
     }
+    if (cluster != null) {
+      cluster.list(state, supervisor.config().keepFinished(), ClusterQueries.then(found -> {
+        response.onNext(ListJobsResponse.newBuilder().addAllJobs(found).build());
+        response.onCompleted();
+      }, response::onError));
+      return;
+    }
     var jobs = ListJobsResponse.newBuilder();
     supervisor.jobs().list(state).forEach(j -> jobs.addJobs(j.toProto()));
     response.onNext(jobs.build());
@@ -121,6 +148,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public void cancelJob(CancelJobRequest request, StreamObserver<CancelJobResponse> response) {
+    var local = supervisor.jobs().find(request.getJobId());
+    if (cluster != null && (local.isEmpty() || !cluster.knowsBest(local.get()))) {
+      cluster.cancel(request.getJobId(), ClusterQueries.then(job -> {
+        response.onNext(CancelJobResponse.newBuilder().setJob(job).build());
+        response.onCompleted();
+      }, response::onError), this::notFound);
+      return;
+    }
     try {
       Job job = find(request.getJobId());
       supervisor.dispatcher().cancel(job);
@@ -139,15 +174,23 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         .setUptimeMs(supervisor.uptimeMillis())
         .setShuttingDown(supervisor.isShuttingDown())
         .setJobsPerSecondLastMinute(supervisor.metrics().jobsPerSecondLastMinute())
-        .addAllHandlerTimes(supervisor.metrics().handlerTimes())
-        .setStore(storeStatus());
+        .addAllHandlerTimes(supervisor.metrics().handlerTimes());
     for (SlotStatus slot : supervisor.pool().status()) {
       status.addWorkers(workerStatus(slot));
     }
     Map<String, Long> counts = supervisor.jobs().countByState().entrySet().stream()
         .collect(Collectors.toMap(e -> e.getKey().name(), Map.Entry::getValue));
     status.putAllJobsByState(counts);
-    response.onNext(status.build());
+    if (cluster != null) {
+      // A shared store's size and jobs are read from the database: on the query's thread, not this one.
+      cluster.cluster(ClusterQueries.then(found -> {
+        response.onNext(status.setStore(storeStatus()).addAllServices(found.services()).setSharedQueueDepth(found.sharedQueueDepth())
+            .build());
+        response.onCompleted();
+      }, response::onError));
+      return;
+    }
+    response.onNext(status.setStore(storeStatus()).build());
     response.onCompleted();
   }
 
@@ -226,7 +269,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       return;
     }
     Job job = admission.job();
-    Acceptance acceptance = new Acceptance(job, accepted, refused);
+    Acceptance acceptance = new Acceptance(job, request, accepted, refused);
     try {
       submit(job, acceptance);
     } catch (StatusRuntimeException e) {
@@ -243,12 +286,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   /** One job's acceptance: refused at once, or told when its record is committed, whichever comes first decides. */
   private final class Acceptance implements Store.Completion {
     private final Job job;
+    private final SubmitJobRequest request;
     private final Consumer<Job> accepted;
     private final Consumer<StatusRuntimeException> refused;
     private final AtomicBoolean decided = new AtomicBoolean();
 
-    Acceptance(Job job, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+    Acceptance(Job job, SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
       this.job = job;
+      this.request = request;
       this.accepted = accepted;
       this.refused = refused;
     }
@@ -272,8 +317,15 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       }
       // Not accepted after all: the client is told so, and the job must not run (it may have been
       // sent already) or stay queued.
-      supervisor.dispatcher().cancel(job);
+      supervisor.dispatcher().withdraw(job);
       supervisor.jobs().discard(job);
+      if (failure instanceof KeyTakenException taken) {
+        // Another service of the cluster accepted a job with this key first: this request follows it.
+        job.acceptanceDecided(Status.ABORTED.withDescription(job.id() + " was not made: its idempotency key is "
+            + "held by j-" + taken.holder().id()).asRuntimeException());
+        follow(supervisor.jobs().follow(taken.holder()), request, accepted, refused);
+        return;
+      }
       StatusRuntimeException refusal = storeRefusal(failure);
       refused.accept(refusal);
       job.acceptanceDecided(refusal);
@@ -451,10 +503,14 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
   }
 
   private Job find(String id) {
-    return supervisor.jobs().find(id).orElseThrow(() -> Status.NOT_FOUND
+    return supervisor.jobs().find(id).orElseThrow(() -> notFound(id));
+  }
+
+  private StatusRuntimeException notFound(String id) {
+    return Status.NOT_FOUND
         .withDescription("no job " + quoted(id) + "; 'offload list' shows the jobs this service holds (it keeps the last "
             + supervisor.config().keepFinished() + " finished jobs, oldest expire first; see serve --keep-finished)")
-        .asRuntimeException());
+        .asRuntimeException();
   }
 
   private WorkerStatus workerStatus(SlotStatus slot) {

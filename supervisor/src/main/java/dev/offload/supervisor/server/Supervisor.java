@@ -5,7 +5,9 @@ import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.pool.WorkerPool;
 import dev.offload.supervisor.pool.WorkerStartException;
+import dev.offload.supervisor.store.ClusterMember;
 import dev.offload.supervisor.store.Recovery;
+import dev.offload.supervisor.store.SharedStore;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
 import dev.offload.supervisor.store.StoreUrl;
@@ -37,6 +39,10 @@ public final class Supervisor {
   private final ScheduledExecutorService scheduler;
   private final JobStore jobs;
   private final Store store;
+  /** With a shared store: what claims this service's share of the shared queue; else null. */
+  private final SharedQueueClaimer claimer;
+  /** With a shared store: what acts on the other services' doings; else null. */
+  private final ClusterEvents clusterEvents;
   private final Dispatcher dispatcher;
   private final WorkerPool pool;
   private final OffloadService service;
@@ -64,7 +70,7 @@ public final class Supervisor {
     // once, they do not hold the job (its input and output) until then.
     timers.setRemoveOnCancelPolicy(true);
     this.scheduler = timers;
-    this.store = config.store().store(config.durability(), config.keepFinished());
+    this.store = config.store().store(config.durability(), config.keepFinished(), member(config));
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler, store);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
     metrics.trackStore(store);
@@ -75,7 +81,24 @@ public final class Supervisor {
     metrics.trackFinishedJobData(jobs::finishedDataBytes, config.finishedMemoryBytes());
     this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);
+    if (store instanceof SharedStore shared) {
+      this.claimer = new SharedQueueClaimer(shared, dispatcher, jobs, metrics::storeClaimed);
+      this.clusterEvents = new ClusterEvents(shared, dispatcher, jobs, claimer);
+      dispatcher.attachCluster(claimer::wake, clusterEvents);
+    } else {
+      this.claimer = null;
+      this.clusterEvents = null;
+    }
     this.service = new OffloadService(this);
+  }
+
+  /** How this service takes part in a cluster: as configured, with the pool's workers. */
+  private static ClusterMember member(SupervisorConfig config) {
+    ClusterMember given = config.member();
+    int workers = config.pool().workers();
+    return given == null
+        ? new ClusterMember(SupervisorConfig.defaultServiceName(), "", workers, null, ClusterMember.DEFAULT_LEASE)
+        : new ClusterMember(given.name(), given.address(), workers, given.password(), given.lease());
   }
 
   /**
@@ -93,8 +116,16 @@ public final class Supervisor {
       opened = true;
       supervisor.dispatcher.restore(supervisor.jobs.restore(recovery));
       supervisor.pool.start();
+      if (supervisor.store instanceof SharedStore shared) {
+        shared.reportHeld(supervisor.dispatcher::runningCount);
+        shared.listen(supervisor.clusterEvents);
+        supervisor.claimer.start();
+      }
     } catch (WorkerStartException | InterruptedException | RuntimeException e) {
       // Interrupted, start() has not closed the pool: workers may be starting, and its directory is there.
+      if (supervisor.claimer != null) {
+        supervisor.claimer.close();
+      }
       supervisor.pool.close();
       if (opened) {
         supervisor.store.close();
@@ -293,6 +324,9 @@ public final class Supervisor {
   /** Ends the workers and the timers and says so, whatever fails on the way: shutdown must end. */
   private void closeEverything() {
     try {
+      if (claimer != null) {
+        claimer.close(); // intake is closed: it claims nothing more, and must not race the store's close
+      }
       pool.close();
     } catch (RuntimeException | Error e) {
       LOG.error("closing the worker pool went wrong", e);

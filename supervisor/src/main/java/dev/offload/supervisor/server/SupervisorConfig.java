@@ -1,6 +1,7 @@
 package dev.offload.supervisor.server;
 
 import dev.offload.supervisor.pool.PoolConfig;
+import dev.offload.supervisor.store.ClusterMember;
 import dev.offload.supervisor.store.Durability;
 import dev.offload.supervisor.store.StoreUrl;
 import java.time.Duration;
@@ -18,9 +19,11 @@ import java.time.Duration;
  * @param limits what the service takes at most from clients
  * @param store where jobs are recorded ({@code memory:} by default: nowhere)
  * @param durability what a recorded job survives (for a store that records)
+ * @param member how the service takes part in a cluster, if its store is shared (its workers are
+ *     the pool's); null: named {@code hostname:pid}, with the default lease and no password
  */
 public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeout, int keepFinished, long finishedMemoryBytes,
-    Duration shutdownGrace, Limits limits, StoreUrl store, Durability durability) {
+    Duration shutdownGrace, Limits limits, StoreUrl store, Durability durability, ClusterMember member) {
 
   /**
    * Checks the settings.
@@ -41,46 +44,63 @@ public record SupervisorConfig(PoolConfig pool, int maxQueue, Duration jobTimeou
   /** The defaults: {@link PoolConfig#defaults()}, 10,000 queued and 10,000 finished jobs, 10 s shutdown grace. */
   public static SupervisorConfig defaults() {
     return new SupervisorConfig(PoolConfig.defaults(), 10_000, Duration.ZERO, 10_000, defaultFinishedMemoryBytes(),
-        Duration.ofSeconds(10), Limits.defaults(), new StoreUrl.Memory(), Durability.PROCESS);
+        Duration.ofSeconds(10), Limits.defaults(), new StoreUrl.Memory(), Durability.PROCESS,
+        null);
   }
 
   /** This config with another pool config. */
   public SupervisorConfig withPool(PoolConfig p) {
-    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
+    return new SupervisorConfig(p, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability, member);
   }
 
   /** This config with another queue limit. */
   public SupervisorConfig withMaxQueue(int n) {
-    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
+    return new SupervisorConfig(pool, n, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability, member);
   }
 
   /** This config with another default shutdown grace. */
   public SupervisorConfig withShutdownGrace(Duration grace) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits, store, durability);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, grace, limits, store, durability, member);
   }
 
   /** This config with another default job timeout; zero for none. */
   public SupervisorConfig withJobTimeout(Duration timeout) {
-    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability);
+    return new SupervisorConfig(pool, maxQueue, timeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability, member);
   }
 
   /** This config remembering another number of ended jobs. */
   public SupervisorConfig withKeepFinished(int n) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits, store, durability);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, n, finishedMemoryBytes, shutdownGrace, limits, store, durability, member);
   }
 
   /** This config with another limit on the data ended jobs hold. */
   public SupervisorConfig withFinishedMemoryBytes(long bytes) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits, store, durability);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, bytes, shutdownGrace, limits, store, durability, member);
   }
 
   /** Records jobs in this store, with this durability. */
   public SupervisorConfig withStore(StoreUrl url, Durability d) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, url, d);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, url, d, member);
   }
 
   /** This config with other limits on what clients send. */
   public SupervisorConfig withLimits(Limits l) {
-    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l, store, durability);
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, l, store, durability, member);
+  }
+
+  /** Takes part in a cluster as this member (for a shared store). */
+  public SupervisorConfig withMember(ClusterMember m) {
+    return new SupervisorConfig(pool, maxQueue, jobTimeout, keepFinished, finishedMemoryBytes, shutdownGrace, limits, store, durability, m);
+  }
+
+  /** A service's name in a cluster when none is given: {@code hostname:pid}. */
+  public static String defaultServiceName() {
+    String host;
+    try {
+      host = java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      host = "localhost";
+    }
+    return host + ":" + ProcessHandle.current().pid();
   }
 }

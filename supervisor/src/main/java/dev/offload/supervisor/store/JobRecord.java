@@ -29,6 +29,12 @@ public record JobRecord(long id, String handler, JobState state, String inputJso
         submittedAtMs, startedAtMs, queuedMs, runMs, null);
   }
 
+  /** The same record in another state. */
+  public JobRecord withState(JobState newState) {
+    return new JobRecord(id, handler, newState, inputJson, outputJson, errorCode, errorMessage, workerPid, attempts, retries,
+        timeoutMs, deadlineMs, submittedAtMs, startedAtMs, queuedMs, runMs, idempotencyKey);
+  }
+
   /** Whether the job had ended when this was taken. */
   public boolean finished() {
     return switch (state) {

@@ -5,7 +5,7 @@ package dev.offload.supervisor.store;
  * store at all) or cannot record a write (a full disk, a read-only file). Its message names the
  * store and says what to do.
  */
-public final class StoreException extends RuntimeException {
+public class StoreException extends RuntimeException {
 
   private final boolean diskFull;
 

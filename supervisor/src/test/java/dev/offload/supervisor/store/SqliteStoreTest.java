@@ -537,9 +537,18 @@ class SqliteStoreTest {
   void url_parse_andRedact() {
     assertEquals(new StoreUrl.Memory(), StoreUrl.parse("memory:"));
     assertEquals(new StoreUrl.Sqlite(Path.of("/var/x/jobs.db")), StoreUrl.parse("sqlite:/var/x/jobs.db"));
-    IllegalArgumentException pg = assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse("postgresql://u:secret@h/db"));
-    assertTrue(pg.getMessage().contains("does not support yet") && pg.getMessage().contains("sqlite:PATH"), pg.getMessage());
-    assertTrue(!pg.getMessage().contains("secret"), pg.getMessage());
+    assertEquals(new StoreUrl.Postgresql("", "db.example", 5432, "offload", ""), StoreUrl.parse("postgresql://db.example/offload"));
+    assertEquals(new StoreUrl.Postgresql("u", "h", 6543, "db", "ssl=true"), StoreUrl.parse("postgres://u@h:6543/db?ssl=true"));
+    assertEquals("jdbc:postgresql://h:6543/db?ssl=true", ((StoreUrl.Postgresql) StoreUrl.parse("postgresql://u@h:6543/db?ssl=true")).jdbcUrl());
+    // A password in the URL would show in the process list: refused, without repeating it.
+    for (String withPassword : List.of("postgresql://u:secret@h/db", "postgresql://u@h/db?password=secret")) {
+      IllegalArgumentException pg = assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse(withPassword));
+      assertTrue(pg.getMessage().contains("--store-password-file"), pg.getMessage());
+      assertTrue(!pg.getMessage().contains("secret"), pg.getMessage());
+    }
+    for (String malformed : List.of("postgresql://h", "postgresql:///db", "postgresql://h:99999/db", "jdbc:postgresql://h/db")) {
+      assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse(malformed), malformed);
+    }
     assertTrue(assertThrows(IllegalArgumentException.class, () -> StoreUrl.parse("redis://h")).getMessage().contains("unknown store"));
     assertEquals("postgresql://u@h:5432/db?password=***&ssl=true",
         StoreUrl.redact("postgresql://u:secret@h:5432/db?password=hunter2&ssl=true"));

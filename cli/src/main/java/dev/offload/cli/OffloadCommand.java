@@ -47,8 +47,8 @@ public final class OffloadCommand implements Runnable {
 
   /**
    * A subcommand: the name it is called by, and its class, which picocli makes an instance of
-   * only if the command line needs it. The name is written here as well as in the class's {@code
-   * @Command} annotation so that finding the one command a command line names costs neither an
+   * only if the command line needs it. The name is written here as well as in the class's
+   * {@code Command} annotation so that finding the one command a command line names costs neither an
    * instance nor a look at an annotation (nor a method reference, whose linkage would load and
    * verify every command class with all the classes they name); a test checks that the two
    * agree. Adding a subcommand is one line in {@link #COMMANDS}.

@@ -124,6 +124,12 @@ final class ServeCommand implements Callable<Integer> {
       description = "Serve Prometheus metrics at http://HOST:PORT/metrics (a loopback address; port 0 picks a free one).")
   String metricsAddress;
 
+  @Option(names = "--health", paramLabel = "HOST:PORT",
+      description = "Also answer gRPC health checks (grpc.health.v1.Health, nothing else) on HOST:PORT, in plaintext and without"
+          + " a token: for probes that can do neither, such as a Kubernetes grpc probe of a service with --tls-cert. Any address"
+          + " (the answer is only SERVING or NOT_SERVING).")
+  String healthAddress;
+
   @Option(names = "--max-request-size", paramLabel = "SIZE", defaultValue = "5m", converter = SizeConverter.class,
       description = "The largest message a client may send; larger ones are refused with RESOURCE_EXHAUSTED (default: ${DEFAULT-VALUE}).")
   long maxRequestSize;
@@ -171,6 +177,7 @@ final class ServeCommand implements Callable<Integer> {
     Durability durabilityLevel = durability();
     ServerTarget target = listen == null ? ServerTarget.defaultTarget() : parse(listen);
     InetSocketAddress metricsAt = metricsAddress == null ? null : metricsAddress();
+    InetSocketAddress healthAt = healthAddress == null ? null : healthAddress();
     ServerSecurity security = security();
     ClusterMember member = member(storeUrl, target);
     if (target instanceof ServerTarget.Tcp tcp && !isLoopback(tcp.host()) && security.token() == null) {
@@ -199,15 +206,23 @@ final class ServeCommand implements Callable<Integer> {
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
     supervisor.metrics().countLogWriteFailures(logWriteFailures);
-    OffloadServer server;
+    OffloadServer server = null;
     MetricsEndpoint metrics = null;
+    int healthPort = 0;
     try {
       server = OffloadServer.start(target, supervisor, security);
+      if (healthAt != null) {
+        healthPort = server.serveHealthOnly(healthAt);
+      }
       if (metricsAt != null) {
         metrics = MetricsEndpoint.start(metricsAt, supervisor.metrics());
       }
     } catch (IOException e) {
       supervisor.shutdown(Duration.ZERO).join();
+      if (server != null) {
+        server.shutdown();
+        server.awaitTermination(SERVER_STOP_LIMIT);
+      }
       throw new CliException(ExitCodes.FAILED, e.getMessage());
     }
     Signals.handle(
@@ -226,6 +241,9 @@ final class ServeCommand implements Callable<Integer> {
             : " (durability " + durabilityLevel.name().toLowerCase(Locale.ROOT) + ")");
     if (metrics != null) {
       err.printf("offload: metrics on http://%s:%d/metrics%n", metricsAt.getHostString(), metrics.port());
+    }
+    if (healthAt != null) {
+      err.printf("offload: health checks (plaintext, no token) on %s:%d%n", healthAt.getHostString(), healthPort);
     }
     if (target instanceof ServerTarget.Tcp tcp && !security.tls() && !isLoopback(tcp.host())) {
       err.println("offload: WARNING: serving " + tcp + " without TLS: the token and every job's input and output cross the"
@@ -401,6 +419,25 @@ final class ServeCommand implements Callable<Integer> {
     if (address.isUnresolved() || !address.getAddress().isLoopbackAddress()) {
       throw new ParameterException(spec.commandLine(), "--metrics must be a loopback address such as 127.0.0.1:9464 (the metrics"
           + " have no authentication); got '" + metricsAddress + "'. Let Prometheus scrape through a proxy or an SSH tunnel");
+    }
+    return address;
+  }
+
+  /** --health as an address: any address, as the health service says only whether the service serves. */
+  private InetSocketAddress healthAddress() {
+    ServerTarget parsed;
+    try {
+      parsed = ServerTarget.parse(healthAddress);
+    } catch (IllegalArgumentException e) {
+      parsed = null;
+    }
+    if (!(parsed instanceof ServerTarget.Tcp tcp)) {
+      throw new ParameterException(spec.commandLine(), "--health takes HOST:PORT, for example 0.0.0.0:8081; got '" + healthAddress + "'");
+    }
+    InetSocketAddress address = new InetSocketAddress(tcp.host(), tcp.port());
+    if (address.isUnresolved()) {
+      throw new ParameterException(spec.commandLine(), "--health: cannot resolve the host of '" + healthAddress + "'; give an IP address"
+          + " such as 0.0.0.0:8081");
     }
     return address;
   }

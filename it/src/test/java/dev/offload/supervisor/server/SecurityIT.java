@@ -11,12 +11,25 @@ import dev.offload.supervisor.security.ServerSecurity;
 import dev.offload.testing.Cli;
 import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.testing.RunningService;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import dev.offload.proto.v1.OffloadGrpc;
+import dev.offload.proto.v1.GetPoolStatusRequest;
 import io.netty.pkitesting.CertificateBuilder;
 import io.netty.pkitesting.X509Bundle;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -42,6 +55,7 @@ class SecurityIT {
   static ServerTarget.Tcp target;
   static Path ca;
   static Path tokenFile;
+  static int healthOnlyPort;
 
   @BeforeAll
   static void start() throws Exception {
@@ -57,6 +71,7 @@ class SecurityIT {
     service = RunningService.start(RunningService.config(1), dir);
     target = new ServerTarget.Tcp("127.0.0.1", freePort());
     tlsServer = OffloadServer.start(target, service.supervisor(), new ServerSecurity(TOKEN, cert, key));
+    healthOnlyPort = tlsServer.serveHealthOnly(new InetSocketAddress("127.0.0.1", 0));
   }
 
   @AfterAll
@@ -81,6 +96,45 @@ class SecurityIT {
         assertTrue(e.getStatus().getDescription().contains("--token-file"), e.getStatus().getDescription());
       }
     }
+  }
+
+  @Test
+  void healthCheckWithoutToken_answers_butEveryOtherCallWithoutTokenIsRefused() throws Exception {
+    ChannelCredentials tls = TlsChannelCredentials.newBuilder().trustManager(ca.toFile()).build();
+    // The channel's authority must match the certificate's name: localhost, as clients of the service use it.
+    withChannel(Grpc.newChannelBuilderForAddress("localhost", target.port(), tls).build(), channel -> {
+      HealthCheckResponse.ServingStatus overall = HealthGrpc.newBlockingStub(channel).check(HealthCheckRequest.getDefaultInstance()).getStatus();
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING, overall);
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> OffloadGrpc.newBlockingStub(channel).getPoolStatus(GetPoolStatusRequest.getDefaultInstance()));
+      assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode());
+      StatusRuntimeException watch = assertThrows(StatusRuntimeException.class,
+          () -> HealthGrpc.newBlockingStub(channel).watch(HealthCheckRequest.getDefaultInstance()).hasNext());
+      assertEquals(Status.Code.UNAUTHENTICATED, watch.getStatus().getCode());
+      return null;
+    });
+  }
+
+  @Test
+  void healthOnlyListener_answersHealthInPlaintextWithoutToken_andNothingElse() throws Exception {
+    withChannel(Grpc.newChannelBuilderForAddress("127.0.0.1", healthOnlyPort, InsecureChannelCredentials.create()).build(), channel -> {
+      HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING, health.check(HealthCheckRequest.getDefaultInstance()).getStatus());
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+          health.check(HealthCheckRequest.newBuilder().setService(OffloadGrpc.SERVICE_NAME).build()).getStatus());
+      StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
+          () -> OffloadGrpc.newBlockingStub(channel).getPoolStatus(GetPoolStatusRequest.getDefaultInstance()));
+      assertEquals(Status.Code.UNIMPLEMENTED, e.getStatus().getCode());
+      return null;
+    });
+  }
+
+  @Test
+  void serve_healthTakesOnlyHostAndPort() throws IOException {
+    Cli.Result r = Cli.run("serve", "--listen", "127.0.0.1:" + freePort(), "--health", "unix:/tmp/h.sock");
+
+    assertEquals(2, r.exitCode(), r.err());
+    assertTrue(r.err().contains("--health takes HOST:PORT"), r.err());
   }
 
   @Test
@@ -153,6 +207,14 @@ class SecurityIT {
       assertEquals(2, refused.exitCode(), refused.err());
       assertTrue(refused.err().contains(shortToken.toString()) && refused.err().contains("at least 22"), refused.err());
       assertTrue(refused.err().contains("openssl rand -base64 24"), refused.err());
+    }
+  }
+
+  private static <T> T withChannel(ManagedChannel channel, Function<ManagedChannel, T> use) throws InterruptedException {
+    try {
+      return use.apply(channel);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
   }
 

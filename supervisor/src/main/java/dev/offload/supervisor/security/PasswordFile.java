@@ -4,21 +4,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * Reads a database password from a file ({@code serve --store-password-file}): its first line,
  * without the line's end. The file must be private to its owner (mode 0600 or stricter), as
- * libpq asks of {@code ~/.pgpass}: a password anyone else can read is no secret.
+ * libpq asks of {@code ~/.pgpass}: a password anyone else can read is no secret. A file that root
+ * owns may also be readable by its group, as systemd's credentials and Kubernetes' secret volumes
+ * are ({@link PrivateFile}).
  */
 public final class PasswordFile {
-
-  private static final Set<PosixFilePermission> OTHERS = EnumSet.of(PosixFilePermission.GROUP_READ, PosixFilePermission.GROUP_WRITE,
-      PosixFilePermission.GROUP_EXECUTE, PosixFilePermission.OTHERS_READ, PosixFilePermission.OTHERS_WRITE,
-      PosixFilePermission.OTHERS_EXECUTE);
 
   private PasswordFile() {}
 
@@ -32,11 +26,7 @@ public final class PasswordFile {
           + " and make it private: chmod 600 " + file);
     }
     try {
-      Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-      if (perms.stream().anyMatch(OTHERS::contains)) {
-        throw new IllegalArgumentException("password file " + file + " is open to others (" + PosixFilePermissions.toString(perms)
-            + "); make it private: chmod 600 " + file);
-      }
+      PrivateFile.check(file, "password file");
       String password = Files.readString(file, StandardCharsets.UTF_8).lines().findFirst().orElse("");
       if (password.isEmpty()) {
         throw new IllegalArgumentException("password file " + file + " is empty; write the database password on its first line");

@@ -4,14 +4,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
 
 /**
  * Reads a token from a file: its first line, trimmed. A token is a password: the file must hold
  * one of at least {@value #MIN_CHARS} characters, and the service refuses a file that others can
- * read.
+ * read ({@link PrivateFile}).
  */
 public final class TokenFile {
 
@@ -26,7 +23,7 @@ public final class TokenFile {
   }
 
   /**
-   * @param privateOnly whether to refuse a file that group or others can read (the service does)
+   * @param privateOnly whether to refuse a file that others can read, as {@link PrivateFile} says (the service does)
    * @throws IllegalArgumentException saying what is wrong with the file and how to fix it
    */
   public static String read(Path file, boolean privateOnly) {
@@ -36,11 +33,7 @@ public final class TokenFile {
     }
     try {
       if (privateOnly) {
-        Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
-        if (perms.contains(PosixFilePermission.GROUP_READ) || perms.contains(PosixFilePermission.OTHERS_READ)) {
-          throw new IllegalArgumentException("token file " + file + " can be read by others (" + PosixFilePermissions.toString(perms)
-              + "); make it private: chmod 600 " + file);
-        }
+        PrivateFile.check(file, "token file");
       }
       String token = Files.readString(file, StandardCharsets.UTF_8).lines().findFirst().orElse("").strip();
       if (token.isEmpty()) {

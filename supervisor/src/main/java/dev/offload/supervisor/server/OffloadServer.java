@@ -47,14 +47,25 @@ import java.util.concurrent.TimeUnit;
  */
 public final class OffloadServer {
 
+  /**
+   * Streams the health-only listener keeps open at once: it takes calls without a token, so its
+   * {@code Watch} streams must not be able to hold memory without bound. Probes call {@code Check}.
+   */
+  static final int HEALTH_ONLY_MAX_STREAMS = 16;
+  /** A health request names a service; nothing longer is needed. */
+  private static final int HEALTH_ONLY_MAX_REQUEST_BYTES = 4096;
+
   private final ServerTarget target;
   private final Server server;
   private final Supervisor supervisor;
+  private final HealthStatusManager health;
+  private volatile Server healthOnly;
 
-  private OffloadServer(ServerTarget target, Server server, Supervisor supervisor) {
+  private OffloadServer(ServerTarget target, Server server, Supervisor supervisor, HealthStatusManager health) {
     this.target = target;
     this.server = server;
     this.supervisor = supervisor;
+    this.health = health;
   }
 
   /** Serves a supervisor's service with no token and no TLS: on a Unix socket or loopback. */
@@ -120,7 +131,43 @@ public final class OffloadServer {
     // From the first moment of a shutdown, health checks say so: load balancers and scripts stop
     // sending work while the running jobs finish.
     supervisor.shutdownBegun().thenRun(health::enterTerminalState);
-    return new OffloadServer(target, server, supervisor);
+    return new OffloadServer(target, server, supervisor, health);
+  }
+
+  /**
+   * Also answers the standard gRPC health service, and nothing else, on {@code address}, in
+   * plaintext and without a token: for probes that can do neither TLS nor a token, such as a
+   * Kubernetes {@code grpc} probe of a service that serves TLS. It says what the main listener's
+   * health service says (SERVING while a worker is ready, NOT_SERVING from the start of a
+   * shutdown), which reveals nothing about jobs, handlers or the token. At most
+   * {@value #HEALTH_ONLY_MAX_STREAMS} {@code Watch} streams are open on it at once. It stops with
+   * this server. Call it at most once.
+   *
+   * @return the port it listens on (the one asked for, or a free one for port 0)
+   * @throws IOException if the address cannot be bound
+   */
+  public int serveHealthOnly(InetSocketAddress address) throws IOException {
+    if (healthOnly != null) {
+      throw new IllegalStateException("the health-only listener is already serving");
+    }
+    Server started;
+    try {
+      started = NettyServerBuilder.forAddress(address)
+          .channelType(EpollServerSocketChannel.class)
+          .bossEventLoopGroup(supervisor.io())
+          .workerEventLoopGroup(supervisor.io())
+          .directExecutor()
+          .maxInboundMessageSize(HEALTH_ONLY_MAX_REQUEST_BYTES)
+          .intercept(new StreamLimit(HEALTH_ONLY_MAX_STREAMS))
+          .addService(health.getHealthService())
+          .build()
+          .start();
+    } catch (IOException e) {
+      throw new IOException("cannot serve health checks on " + address.getHostString() + ":" + address.getPort() + ": "
+          + e.getMessage() + "; choose another --health address", e);
+    }
+    healthOnly = started;
+    return started.getPort();
   }
 
   /**
@@ -161,7 +208,7 @@ public final class OffloadServer {
    * The offload service, the standard health service (overall and for offload.v1.Offload) and
    * server reflection, so that grpcurl, grpcui and Postman work without the .proto files; all
    * called on the I/O thread, within the service's request and stream limits, and all behind the
-   * token when there is one.
+   * token when there is one, except a health {@code Check} (see {@link TokenCheck}).
    */
   private static <T extends ServerBuilder<T>> T withServices(T builder, Supervisor supervisor, HealthStatusManager health,
       ServerSecurity security) {
@@ -186,6 +233,10 @@ public final class OffloadServer {
   /** Stops taking calls and lets the calls under way finish. */
   public void shutdown() {
     server.shutdown();
+    Server health = healthOnly;
+    if (health != null) {
+      health.shutdown();
+    }
   }
 
   /**
@@ -196,6 +247,12 @@ public final class OffloadServer {
     if (!server.awaitTermination(limit.toMillis(), TimeUnit.MILLISECONDS)) {
       server.shutdownNow();
       server.awaitTermination(1, TimeUnit.SECONDS);
+    }
+    Server health = healthOnly;
+    if (health != null) {
+      // Its only stream, Watch, ends at the health service's terminal state: a moment is enough.
+      health.shutdownNow();
+      health.awaitTermination(1, TimeUnit.SECONDS);
     }
     supervisor.closeIo();
     if (target instanceof ServerTarget.Unix unix) {

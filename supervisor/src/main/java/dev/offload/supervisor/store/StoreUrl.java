@@ -68,7 +68,7 @@ public sealed interface StoreUrl {
     return switch (this) {
       case Memory m -> new MemoryStore();
       case Sqlite s -> new SqliteStore(s.path(), durability, keepFinished);
-      case Postgresql p -> throw new IllegalArgumentException("the PostgreSQL store is being built: not in this commit yet");
+      case Postgresql p -> new PostgresStore(p, member, keepFinished);
     };
   }
 

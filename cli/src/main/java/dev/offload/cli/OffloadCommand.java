@@ -94,7 +94,7 @@ public final class OffloadCommand implements Runnable {
    * @return a new command line
    */
   public static CommandLine newCommandLine(String[] args) {
-    if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+    if (versionOnly(args)) {
       return newCommandLine(List.of());
     }
     if (args.length > 0 && !ABOUT_OTHERS.contains(args[0])) {
@@ -105,6 +105,11 @@ public final class OffloadCommand implements Runnable {
       }
     }
     return newCommandLine();
+  }
+
+  /** Whether the arguments ask for the version and nothing else, which needs no subcommand. */
+  static boolean versionOnly(String[] args) {
+    return args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
   }
 
   /** With offload's error handling: short messages, exit codes from {@link ExitCodes}. */

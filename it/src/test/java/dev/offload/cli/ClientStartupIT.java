@@ -32,7 +32,7 @@ class ClientStartupIT {
 
   /** Packages whose classes a client command has no use for. */
   private static final List<String> NOT_IN_A_CLIENT = List.of(
-      "ch.qos.logback.", "io.prometheus.", "io.micrometer.", "dev.offload.supervisor.server.", "org.sqlite.");
+      "ch.qos.logback.", "io.prometheus.", "io.micrometer.", "dev.offload.supervisor.server.", "org.sqlite.", "org.postgresql.");
 
   private static final Pattern LOADED = Pattern.compile("\\[class,load\\] (\\S+) source: (.*)");
 

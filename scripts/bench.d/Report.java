@@ -197,6 +197,9 @@ public final class Report {
 
     JsonNode cliStartup = json("cli_startup.json");
     root.set("cli_startup", cliStartup);
+    JsonNode batchScripts = json("batch_scripts.json");
+    root.set("batch_scripts", batchScripts == null ? NODES.textNode("not measured") : batchScripts);
+
     addTargets(workers, unixEcho, tcpEcho, threads, threadsWarm, python, startup, workerStarts, cliStartup);
     ObjectNode durability = durability(python);
     root.set("durability", durability);
@@ -473,6 +476,7 @@ public final class Report {
     }
     md.append(String.format(Locale.ROOT, "%nOne JVM per job, no-op: %d JVMs in %s s with `xargs -P %s` (%s JVMs/s).%n",
         pj.path("noop_jvms").asInt(), fmt(pj.path("noop_wall_s").asDouble()), value("workers"), fmt(pj.path("noop_jvms_per_s").asDouble())));
+    batchScriptsMarkdown(md, root.path("batch_scripts"));
     md.append("\n## Start-up (" + value("timing_tool") + ")\n\n| what | median ms |\n|---|---|\n");
     md.append(String.format(Locale.ROOT, "| `offload serve --workers %s` spawn to \"serving on\", Unix socket | %s |%n", value("workers"),
         fmt(number("unix_ready_s") * 1000)));
@@ -501,6 +505,27 @@ public final class Report {
           .append(" | ").append(t.path("ratio_text").asText())
           .append(" | ").append(t.path("target").asText())
           .append(" | ").append(t.path("met").asText()).append(" |\n");
+    }
+  }
+
+  /**
+   * The batch-scripts section (scripts/bench.d/batch_scripts.sh): the same small jobs run four ways
+   * from a shell script, each the whole command line's wall time.
+   */
+  private static void batchScriptsMarkdown(StringBuilder md, JsonNode scripts) {
+    if (!scripts.has("rows")) {
+      return;
+    }
+    md.append(String.format(Locale.ROOT, "%n## Batch scripts: %d small jobs (is_prime of 1000003 on), whole command lines%n%n"
+        + "| how | seconds | jobs/s | ms per job |%n|---|---|---|---|%n", scripts.path("jobs").asInt()));
+    for (JsonNode row : scripts.path("rows")) {
+      if (row.has("skipped")) {
+        md.append(String.format(Locale.ROOT, "| %s | not measured: %s | | |%n", row.path("how").asText(), row.path("skipped").asText()));
+        continue;
+      }
+      double seconds = row.path("seconds").asDouble();
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s |%n", row.path("how").asText(), fmt(seconds),
+          fmt(row.path("jobs_per_s").asDouble()), fmt(seconds * 1000 / scripts.path("jobs").asInt())));
     }
   }
 

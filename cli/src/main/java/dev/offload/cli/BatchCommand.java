@@ -7,7 +7,6 @@ import dev.offload.proto.v1.JobState;
 import dev.offload.client.BatchCall;
 import dev.offload.client.OffloadClient;
 import dev.offload.wire.RefusalTrailers;
-import dev.offload.supervisor.pool.PoolConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
@@ -22,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -43,11 +40,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "batch", description = "Run a JSON Lines file of jobs and write one result line per input line.")
 final class BatchCommand implements Callable<Integer> {
 
-  /** When to draw the progress bar on stderr. */
-  enum ProgressMode { auto, always, never }
-
   @Spec CommandSpec spec;
   @Mixin ServerOptions server;
+  @Mixin BatchStreamOptions stream;
 
   @Parameters(paramLabel = "FILE|-", description = "The jobs, one JSON object a line: {\"id\", \"handler\", \"input\", \"timeout\", \"deadline\", \"retries\"}; - reads stdin.")
   String input;
@@ -58,32 +53,20 @@ final class BatchCommand implements Callable<Integer> {
   @Option(names = "--ordered", description = "Write results in input order (a bounded reorder window) instead of as jobs end.")
   boolean ordered;
 
-  @Option(names = "--max-in-flight", paramLabel = "N", defaultValue = "256", description = "Jobs outstanding at most (default: ${DEFAULT-VALUE}).")
-  int maxInFlight;
-
   @Option(names = "--fail-fast", description = "Stop at the first line that does not succeed, cancelling what is in flight.")
   boolean failFast;
 
   @Option(names = "--resume", description = "With --output: skip ids that already SUCCEEDED in FILE (or whose job the service lost with no retries left), fetch by job id the results of lines FILE.pending names (accepted, not answered), send the other lines again with the idempotency keys of the earlier run (so a line the service had accepted is not run twice), and append the new results.")
   boolean resume;
 
-  @Option(names = "--progress", paramLabel = "WHEN", defaultValue = "auto", description = "Progress bar on stderr: auto (when stderr is a terminal), always, never.")
-  ProgressMode progressMode;
-
-  @Option(names = "--workers", paramLabel = "N", description = "Workers of the private pool, when no service is running (default: one per core).")
-  Integer workers;
 
   @Override
   public Integer call() throws InterruptedException {
     validate();
     ResumeLog.Settled done = resumedIds();
-    PoolConfig.Builder pool = PoolConfig.defaults().toBuilder();
-    if (workers != null) {
-      pool.workers(workers);
-    }
     try (BatchInput lines = open();
         PrintWriter out = results();
-        ServiceConnection connection = ServiceConnection.open(server, pool.build(), spec.commandLine().getErr());
+        ServiceConnection connection = ServiceConnection.open(server, stream.privatePool(), spec.commandLine().getErr());
         PendingLog pending = pendingLog()) {
       return run(connection, lines, out, done, pending);
     } catch (IOException e) {
@@ -91,82 +74,46 @@ final class BatchCommand implements Callable<Integer> {
     }
   }
 
-  /**
-   * Runs the batch: a thread reads and sends the lines while this one waits for the call's end,
-   * so that the command ends as soon as the call does (a service that is gone, Ctrl-C,
-   * --fail-fast), even while the reading thread waits for a slot or for its input.
-   */
+  /** Runs the batch over one {@link BatchSession}: a thread reads and sends the lines while this one waits. */
   private int run(ServiceConnection connection, BatchInput lines, PrintWriter out, ResumeLog.Settled done, PendingLog pending)
       throws InterruptedException {
-    AtomicReference<BatchCall> call = new AtomicReference<>();
-    AtomicBoolean stopped = new AtomicBoolean();
+    BatchSession session = new BatchSession("batch");
     // Why the batch stopped on this side before its end (a pending line that cannot be fetched,
     // a journal that cannot be written); null while nothing did.
     AtomicReference<String> fetchFailure = new AtomicReference<>();
     Consumer<IOException> journalFailed = e -> {
       if (fetchFailure.compareAndSet(null, "cannot write " + pending.path() + ", the batch's pending journal: " + e.getMessage())) {
-        stopped.set(true);
-        call.get().cancel("the pending journal cannot be written");
+        session.stop("the pending journal cannot be written");
       }
     };
     BatchOutput results = new BatchOutput(out, ordered, line -> {
-      call.get().release();
+      session.call().release();
       answered(pending, line, journalFailed);
     });
     boolean acknowledge = pending != null && durable(connection);
     Map<String, String> idsByKey = new ConcurrentHashMap<>();
-    AtomicInteger stoppedBy = new AtomicInteger(); // the signal's number; 0 while none came
-    AtomicReference<Throwable> inputFailure = new AtomicReference<>();
-    StatusRuntimeException failure = null;
+    StatusRuntimeException failure;
     try (BatchProgress progress = progress()) {
-      call.set(connection.client().wire().batch(maxInFlight, acknowledge, result -> {
+      failure = session.run(connection.client(), stream.maxInFlight, acknowledge, result -> {
         if (result.hasAccepted()) {
           accepted(pending, result, idsByKey, journalFailed);
           return;
         }
         boolean success = record(result, idsByKey, results);
         progress.step(results.unsuccessful());
-        if (!success && failFast && stopped.compareAndSet(false, true)) {
-          call.get().cancel("--fail-fast: a job did not succeed");
+        if (!success && failFast) {
+          session.stop("--fail-fast: a job did not succeed");
         }
-      }));
-      Signals.handle(
-          signal -> {
-            stoppedBy.set(signal);
-            stopped.set(true);
-            call.get().cancel("interrupted");
-          },
-          signal -> Runtime.getRuntime().halt(ExitCodes.forSignal(signal)),
-          Signals.STOPPING);
-
-      // A daemon: if the call ends while it waits for input from a pipe, nothing waits for it.
-      Thread.ofPlatform().name("offload-batch-input").daemon().start(() -> {
-        try {
-          sendAll(lines, new Sending(call.get(), connection, results, idsByKey, done, pending, stopped, progress, fetchFailure));
-        } catch (StatusRuntimeException callEnded) {
-          // It wanted a slot of a call that has ended; the waiting thread reports how it ended.
-        } catch (Throwable e) {
-          // The input cannot be read (or worse): end the call, which the waiting thread waits on.
-          inputFailure.set(e);
-          stopped.set(true);
-          call.get().cancel("the batch input failed");
-        }
-      });
-      try {
-        call.get().await();
-      } catch (StatusRuntimeException e) {
-        if (!stopped.get() || e.getStatus().getCode() != Status.Code.CANCELLED) {
-          failure = e;
-        }
-      }
+      }, call -> sendAll(lines, new Sending(call, connection, results, idsByKey, done, pending, session, progress, fetchFailure)));
     } finally {
       results.close();
     }
-    if (inputFailure.get() instanceof IOException e) {
+    Throwable inputFailure = session.inputFailure();
+    if (inputFailure instanceof IOException e) {
       throw new CliException(ExitCodes.FAILED, "cannot read the batch input " + input + ": " + e.getMessage());
     }
-    if (inputFailure.get() != null) {
-      throw new IllegalStateException("reading the batch input failed", inputFailure.get());
+    if (inputFailure != null) {
+      throw new IllegalStateException("reading the batch input failed", inputFailure);
     }
     if (fetchFailure.get() != null) {
       throw new CliException(ExitCodes.UNAVAILABLE, fetchFailure.get() + "; " + (results.succeeded() + results.unsuccessful())
@@ -175,22 +122,22 @@ final class BatchCommand implements Callable<Integer> {
     if (failure != null) {
       throw streamFailed(failure, connection, results, pending);
     }
-    if (pending != null && !stopped.get()) {
+    if (pending != null && !session.stopped()) {
       pending.complete(); // every line is answered: a later --resume has nothing to find by key
     }
     var err = spec.commandLine().getErr();
-    err.printf("offload: batch %s: %d succeeded, %d did not%n", stoppedBy.get() != 0 ? "interrupted" : "done",
+    err.printf("offload: batch %s: %d succeeded, %d did not%n", session.signal() != 0 ? "interrupted" : "done",
         results.succeeded(), results.unsuccessful());
     err.flush();
-    if (stoppedBy.get() != 0) {
-      return ExitCodes.forSignal(stoppedBy.get());
+    if (session.signal() != 0) {
+      return ExitCodes.forSignal(session.signal());
     }
     return results.unsuccessful() > 0 ? ExitCodes.FAILED : ExitCodes.OK;
   }
 
   /** What the reading thread works with. */
   private record Sending(BatchCall call, ServiceConnection connection, BatchOutput results, Map<String, String> idsByKey,
-      ResumeLog.Settled done, PendingLog pending, AtomicBoolean stopped, BatchProgress progress,
+      ResumeLog.Settled done, PendingLog pending, BatchSession session, BatchProgress progress,
       AtomicReference<String> fetchFailure) {}
 
   /**
@@ -204,7 +151,7 @@ final class BatchCommand implements Callable<Integer> {
     BatchOutput results = with.results();
     List<Thread> fetches = new ArrayList<>();
     BatchInput.Line next;
-    while (!with.stopped().get() && (next = lines.next()) != null) {
+    while (!with.session().stopped() && (next = lines.next()) != null) {
       long number = next.number();
       call.acquire();
       if (next.text() != null && next.text().isBlank()) {
@@ -213,7 +160,7 @@ final class BatchCommand implements Callable<Integer> {
       }
       BatchLine line = next.text() == null ? BatchLine.unreadable(number, next.notUtf8()) : BatchLine.parse(number, next.text());
       if (line.invalid() != null) {
-        notRun(call, results, with.progress(), with.stopped(), line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
+        notRun(results, with.progress(), with.session(), line, BatchOutput.INVALID, Status.Code.INVALID_ARGUMENT, line.invalid());
         continue;
       }
       if (with.done().contains(line.id())) {
@@ -239,7 +186,7 @@ final class BatchCommand implements Callable<Integer> {
       String refusal = call.refusal(key, request);
       if (refusal != null) {
         // Sent, it would end the stream and every other line's result with it.
-        notRun(call, results, with.progress(), with.stopped(), line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
+        notRun(results, with.progress(), with.session(), line, BatchOutput.REJECTED, Status.Code.RESOURCE_EXHAUSTED,
             "line " + number + ": " + refusal);
         continue;
       }
@@ -250,7 +197,7 @@ final class BatchCommand implements Callable<Integer> {
     for (Thread fetch : fetches) {
       fetch.join();
     }
-    if (!with.stopped().get()) {
+    if (!with.session().stopped()) {
       call.finish();
     }
   }
@@ -274,8 +221,7 @@ final class BatchCommand implements Callable<Integer> {
             + earlier.job() + ") from " + with.connection().describe() + ": " + e.getStatus().getCode()
             + (e.getStatus().getDescription() == null ? "" : ": " + e.getStatus().getDescription())
             + "; the line stays pending in " + with.pending().path())) {
-          with.stopped().set(true);
-          with.call().cancel("a pending line's result could not be fetched");
+          with.session().stop("a pending line's result could not be fetched");
         }
         return;
       }
@@ -287,18 +233,18 @@ final class BatchCommand implements Callable<Integer> {
       success = false;
     }
     with.progress().step(results.unsuccessful());
-    if (!success && failFast && with.stopped().compareAndSet(false, true)) {
-      with.call().cancel("--fail-fast: a job did not succeed");
+    if (!success && failFast) {
+      with.session().stop("--fail-fast: a job did not succeed");
     }
   }
 
   /** Writes the result of a line that does not run; with --fail-fast it stops the batch. */
-  private void notRun(BatchCall call, BatchOutput results, BatchProgress progress, AtomicBoolean stopped, BatchLine line,
+  private void notRun(BatchOutput results, BatchProgress progress, BatchSession session, BatchLine line,
       String state, Status.Code code, String message) {
     results.notRun(line.number(), line.id(), state, code.name(), message);
     progress.step(results.unsuccessful());
-    if (failFast && stopped.compareAndSet(false, true)) {
-      call.cancel("--fail-fast: line " + line.number() + " did not run");
+    if (failFast) {
+      session.stop("--fail-fast: line " + line.number() + " did not run");
     }
   }
 
@@ -413,12 +359,7 @@ final class BatchCommand implements Callable<Integer> {
     if (resume && output == null) {
       throw new ParameterException(spec.commandLine(), "--resume needs --output FILE: it reads what the earlier run wrote there");
     }
-    if (maxInFlight < 1) {
-      throw new ParameterException(spec.commandLine(), "--max-in-flight must be 1 or more, got " + maxInFlight);
-    }
-    if (workers != null && workers < 1) {
-      throw new ParameterException(spec.commandLine(), "--workers must be 1 or more, got " + workers);
-    }
+    stream.validate(spec);
   }
 
   private ResumeLog.Settled resumedIds() {
@@ -468,22 +409,15 @@ final class BatchCommand implements Callable<Integer> {
   }
 
   private BatchProgress progress() {
-    boolean show = switch (progressMode) {
-      case always -> true;
-      case never -> false;
-      case auto -> Boolean.getBoolean("offload.stderr.tty");
-    };
-    if (!show) {
-      return BatchProgress.none();
-    }
-    long total = -1;
-    if (!input.equals("-")) {
-      try (Stream<String> all = Files.lines(Path.of(input))) {
-        total = all.count();
-      } catch (IOException | UncheckedIOException e) {
-        total = -1;
+    return BatchProgress.of(stream.progressMode, "batch", () -> {
+      if (input.equals("-")) {
+        return -1;
       }
-    }
-    return BatchProgress.bar(System.err, total);
+      try (Stream<String> all = Files.lines(Path.of(input))) {
+        return all.count();
+      } catch (IOException | UncheckedIOException e) {
+        return -1;
+      }
+    });
   }
 }

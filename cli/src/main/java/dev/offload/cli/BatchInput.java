@@ -46,8 +46,21 @@ final class BatchInput implements Closeable {
   private boolean skipNewline;
   private long number;
 
+  /** Whether items end at a NUL byte (as {@code find -print0} writes them) instead of at line ends. */
+  private final boolean nulSeparated;
+
+  /** The lines of {@code in}. */
   BatchInput(InputStream in) {
+    this(in, false);
+  }
+
+  /**
+   * The items of {@code in}: lines, or with {@code nulSeparated} items that end at a NUL byte
+   * (and may hold line ends), numbered as lines are.
+   */
+  BatchInput(InputStream in, boolean nulSeparated) {
     this.in = in;
+    this.nulSeparated = nulSeparated;
   }
 
   /** The next line, or null at the end of the input. */
@@ -72,12 +85,12 @@ final class BatchInput implements Closeable {
       }
       any = true;
       int start = position;
-      while (position < limit && buffer[position] != '\n' && buffer[position] != '\r') {
+      while (position < limit && !ends(buffer[position])) {
         position++;
       }
       append(start, position - start);
       if (position < limit) {
-        skipNewline = buffer[position] == '\r';
+        skipNewline = !nulSeparated && buffer[position] == '\r';
         position++;
         break;
       }
@@ -89,6 +102,10 @@ final class BatchInput implements Closeable {
       chars = CharBuffer.allocate(8 << 10);
     }
     return decoded;
+  }
+
+  private boolean ends(byte b) {
+    return nulSeparated ? b == 0 : b == '\n' || b == '\r';
   }
 
   private Line decode() {

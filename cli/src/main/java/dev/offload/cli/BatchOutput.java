@@ -6,20 +6,16 @@ import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobState;
 import dev.offload.sdk.Json;
 import java.io.PrintWriter;
-import java.util.HashMap;
-import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.LongConsumer;
 
 /**
  * Writes a batch's result lines: {@code id, line, state, output, error, worker_pid, queued_ms,
- * run_ms}. In completion order each result is written as it comes; in input order results wait
- * in a buffer until every earlier line is written. Every input line (skipped ones too) takes a
- * slot of the batch's window and gives it back only when it is written ({@code onWritten}, told
- * the line's number once its result is flushed), so the buffer never holds more than the window.
- * Thread-safe; every line is flushed, so nothing received is lost if the process is stopped, and
- * {@link #close} writes what order still holds back, so nothing received is lost if the batch
- * stops early.
+ * run_ms}, through {@link OrderedLines}: in completion order, or in input order with results held
+ * back until every earlier line is written. Every input line (skipped ones too) takes a slot of the
+ * batch's window and gives it back only when it is written ({@code onWritten}, told the line's
+ * number once its result is flushed), so what is held back never exceeds the window. Thread-safe;
+ * every line is flushed, so nothing received is lost if the process is stopped, and {@link #close}
+ * writes what order still holds back, so nothing received is lost if the batch stops early.
  */
 final class BatchOutput {
 
@@ -29,30 +25,21 @@ final class BatchOutput {
   /** State of a line an earlier run left pending whose job the service no longer knows. */
   static final String LOST = "LOST";
 
-  private final PrintWriter out;
-  private final boolean ordered;
-  private final LongConsumer onWritten;
-  private final Map<Long, String> waiting = new HashMap<>();
-  private long nextLine = 1;
+  private final OrderedLines lines;
   private long succeeded;
   private long unsuccessful;
-  private boolean closed;
 
   BatchOutput(PrintWriter out, boolean ordered, Runnable onWritten) {
     this(out, ordered, line -> onWritten.run());
   }
 
   BatchOutput(PrintWriter out, boolean ordered, LongConsumer onWritten) {
-    this.out = out;
-    this.ordered = ordered;
-    this.onWritten = onWritten;
+    this.lines = new OrderedLines(out, ordered, onWritten);
   }
 
   /** A line that was skipped (resumed, blank): in input order, later lines need not wait for it. */
   synchronized void skip(long line) {
-    if (!closed) {
-      put(line, null);
-    }
+    lines.put(line, null);
   }
 
   /**
@@ -60,14 +47,14 @@ final class BatchOutput {
    * lost with the service, and it is not run again.
    */
   synchronized void skipNotSucceeded(long line) {
-    if (!closed) {
+    if (!lines.isClosed()) {
       count(false);
-      put(line, null);
+      lines.put(line, null);
     }
   }
 
   synchronized void job(long line, String id, Job job) {
-    if (closed) {
+    if (lines.isClosed()) {
       return;
     }
     ObjectNode node = base(id, line, job.getState().name());
@@ -81,12 +68,12 @@ final class BatchOutput {
     node.put("queued_ms", job.getQueuedMs());
     node.put("run_ms", job.getRunMs());
     count(job.getState() == JobState.SUCCEEDED);
-    put(line, Json.write(node));
+    lines.put(line, Json.write(node));
   }
 
   /** A line that did not become a job: {@link #INVALID} input or {@link #REJECTED} by the service. */
   synchronized void notRun(long line, String id, String state, String code, String message) {
-    if (closed) {
+    if (lines.isClosed()) {
       return;
     }
     ObjectNode node = base(id, line, state);
@@ -96,7 +83,7 @@ final class BatchOutput {
     node.putNull("queued_ms");
     node.putNull("run_ms");
     count(false);
-    put(line, Json.write(node));
+    lines.put(line, Json.write(node));
   }
 
   /**
@@ -105,11 +92,7 @@ final class BatchOutput {
    * after are not written, so that the output ends with what the summary counts.
    */
   synchronized void close() {
-    closed = true;
-    for (Map.Entry<Long, String> held : new TreeMap<>(waiting).entrySet()) {
-      write(held.getKey(), held.getValue().isEmpty() ? null : held.getValue());
-    }
-    waiting.clear();
+    lines.close();
   }
 
   synchronized long succeeded() {
@@ -134,28 +117,5 @@ final class BatchOutput {
     } else {
       unsuccessful++;
     }
-  }
-
-  /** Writes a line now, or holds it until the lines before it are written; null is a skipped line. */
-  private void put(long line, String text) {
-    if (!ordered) {
-      write(line, text);
-      return;
-    }
-    waiting.put(line, text == null ? "" : text);
-    while (waiting.containsKey(nextLine)) {
-      String next = waiting.remove(nextLine);
-      write(nextLine, next.isEmpty() ? null : next);
-      nextLine++;
-    }
-  }
-
-  /** Writes a line (null: a skipped one, nothing to write) and gives its window slot back. */
-  private void write(long line, String text) {
-    if (text != null) {
-      out.println(text);
-      out.flush();
-    }
-    onWritten.accept(line);
   }
 }

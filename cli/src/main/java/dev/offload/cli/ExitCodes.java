@@ -24,7 +24,29 @@ public final class ExitCodes {
   /** The job was CANCELLED or TIMED_OUT. */
   public static final int CANCELLED = 4;
 
+  /**
+   * {@code offload each}: an error that is not a job's (bad arguments, a malformed template, no
+   * service, a stream that failed). {@code each} exits with a count of failed jobs instead of
+   * the codes above (see {@link #forFailedJobs}), so its other errors take a code no count has.
+   */
+  public static final int EACH_ERROR = 255;
+  /** {@code offload each}: more than {@value #MAX_COUNTED_FAILURES} jobs did not succeed. */
+  public static final int MORE_FAILED = 101;
+  /** The most failed jobs {@code offload each}'s exit code counts one by one, as GNU parallel's. */
+  public static final int MAX_COUNTED_FAILURES = 100;
+
   private ExitCodes() {}
+
+  /**
+   * The exit code of {@code offload each}, as GNU parallel's: the number of jobs that did not
+   * succeed, 1 to {@value #MAX_COUNTED_FAILURES}, or {@value #MORE_FAILED} for more; 0 if all did.
+   *
+   * @param failed how many jobs did not succeed
+   * @return the exit code
+   */
+  public static int forFailedJobs(long failed) {
+    return failed > MAX_COUNTED_FAILURES ? MORE_FAILED : (int) failed;
+  }
 
   /**
    * The exit code of a command stopped by a signal: 128 + its number, as a shell reports a process

@@ -7,7 +7,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -23,20 +23,7 @@ final class JobRequestOptions {
   @Option(names = "--input-file", paramLabel = "FILE|-", description = "Read the input JSON from a file, or from stdin with -.")
   String inputFile;
 
-  @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
-      description = "Stop the job if it runs longer than this (500ms, 2s, 1m), counted on each attempt from when a worker"
-          + " takes it; queue time is not counted. It then ends TIMED_OUT.")
-  Duration timeout;
-
-  @Option(names = "--deadline", paramLabel = "DURATION", converter = DurationConverter.class,
-      description = "End the job if it has not ended this long after the service accepted it (500ms, 2s, 1m): queue time"
-          + " and every attempt count. Queued, it ends at once; running, it is stopped. It then ends TIMED_OUT with code"
-          + " DEADLINE_EXCEEDED.")
-  Duration deadline;
-
-  @Option(names = "--retries", paramLabel = "N", defaultValue = "0",
-      description = "Re-queue the job up to N times if its worker is lost (for idempotent jobs; default: ${DEFAULT-VALUE}).")
-  int retries;
+  @Mixin JobLimits limits;
 
   @Option(names = "--idempotency-key", paramLabel = "KEY",
       description = "Make the submission idempotent: if the service still holds a job submitted with KEY (queued, running,"
@@ -49,19 +36,9 @@ final class JobRequestOptions {
     if (inputJson != null && inputFile != null) {
       throw new CliException(ExitCodes.USAGE, "give the input either as INPUT_JSON or with --input-file, not both");
     }
-    if (retries < 0) {
-      throw new CliException(ExitCodes.USAGE, "--retries must be 0 or more, got " + retries);
-    }
-    var request = SubmitJobRequest.newBuilder()
+    var request = limits.applyTo(SubmitJobRequest.newBuilder()
         .setHandler(handler)
-        .setInputJson(inputFile == null ? (inputJson == null ? "" : inputJson) : readInput(stdin))
-        .setRetries(retries);
-    if (timeout != null) {
-      request.setTimeoutMs(Math.max(1, timeout.toMillis()));
-    }
-    if (deadline != null) {
-      request.setDeadlineMs(Math.max(1, deadline.toMillis()));
-    }
+        .setInputJson(inputFile == null ? (inputJson == null ? "" : inputJson) : readInput(stdin)));
     if (idempotencyKey != null) {
       if (idempotencyKey.isEmpty()) {
         throw new CliException(ExitCodes.USAGE, "--idempotency-key must not be empty; leave it out for a job without one");

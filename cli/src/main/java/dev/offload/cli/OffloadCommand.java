@@ -60,6 +60,7 @@ public final class OffloadCommand implements Runnable {
       new Subcommand("serve", ServeCommand.class),
       new Subcommand("run", RunCommand.class),
       new Subcommand("batch", BatchCommand.class),
+      new Subcommand("each", EachCommand.class),
       new Subcommand("bench", BenchCommand.class),
       new Subcommand("submit", SubmitCommand.class),
       new Subcommand("status", StatusCommand.class),

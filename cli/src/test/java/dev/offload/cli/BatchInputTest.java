@@ -34,6 +34,19 @@ class BatchInputTest {
   }
 
   @Test
+  void nulSeparated_itemsEndAtNul_only_andMayHoldLineEnds() throws IOException {
+    byte[] bytes = "two\nlines\0cr\r\n\0\0last".getBytes(StandardCharsets.UTF_8);
+    List<String> items = new ArrayList<>();
+    try (BatchInput input = new BatchInput(new ByteArrayInputStream(bytes), true)) {
+      for (BatchInput.Line item = input.next(); item != null; item = input.next()) {
+        assertEquals(items.size() + 1, item.number());
+        items.add(item.text());
+      }
+    }
+    assertEquals(List.of("two\nlines", "cr\r\n", "", "last"), items);
+  }
+
+  @Test
   void lineEnds_areThoseOfReadLine() throws IOException {
     assertEquals(List.of("a", "b", "c", "", "d"), texts("a\nb\r\nc\r\rd"));
     assertEquals(List.of("a", ""), texts("a\n\n"));

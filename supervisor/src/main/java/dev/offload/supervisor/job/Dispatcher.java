@@ -889,8 +889,17 @@ public final class Dispatcher implements WorkerPool.Listener {
       records.add(job.record());
     }
     store.started(records, failure -> {
-      if (failure instanceof FencedException) {
-        takenOver(worker, jobs);
+      if (failure instanceof FencedException fenced) {
+        // Only the fenced jobs were taken over; the others' start is recorded, and they go.
+        List<Job> taken = new ArrayList<>();
+        List<Job> still = new ArrayList<>();
+        for (Job job : jobs) {
+          (fenced.covers(job.sequence()) ? taken : still).add(job);
+        }
+        takenOver(worker, taken);
+        if (!still.isEmpty()) {
+          sendRecorded(worker, still);
+        }
         return;
       }
       if (failure != null) {

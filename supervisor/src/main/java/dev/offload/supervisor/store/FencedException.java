@@ -22,6 +22,19 @@ public final class FencedException extends StoreException {
     this.ids = ids.clone();
   }
 
+  /** Whether this job's write was fenced: it is among {@link #ids}, or no ids were told (then all were). */
+  public boolean covers(long id) {
+    if (ids.length == 0) {
+      return true;
+    }
+    for (long fenced : ids) {
+      if (fenced == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** The jobs whose write changed nothing, because this service no longer holds them; empty if not told. */
   public long[] ids() {
     return ids.clone();

@@ -18,7 +18,8 @@ import java.util.Properties;
  * Puts together what {@code scripts/bench} measured (the raw files in RAW_DIR) into
  * OUT_DIR/results.json, OUT_DIR/results.md and the chart's data and gnuplot script
  * (RAW_DIR/chart.dat, RAW_DIR/chart.gp). Run with offload's class path, for Jackson:
- * {@code java -cp 'cli/target/lib/*' scripts/bench.d/Report.java RAW_DIR OUT_DIR}.
+ * {@code java -cp 'cli/target/lib/*' scripts/bench.d/Report.java RAW_DIR OUT_DIR}. With {@code --only
+ * cli-startup} first it writes OUT_DIR/cli-startup.json and cli-startup.md from that section alone.
  *
  * <p>Every figure it reports was measured by the same bench run; nothing is carried over from an
  * earlier one. A peer that was not measured (python3 missing) leaves its rows "not measured".
@@ -41,13 +42,82 @@ public final class Report {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 2) {
-      System.err.println("usage: java -cp 'cli/target/lib/*' Report.java RAW_DIR OUT_DIR");
+    boolean cliStartupOnly = args.length == 4 && args[0].equals("--only") && args[1].equals("cli-startup");
+    if (args.length != 2 && !cliStartupOnly) {
+      System.err.println("usage: java -cp 'cli/target/lib/*' Report.java [--only cli-startup] RAW_DIR OUT_DIR");
       System.exit(2);
     }
-    Path out = Path.of(args[1]);
+    Path out = Path.of(args[args.length - 1]);
     Files.createDirectories(out);
-    new Report(Path.of(args[0])).write(out);
+    Report report = new Report(Path.of(args[args.length - 2]));
+    if (cliStartupOnly) {
+      report.writeCliStartup(out);
+    } else {
+      report.write(out);
+    }
+  }
+
+  /** The one-CLI-call section alone ({@code scripts/bench --only cli-startup}). */
+  private void writeCliStartup(Path out) throws IOException {
+    JsonNode cliStartup = json("cli_startup.json");
+    ObjectNode root = NODES.objectNode();
+    root.put("date", value("date"));
+    ObjectNode m = root.putObject("machine");
+    m.put("nproc", Integer.parseInt(value("nproc")));
+    m.put("cpu_model", value("cpu_model"));
+    m.put("jdk", value("jdk"));
+    m.put("offload_commit", value("commit"));
+    m.put("load_average_before", value("load_before"));
+    m.put("load_average_after", value("load_after"));
+    root.set("cli_startup", cliStartup);
+    addCliStartupTargets(cliStartup);
+    root.set("targets", targets);
+    Files.writeString(out.resolve("cli-startup.json"), JSON.writeValueAsString(root) + "\n");
+    StringBuilder md = new StringBuilder("# offload: one CLI call\n\n");
+    md.append(String.format(Locale.ROOT, "Run %s by `scripts/bench --only cli-startup` on %s (%s cores), %s; load average %s before"
+            + " and %s after the %s rounds.%n%n", value("date"), value("cpu_model"), value("nproc"), value("jdk"),
+        cliStartup.path("load_before").asText(), cliStartup.path("load_after").asText(), cliStartup.path("runs").asInt()));
+    targetTable(md);
+    cliStartupTable(md, cliStartup);
+    Files.writeString(out.resolve("cli-startup.md"), md.toString());
+  }
+
+  /**
+   * The targets of one CLI call (issue 17): {@code offload run echo 1} against the warm service
+   * within 4x {@code java -version}'s wall time and {@code offload --version} within 3x, p50s of
+   * the same rounds.
+   */
+  private void addCliStartupTargets(JsonNode cliStartup) {
+    double java = cliCommand(cliStartup, "java -version");
+    String rounds = " (p50 of " + cliStartup.path("runs").asInt() + " rounds of the three in turn)";
+    lower("`offload run echo 1` against the warm service vs `java -version`" + rounds,
+        cliCommand(cliStartup, "offload run echo 1") * 1000, "ms", java * 1000, 4.0);
+    lower("`offload --version` vs `java -version`" + rounds, cliCommand(cliStartup, "offload --version") * 1000, "ms", java * 1000, 3.0);
+  }
+
+  private static double cliCommand(JsonNode cliStartup, String name) {
+    for (JsonNode c : cliStartup.path("results")) {
+      if (c.path("command").asText().equals(name)) {
+        return c.path("p50_s").asDouble();
+      }
+    }
+    return Double.NaN;
+  }
+
+  private static void cliStartupTable(StringBuilder md, JsonNode cliStartup) {
+    md.append("\n## One CLI call (p50 of ").append(cliStartup.path("runs").asInt())
+        .append(" rounds; load average ").append(cliStartup.path("load_before").asText()).append(" before, ")
+        .append(cliStartup.path("load_after").asText()).append(" after)\n\n| command | p50 ms | min ms | max ms |\n|---|---|---|---|\n");
+    for (JsonNode c : cliStartup.path("results")) {
+      double min = Double.MAX_VALUE;
+      double max = 0;
+      for (JsonNode t : c.path("times_s")) {
+        min = Math.min(min, t.asDouble());
+        max = Math.max(max, t.asDouble());
+      }
+      md.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s |%n", c.path("command_line").asText(), fmt(c.path("p50_s").asDouble() * 1000),
+          fmt(min * 1000), fmt(max * 1000)));
+    }
   }
 
   private void write(Path out) throws IOException {
@@ -125,10 +195,12 @@ public final class Report {
       lines.put(key, value("command." + key.replace(' ', '_')));
     }
 
+    JsonNode cliStartup = json("cli_startup.json");
+    root.set("cli_startup", cliStartup);
     JsonNode batchScripts = json("batch_scripts.json");
     root.set("batch_scripts", batchScripts == null ? NODES.textNode("not measured") : batchScripts);
 
-    addTargets(workers, unixEcho, tcpEcho, threads, threadsWarm, python, startup, workerStarts);
+    addTargets(workers, unixEcho, tcpEcho, threads, threadsWarm, python, startup, workerStarts, cliStartup);
     ObjectNode durability = durability(python);
     root.set("durability", durability);
     addDurabilityTargets(durability, python);
@@ -143,7 +215,7 @@ public final class Report {
   }
 
   private void addTargets(int n, JsonNode unixEcho, JsonNode tcpEcho, JsonNode threads, JsonNode threadsWarm, JsonNode python,
-      JsonNode startup, ArrayNode workerStarts) {
+      JsonNode startup, ArrayNode workerStarts, JsonNode cliStartup) {
     JsonNode unixBest = best(unixEcho);
     JsonNode tcpBest = best(tcpEcho);
     double pySubmit = python == null ? Double.NaN : python.path("submit").path("tasks_per_s").asDouble();
@@ -179,11 +251,7 @@ public final class Report {
     JsonNode javaWorkerFlags = command(startup, "java -version (worker flags + archive)");
     lower("pool of N=" + n + " ready vs `java -version` with the workers' flags and archive",
         pool * 1000, "ms", javaWorkerFlags == null ? Double.NaN : javaWorkerFlags.path("median").asDouble() * 1000, 2.0);
-    JsonNode run = command(startup, "offload run echo 1");
-    JsonNode javaVersion = command(startup, "java -version");
-    lower("`offload run echo 1` against the running service vs `java -version` (median of " + value("startup_runs") + ")",
-        run == null ? Double.NaN : run.path("median").asDouble() * 1000, "ms",
-        javaVersion == null ? Double.NaN : javaVersion.path("median").asDouble() * 1000, Double.NaN);
+    addCliStartupTargets(cliStartup);
   }
 
   /** The stores measured by the durability section, in the order of its tables. */
@@ -366,16 +434,7 @@ public final class Report {
             m.path("cpu_during_run").path("other_processes_share").asDouble() * 100,
             fmt(m.path("cpu_during_run").path("other_processes_s").asDouble()))));
     md.append("Every figure below was measured in this one run. `offload` is the Unix-socket service unless a row says TCP.\n\n");
-    md.append("| figure | offload | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
-    for (JsonNode t : targets) {
-      String unit = t.path("unit").asText();
-      md.append("| ").append(t.path("figure").asText())
-          .append(" | ").append(fmt(t.path("offload").asDouble())).append(' ').append(unit)
-          .append(" | ").append(t.path("peer").isNull() ? "not measured" : fmt(t.path("peer").asDouble()) + " " + unit)
-          .append(" | ").append(t.path("ratio_text").asText())
-          .append(" | ").append(t.path("target").asText())
-          .append(" | ").append(t.path("met").asText()).append(" |\n");
-    }
+    targetTable(md);
     md.append("\n## Throughput and latency by in-flight level (no-op `echo` jobs)\n\n");
     md.append("| transport | in-flight | jobs | jobs/s | p50 µs | p90 µs | p99 µs |\n|---|---|---|---|---|---|---|\n");
     for (var entry : List.of(new Object[] {"Unix socket", unixEcho}, new Object[] {"TCP loopback", tcpEcho})) {
@@ -427,12 +486,26 @@ public final class Report {
     for (JsonNode c : root.path("startup").path("commands")) {
       md.append(String.format(Locale.ROOT, "| `%s` | %s |%n", c.path("command").asText(), fmt(c.path("median").asDouble() * 1000)));
     }
+    cliStartupTable(md, root.path("cli_startup"));
     md.append("\n## Notes\n\n");
     for (String note : notes) {
       md.append("- ").append(note).append('\n');
     }
     md.append("\nAll numbers: `results.json` beside this file. Chart: `results.png` (when gnuplot was available).\n");
     return md.toString();
+  }
+
+  private void targetTable(StringBuilder md) {
+    md.append("| figure | offload | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n");
+    for (JsonNode t : targets) {
+      String unit = t.path("unit").asText();
+      md.append("| ").append(t.path("figure").asText())
+          .append(" | ").append(fmt(t.path("offload").asDouble())).append(' ').append(unit)
+          .append(" | ").append(t.path("peer").isNull() ? "not measured" : fmt(t.path("peer").asDouble()) + " " + unit)
+          .append(" | ").append(t.path("ratio_text").asText())
+          .append(" | ").append(t.path("target").asText())
+          .append(" | ").append(t.path("met").asText()).append(" |\n");
+    }
   }
 
   /**
@@ -510,7 +583,7 @@ public final class Report {
   private ObjectNode config() {
     ObjectNode c = NODES.objectNode();
     for (String key : List.of("workers", "echo_jobs", "cpu_jobs", "py_tasks", "py_round_trips", "prime_rounds", "py_prime_rounds",
-        "noop_jvms", "startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup")) {
+        "noop_jvms", "startup_runs", "cli_startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup")) {
       c.put(key, Integer.parseInt(value(key)));
     }
     return c;

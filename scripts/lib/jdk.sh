@@ -1,47 +1,46 @@
 # Finds a JDK 21 or newer and exports JAVA_HOME, JAVA and JAVA_MAJOR (its major version) for the
 # caller (sourced, not run).
 # Looks at $JAVA_HOME, then `java` on PATH, then /usr/lib/jvm/*; the newest of the latter wins.
+# Every command of the launcher pays for this, so the usual case (a JDK at $JAVA_HOME or on PATH
+# with a release file) starts no process: a fork costs a few milliseconds, and `java -version`,
+# which offload's start-up is measured against, takes about 30.
 
-offload_java_major() { # prints the major version of the java binary $1, or nothing
+# Sets java_major to the major version of the java binary $1, or to nothing.
+offload_java_major() {
   # Every JDK since 9 names its version in the release file beside bin/: read with shell builtins
   # it costs nothing, where asking the JVM costs a JVM start (≈ 0.2 s per candidate, per command).
   local release="${1%/bin/java}/release" line
+  java_major=""
   if [ -r "$release" ]; then
     while IFS= read -r line; do
       if [[ $line =~ ^JAVA_VERSION=\"([0-9]+) ]]; then
-        echo "${BASH_REMATCH[1]}"
+        java_major=${BASH_REMATCH[1]}
         return
       fi
     done <"$release"
   fi
-  "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1
+  java_major=$("$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = \([0-9]*\).*/\1/p' | head -n 1)
+}
+
+# Whether $1 is a JDK (java and javac) of version 21 or newer; sets java_major.
+offload_usable_jdk() {
+  java_major=""
+  [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] || return 1
+  offload_java_major "$1/bin/java"
+  [ -n "$java_major" ] && [ "$java_major" -ge 21 ]
 }
 
 offload_find_jdk() {
-  local candidate major best="" best_major=0
-  local -a candidates=()
-  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
-  if command -v java >/dev/null 2>&1; then
-    local on_path
-    on_path=$(readlink -f "$(command -v java)")
-    candidates+=("${on_path%/bin/java}")
-  fi
-  for candidate in "${candidates[@]}"; do
-    [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
-    major=$(offload_java_major "$candidate/bin/java")
-    if [ -n "$major" ] && [ "$major" -ge 21 ]; then
-      best=$candidate
-      best_major=$major
-      break
-    fi
-  done
-  if [ -z "$best" ]; then
+  local candidate on_path best="" best_major=0 java_major
+  if [ -n "${JAVA_HOME:-}" ] && offload_usable_jdk "$JAVA_HOME"; then
+    best=$JAVA_HOME best_major=$java_major
+  elif on_path=$(command -v java) && on_path=$(readlink -f "$on_path") && offload_usable_jdk "${on_path%/bin/java}"; then
+    best=${on_path%/bin/java} best_major=$java_major
+  else
     for candidate in /usr/lib/jvm/*; do
-      [ -x "$candidate/bin/java" ] && [ -x "$candidate/bin/javac" ] || continue
-      major=$(offload_java_major "$candidate/bin/java")
-      if [ -n "$major" ] && [ "$major" -ge 21 ] && [ "$major" -gt "$best_major" ]; then
+      if offload_usable_jdk "$candidate" && [ "$java_major" -gt "$best_major" ]; then
         best=$candidate
-        best_major=$major
+        best_major=$java_major
       fi
     done
   fi

@@ -17,7 +17,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The CLI process logs through SLF4J into Logback ({@link LogSetup}): one short line each on
  * stderr, warnings only for client commands. {@code serve} turns offload's own lines up to its
- * {@code --log-level} and keeps them in a rotated file too.
+ * {@code --log-level} and keeps them in a rotated file too. A client command sets Logback up only
+ * if something in it logs through SLF4J, a private pool for one; until then {@link ClientLogging}
+ * writes the same lines without it.
  */
 final class Logging {
 
@@ -28,10 +30,22 @@ final class Logging {
 
   private Logging() {}
 
-  /** First thing in main. */
+  /** A line as a client command writes it (ClientLogging's lines look the same). */
+  private static final String PATTERN = "offload: %level: %msg%n";
+
+  /** First thing in main for {@code serve}: Logback, before anything logs. */
   static void configure() {
+    LogSetup.toStderr(PATTERN, Level.WARN, levels());
+  }
+
+  /** Sets up Logback's {@code context} as {@link #configure()} does, while SLF4J initializes. */
+  static void configure(LoggerContext context) {
+    LogSetup.configure(context, PATTERN, Level.WARN, levels());
+  }
+
+  private static Map<String, Level> levels() {
     // A client command that runs its jobs on a private pool reports their failures itself.
-    LogSetup.toStderr("offload: %level: %msg%n", Level.WARN, Map.of(Job.class.getName(), Level.ERROR));
+    return Map.of(Job.class.getName(), Level.ERROR);
   }
 
   /**

@@ -3,7 +3,7 @@ package dev.offload.cli;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.function.Supplier;
+import java.util.Set;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
  * builds the model of every listed command up front, by reflection, before a JIT has compiled
  * anything, and that took longer than all of {@code offload run}'s other start-up work (≈ 0.5 s
  * for all fifteen against ≈ 0.25 s for one). A command line that names a command gets only that
- * one; help, completion (which are about the others) and anything unrecognized get them all.
+ * one, {@code --version} none; help, completion (which are about the others) and anything
+ * unrecognized get them all.
  */
 @Command(
     name = "offload",
@@ -44,24 +45,37 @@ public final class OffloadCommand implements Runnable {
     throw new CommandLine.ParameterException(spec.commandLine(), "name a command; 'offload help' lists them");
   }
 
+  /**
+   * A subcommand: the name it is called by, and its class, which picocli makes an instance of
+   * only if the command line needs it. The name is written here as well as in the class's
+   * {@code Command} annotation so that finding the one command a command line names costs neither an
+   * instance nor a look at an annotation (nor a method reference, whose linkage would load and
+   * verify every command class with all the classes they name); a test checks that the two
+   * agree. Adding a subcommand is one line in {@link #COMMANDS}.
+   */
+  record Subcommand(String name, Class<?> type) {}
+
   /** Every subcommand, in the order {@code offload help} lists them. */
-  private static final List<Supplier<Object>> COMMANDS = List.of(
-      ServeCommand::new,
-      RunCommand::new,
-      BatchCommand::new,
-      EachCommand::new,
-      BenchCommand::new,
-      SubmitCommand::new,
-      StatusCommand::new,
-      ResultCommand::new,
-      CancelCommand::new,
-      ListCommand::new,
-      HandlersCommand::new,
-      StatsCommand::new,
-      TopCommand::new,
-      ShutdownCommand::new,
-      CompletionCommand::new,
-      CommandLine.HelpCommand::new);
+  static final List<Subcommand> COMMANDS = List.of(
+      new Subcommand("serve", ServeCommand.class),
+      new Subcommand("run", RunCommand.class),
+      new Subcommand("batch", BatchCommand.class),
+      new Subcommand("each", EachCommand.class),
+      new Subcommand("bench", BenchCommand.class),
+      new Subcommand("submit", SubmitCommand.class),
+      new Subcommand("status", StatusCommand.class),
+      new Subcommand("result", ResultCommand.class),
+      new Subcommand("cancel", CancelCommand.class),
+      new Subcommand("list", ListCommand.class),
+      new Subcommand("handlers", HandlersCommand.class),
+      new Subcommand("stats", StatsCommand.class),
+      new Subcommand("top", TopCommand.class),
+      new Subcommand("shutdown", ShutdownCommand.class),
+      new Subcommand("completion", CompletionCommand.class),
+      new Subcommand("help", CommandLine.HelpCommand.class));
+
+  /** The commands about the others: they need every command's model. */
+  private static final Set<String> ABOUT_OTHERS = Set.of("help", "completion");
 
   /**
    * A command line with every subcommand and offload's error handling.
@@ -73,32 +87,40 @@ public final class OffloadCommand implements Runnable {
   }
 
   /**
-   * A command line for these arguments: only the subcommand they name, when they name one.
+   * A command line for these arguments, with the models of only the commands they need: the one
+   * subcommand they name; none for {@code --version} alone; all of them for help, completion,
+   * and anything else (so that an unknown command is reported with the list of known ones).
    *
    * @param args the arguments the command line will be given
    * @return a new command line
    */
   public static CommandLine newCommandLine(String[] args) {
-    if (args.length > 0) {
-      for (Supplier<Object> command : COMMANDS) {
-        Object instance = command.get();
-        boolean aboutOthers = instance instanceof CommandLine.HelpCommand || instance instanceof CompletionCommand;
-        if (!aboutOthers && instance.getClass().getAnnotation(Command.class).name().equals(args[0])) {
-          return newCommandLine(List.of(() -> instance));
+    if (versionOnly(args)) {
+      return newCommandLine(List.of());
+    }
+    if (args.length > 0 && !ABOUT_OTHERS.contains(args[0])) {
+      for (Subcommand command : COMMANDS) {
+        if (command.name().equals(args[0])) {
+          return newCommandLine(List.of(command));
         }
       }
     }
     return newCommandLine();
   }
 
+  /** Whether the arguments ask for the version and nothing else, which needs no subcommand. */
+  static boolean versionOnly(String[] args) {
+    return args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
+  }
+
   /** With offload's error handling: short messages, exit codes from {@link ExitCodes}. */
-  private static CommandLine newCommandLine(List<Supplier<Object>> commands) {
+  private static CommandLine newCommandLine(List<Subcommand> commands) {
     CommandLine cli = new CommandLine(new OffloadCommand());
-    for (Supplier<Object> command : commands) {
-      CommandLine sub = new CommandLine(command.get());
+    for (Subcommand command : commands) {
+      CommandLine sub = new CommandLine(command.type());
       // --help and --version on every subcommand, not only on the root.
       sub.getCommandSpec().mixinStandardHelpOptions(true);
-      cli.addSubcommand(sub);
+      cli.addSubcommand(command.name(), sub);
     }
     cli.setCaseInsensitiveEnumValuesAllowed(true); // --log-level debug; after the subcommands, which it reaches
     cli.setExecutionExceptionHandler(OffloadCommand::handle);

@@ -61,10 +61,17 @@ public final class OffloadClient implements Offloader {
    */
   private static final int MAX_RESPONSE_BYTES = Integer.MAX_VALUE;
 
-  private static final ObjectMapper MAPPER = JsonMapper.builder()
-      .findAndAddModules()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .build();
+  /**
+   * The mapper of {@link #submit}'s inputs and outputs, made on first use: making it loads some 400
+   * Jackson classes and looks for modules in every jar, a tenth of a second that a caller of only
+   * {@link #wire()} (the CLI) or {@link #submitJson} never needs.
+   */
+  private static final class Mapper {
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+        .findAndAddModules()
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .build();
+  }
 
   /** Where it connects; null over a channel given to {@link #over}. */
   private final ServerTarget target;
@@ -223,13 +230,13 @@ public final class OffloadClient implements Offloader {
     Objects.requireNonNull(outputType, "outputType");
     String inputJson;
     try {
-      inputJson = MAPPER.writeValueAsString(input);
+      inputJson = Mapper.MAPPER.writeValueAsString(input);
     } catch (JacksonException e) {
       throw new IllegalArgumentException("the input of a '" + handler + "' job cannot be written as JSON: " + e.getOriginalMessage(), e);
     }
     return start(handler, inputJson, options, (jobId, outputJson) -> {
       try {
-        return MAPPER.readValue(outputJson, outputType);
+        return Mapper.MAPPER.readValue(outputJson, outputType);
       } catch (JacksonException e) {
         throw new OutputTypeException(jobId, outputJson, outputType, e);
       }

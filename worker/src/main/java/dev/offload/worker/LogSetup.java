@@ -33,6 +33,21 @@ public final class LogSetup {
   public static LoggerContext toStderr(String pattern, Level root, Map<String, Level> levels) {
     LogbackBinding.require();
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+    configure(context, pattern, root, levels);
+    return context;
+  }
+
+  /**
+   * Replaces whatever configuration {@code context} has with the one {@link #toStderr} makes. For
+   * a caller that holds Logback's context before SLF4J hands it out, such as an SLF4J provider
+   * setting Logback up while SLF4J initializes (when {@link LoggerFactory} cannot be asked yet).
+   *
+   * @param context Logback's context
+   * @param pattern the Logback layout of a line
+   * @param root the level of every logger not named in {@code levels}
+   * @param levels the level of each logger named here, by logger name
+   */
+  public static void configure(LoggerContext context, String pattern, Level root, Map<String, Level> levels) {
     context.reset();
 
     LevelChangePropagator julLevels = new LevelChangePropagator();
@@ -59,6 +74,5 @@ public final class LogSetup {
 
     SLF4JBridgeHandler.removeHandlersForRootLogger();
     SLF4JBridgeHandler.install();
-    return context;
   }
 }

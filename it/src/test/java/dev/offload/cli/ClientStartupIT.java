@@ -1,0 +1,116 @@
+package dev.offload.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.offload.testing.NoLeftoverProcesses;
+import dev.offload.testing.OffloadProcess;
+import dev.offload.testing.RunningService;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a client command costs at start-up (issue 17): it loads neither Logback nor the metrics
+ * libraries nor the service's classes, and the CLI's class-data-sharing archive serves it
+ * without a warning or an error, with the JVM options scripts/offload gives. Each command runs as
+ * its own JVM, as from the launcher, with its class-load log in a file.
+ */
+@ExtendWith(NoLeftoverProcesses.class)
+class ClientStartupIT {
+
+  /** Packages whose classes a client command has no use for. */
+  private static final List<String> NOT_IN_A_CLIENT = List.of(
+      "ch.qos.logback.", "io.prometheus.", "io.micrometer.", "dev.offload.supervisor.server.", "org.sqlite.", "org.postgresql.");
+
+  private static final Pattern LOADED = Pattern.compile("\\[class,load\\] (\\S+) source: (.*)");
+
+  @TempDir static Path dir;
+  static RunningService service;
+
+  @BeforeAll
+  static void start() throws Exception {
+    service = RunningService.start(RunningService.config(1), dir);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    service.close();
+  }
+
+  @Test
+  void version_loadsNoLoggingMetricsOrServiceClasses_andTheArchiveServesItQuietly() throws Exception {
+    Started version = start("version", "--version");
+    assertTrue(version.out().startsWith("offload "), version.out());
+    version.assertClientOnly();
+  }
+
+  @Test
+  void runAgainstAService_loadsNoLoggingMetricsOrServiceClasses_andTheArchiveServesItQuietly() throws Exception {
+    Started run = start("run", "run", "echo", "{\"n\": 1}", "--server", service.target());
+    assertEquals("{\"n\": 1}", run.out().strip());
+    run.assertClientOnly();
+  }
+
+  /** One command's exit, output and the classes its JVM loaded, with where from. */
+  private record Started(String out, String err, List<String[]> classes) {
+
+    void assertClientOnly() {
+      assertEquals("", err, "a client command writes nothing on stderr: no JVM warning about the archive, no logging set-up");
+      List<String> unwanted = classes.stream().map(c -> c[0]).filter(c -> NOT_IN_A_CLIENT.stream().anyMatch(c::startsWith)).toList();
+      assertEquals(List.of(), unwanted, "classes a client command should not load");
+      if (Files.exists(archive())) {
+        long shared = classes.stream().filter(c -> c[1].startsWith("shared objects file")).count();
+        assertTrue(shared > classes.size() / 2, "most classes come from the archive: " + shared + " of " + classes.size());
+      }
+    }
+  }
+
+  /**
+   * Runs the CLI with the JVM options of scripts/offload for a client command (the CLI's archive
+   * if the build made one, the JVM's warnings on stderr) and waits for it to exit 0.
+   */
+  private static Started start(String name, String... args) throws IOException, InterruptedException {
+    Path log = dir.resolve(name + ".classes");
+    List<String> options = new ArrayList<>(List.of("-Xlog:disable", "-Xlog:all=warning:stderr", "-Xlog:class+load:file=" + log,
+        "-Dio.netty.jfr.enabled=false", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
+    if (Runtime.version().feature() >= 23) {
+      options.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    if (Files.exists(archive())) {
+      options.add("-XX:SharedArchiveFile=" + archive());
+    }
+    Path errFile = dir.resolve(name + ".err");
+    Process process = new ProcessBuilder(OffloadProcess.command(options, args)).redirectError(errFile.toFile()).start();
+    process.getOutputStream().close();
+    String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(process.waitFor(60, TimeUnit.SECONDS), "offload " + String.join(" ", args) + " did not exit");
+    String err = Files.readString(errFile);
+    assertEquals(0, process.exitValue(), err);
+    List<String[]> classes = new ArrayList<>();
+    for (String line : Files.readAllLines(log)) {
+      Matcher m = LOADED.matcher(line);
+      if (m.find()) {
+        classes.add(new String[] {m.group(1), m.group(2)});
+      }
+    }
+    assertTrue(classes.size() > 100, "the class-load log holds the classes: " + log);
+    return new Started(out, err, classes);
+  }
+
+  /** The CLI's archive as the build makes it beside the CLI's lib/ (see the cli pom). */
+  private static Path archive() {
+    return OffloadProcess.cliLib().resolveSibling("cds").resolve("cli.jsa");
+  }
+}

@@ -119,7 +119,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   private final SharedStore shared;
   /** This service's submissions that wait in the shared queue, held by no service yet as far as it knows. */
   private final Set<Job> inSharedQueue = ConcurrentHashMap.newKeySet();
-  /** Told, under the lock, whenever a worker has become idle; must not block. */
+  /** Told, under the lock, whenever there is room to claim more (see {@link #freeCapacity}); must not block. */
   private Runnable workerIdle = () -> {};
   /** How a stop reaches a job of this service's that waits in the shared queue. */
   private StopElsewhere stopElsewhere;
@@ -268,13 +268,17 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * How many more jobs this service's workers could start now: its idle workers, less the jobs
-   * already waiting in its own queue. What it claims from a shared queue; 0 once intake has closed.
+   * How many jobs this service may claim from a shared queue now: one for each idle worker, and
+   * one more for each worker that is up, to wait in this service's own queue for the worker to
+   * finish (so that a worker that finishes takes its next job from here at once, not after a
+   * round trip to the database), less the jobs already waiting in its own queue; 0 once intake
+   * has closed.
    */
   public int freeCapacity() {
     lock.lock();
     try {
-      return intakeOpen ? Math.max(0, idle.size() - queue.size()) : 0;
+      int workersUp = idle.size() + sent.size();
+      return intakeOpen ? Math.max(0, idle.size() + workersUp - queue.size()) : 0;
     } finally {
       lock.unlock();
     }
@@ -796,7 +800,9 @@ public final class Dispatcher implements WorkerPool.Listener {
     }
     if (held == null) {
       idle.push(worker);
-      workerIdle.run();
+    }
+    if (held == null || !next.isEmpty()) {
+      workerIdle.run(); // room to claim more from a shared queue: a worker idle, or the queue shorter
     }
     return next;
   }

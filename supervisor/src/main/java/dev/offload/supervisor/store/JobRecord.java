@@ -1,6 +1,8 @@
 package dev.offload.supervisor.store;
 
 import dev.offload.proto.v1.JobState;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 
 /**
  * One job as a store records it: a snapshot taken when a write is made.
@@ -27,6 +29,14 @@ public record JobRecord(long id, String handler, JobState state, String inputJso
       long startedAtMs, long queuedMs, long runMs) {
     this(id, handler, state, inputJson, outputJson, errorCode, errorMessage, workerPid, attempts, retries, timeoutMs, deadlineMs,
         submittedAtMs, startedAtMs, queuedMs, runMs, null);
+  }
+
+  /** The record in the current row of a query on a store's {@code jobs} table (SQLite's or PostgreSQL's: same columns). */
+  static JobRecord read(ResultSet r) throws SQLException {
+    return new JobRecord(r.getLong("id"), r.getString("handler"), JobState.valueOf(r.getString("state")), r.getString("input_json"),
+        r.getString("output_json"), r.getString("error_code"), r.getString("error_message"), r.getLong("worker_pid"),
+        r.getInt("attempts"), r.getInt("retries"), r.getLong("timeout_ms"), r.getLong("deadline_ms"), r.getLong("submitted_at_ms"),
+        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"), r.getString("idempotency_key"));
   }
 
   /** The same record in another state. */

@@ -731,7 +731,7 @@ public final class PostgresStore implements SharedStore {
       List<JobRecord> taken = new ArrayList<>();
       try (ResultSet r = p.executeQuery()) {
         while (r.next()) {
-          JobRecord job = record(r);
+          JobRecord job = JobRecord.read(r);
           claims.put(job.id(), new Claim(me, r.getLong("claim_token")));
           taken.add(job);
         }
@@ -868,18 +868,12 @@ public final class PostgresStore implements SharedStore {
     List<JobRecord> jobs = new ArrayList<>();
     try (ResultSet r = p.executeQuery()) {
       while (r.next()) {
-        jobs.add(record(r));
+        jobs.add(JobRecord.read(r));
       }
     }
     return jobs;
   }
 
-  private static JobRecord record(ResultSet r) throws SQLException {
-    return new JobRecord(r.getLong("id"), r.getString("handler"), JobState.valueOf(r.getString("state")), r.getString("input_json"),
-        r.getString("output_json"), r.getString("error_code"), r.getString("error_message"), r.getLong("worker_pid"),
-        r.getInt("attempts"), r.getInt("retries"), r.getLong("timeout_ms"), r.getLong("deadline_ms"), r.getLong("submitted_at_ms"),
-        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"), r.getString("idempotency_key"));
-  }
 
   /** A failure of a read or a claim, naming the store and what to do. */
   private StoreException failure(String what, SQLException e) {
@@ -1372,7 +1366,7 @@ public final class PostgresStore implements SharedStore {
                 keyHolder.setLong(2, j.id());
                 try (ResultSet r = keyHolder.executeQuery()) {
                   if (r.next()) {
-                    refusal = new KeyTakenException(record(r));
+                    refusal = new KeyTakenException(JobRecord.read(r));
                     refused.add(j.id());
                     claims.remove(j.id());
                   }

@@ -394,7 +394,7 @@ public final class SqliteStore implements Store {
     try (Statement s = connection.createStatement();
         ResultSet r = s.executeQuery("SELECT * FROM jobs WHERE finished_seq IS NULL ORDER BY id")) {
       while (r.next()) {
-        queued.add(record(r));
+        queued.add(JobRecord.read(r));
       }
     }
     List<JobRecord> finished = new ArrayList<>();
@@ -403,7 +403,7 @@ public final class SqliteStore implements Store {
       p.setInt(1, keepFinished);
       try (ResultSet r = p.executeQuery()) {
         while (r.next()) {
-          finished.add(record(r));
+          finished.add(JobRecord.read(r));
         }
       }
     }
@@ -432,12 +432,6 @@ public final class SqliteStore implements Store {
     return new Recovery(nextId, queued, finished, wasLost ? aliveAt : 0, requeued, lost.size());
   }
 
-  private static JobRecord record(ResultSet r) throws SQLException {
-    return new JobRecord(r.getLong("id"), r.getString("handler"), JobState.valueOf(r.getString("state")), r.getString("input_json"),
-        r.getString("output_json"), r.getString("error_code"), r.getString("error_message"), r.getLong("worker_pid"),
-        r.getInt("attempts"), r.getInt("retries"), r.getLong("timeout_ms"), r.getLong("deadline_ms"), r.getLong("submitted_at_ms"),
-        r.getLong("started_at_ms"), r.getLong("queued_ms"), r.getLong("run_ms"), r.getString("idempotency_key"));
-  }
 
   private long meta(String key) throws SQLException {
     try (PreparedStatement p = connection.prepareStatement("SELECT value FROM meta WHERE key = ?")) {

@@ -240,12 +240,20 @@ class StoreRecoveryIT {
   }
 
   @Test
-  void unsupportedStore_isAUsageError_sayingWhatIs() {
-    Cli.Result r = Cli.run("serve", "--listen", "unix:" + dir.resolve("s.sock"), "--workers", "1",
+  void unknownStoreOrAPasswordInItsUrl_isAUsageError_sayingWhatIs() {
+    Cli.Result unknown = Cli.run("serve", "--listen", "unix:" + dir.resolve("s.sock"), "--workers", "1",
+        "--state-dir", dir.resolve("state").toString(), "--store", "redis://db/0");
+    assertEquals(2, unknown.exitCode(), unknown.err());
+    assertTrue(unknown.err().contains("unknown store") && unknown.err().contains("sqlite:PATH") && unknown.err().contains("memory:")
+        && unknown.err().contains("postgresql://"), unknown.err());
+
+    // A password in the URL would show in the process list: refused before anything starts, unrepeated.
+    Cli.Result withPassword = Cli.run("serve", "--listen", "unix:" + dir.resolve("s.sock"), "--workers", "1",
         "--state-dir", dir.resolve("state").toString(), "--store", "postgresql://me:secret@db/offload");
-    assertEquals(2, r.exitCode(), r.err());
-    assertTrue(r.err().contains("does not support yet") && r.err().contains("sqlite:PATH") && r.err().contains("memory:"), r.err());
-    assertFalse(r.err().contains("secret"), r.err());
+    assertEquals(2, withPassword.exitCode(), withPassword.err());
+    assertTrue(withPassword.err().contains("--store-password-file"), withPassword.err());
+    assertFalse(withPassword.err().contains("secret"), withPassword.err());
+    assertFalse(Files.exists(dir.resolve("state")), "a refused command line makes no state directory");
   }
 
   private static long number(String id) {

@@ -86,7 +86,7 @@ class ClusterIT {
     assertEquals(ExitCodes.OK, batch.exitCode(), batch.err());
 
     Map<Long, JsonNode> byLine = resultsByLine(results);
-    assertEquals(lines, byLine.size(), "every line has one result");
+    assertEveryLineAnswered(lines, byLine, a);
     Map<String, Integer> linesByService = new TreeMap<>();
     for (JsonNode result : byLine.values()) {
       assertEquals("SUCCEEDED", result.get("state").asText(), result.toString());
@@ -127,12 +127,12 @@ class ClusterIT {
     assertTrue(batch.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS), "the batch ends once the survivors have run c's jobs");
     assertEquals(ExitCodes.OK, batch.exitValue(), Files.readString(dir.resolve("batch.err")));
     Map<Long, JsonNode> byLine = resultsByLine(results);
-    assertEquals(lines, byLine.size(), "every line has one result");
+    assertEveryLineAnswered(lines, byLine, a);
     byLine.values().forEach(r -> assertEquals("SUCCEEDED", r.get("state").asText(), "a line with retries succeeded: " + r));
     Map<Long, Integer> runs = runsByLine();
     Map<Long, JsonNode> jobByLine = new HashMap<>();
     // The database outlives each test (one server per class): only this test's jobs, by their log.
-    b.jobs().values().stream().filter(job -> job.get("input").get("log").asText().equals(executions().toString()))
+    b.jobs().values().stream().filter(job -> job.path("input").path("log").asText().equals(executions().toString()))
         .forEach(job -> jobByLine.put(job.get("input").get("line").asLong(), job));
     int retried = 0;
     for (JsonNode result : byLine.values()) {
@@ -167,7 +167,7 @@ class ClusterIT {
     assertTrue(resumed.exitValue() == ExitCodes.OK || resumed.exitValue() == ExitCodes.FAILED,
         Files.readString(dir.resolve("batch.err")));
     Map<Long, JsonNode> byLine = resultsByLine(results);
-    assertEquals(lines, byLine.size(), "every line has one result");
+    assertEveryLineAnswered(lines, byLine, b);
     Map<Long, Integer> runs = runsByLine();
     int lost = 0;
     for (JsonNode result : byLine.values()) {
@@ -201,7 +201,7 @@ class ClusterIT {
     assertTrue(batch.waitFor(LIMIT.toSeconds(), TimeUnit.SECONDS), "the batch ends once the database is back");
     assertEquals(ExitCodes.OK, batch.exitValue(), Files.readString(dir.resolve("batch.err")));
     Map<Long, JsonNode> byLine = resultsByLine(results);
-    assertEquals(lines, byLine.size(), "every line has one result");
+    assertEveryLineAnswered(lines, byLine, a);
     byLine.values().forEach(r -> assertEquals("SUCCEEDED", r.get("state").asText(), r.toString()));
     runsByLine().forEach((line, n) -> assertEquals(1, n, "line " + line + " ran once"));
     assertEquals(2, b.stats().get("services").size(), "both services kept their lease through the outage");
@@ -283,6 +283,29 @@ class ClusterIT {
 
   private Path executions() {
     return dir.resolve("executions.log");
+  }
+
+  /** Fails, saying which lines have no result and what the cluster knows of their jobs, unless every line has one. */
+  private void assertEveryLineAnswered(int lines, Map<Long, JsonNode> byLine, ServeProcess anyAlive) throws Exception {
+    if (byLine.size() == lines) {
+      return;
+    }
+    List<Long> missing = new ArrayList<>();
+    for (long line = 1; line <= lines; line++) {
+      if (!byLine.containsKey(line)) {
+        missing.add(line);
+      }
+    }
+    List<String> jobs = new ArrayList<>();
+    anyAlive.jobs().values().stream()
+        .filter(job -> job.path("input").path("log").asText().equals(executions().toString())
+            && missing.contains(job.path("input").path("line").asLong()))
+        .forEach(job -> jobs.add(job.toString()));
+    Map<Long, Integer> runs = runsByLine();
+    Path err = dir.resolve("batch.err");
+    throw new AssertionError("every line has one result; none for lines " + missing + "; their jobs: " + jobs + "; runs: "
+        + missing.stream().map(l -> runs.getOrDefault(l, 0)).toList() + "; the batch's stderr:\n"
+        + (Files.exists(err) ? Files.readString(err) : ""));
   }
 
   /** Each line's one result; fails on a line with two. */

@@ -105,21 +105,30 @@ final class BatchSession implements StreamObserver<BatchRequest> {
     Job.Listener result = new Job.Listener() {
       @Override
       public void event(JobEvent event) {
-        if (event.hasJob() && Job.isTerminal(event.getJob().getState()) && outstanding.remove(this) != null) {
-          send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
-          finishIfDone();
+        if (!event.hasJob() || !Job.isTerminal(event.getJob().getState())) {
+          return;
         }
+        // Out of outstanding and sent in one step: ends come from more than one thread (another
+        // service's, through a shared store), and the stream must not be finished in between.
+        synchronized (BatchSession.this) {
+          if (outstanding.remove(this) == null) {
+            return;
+          }
+          send(BatchResult.newBuilder().setKey(request.getKey()).setJob(event.getJob()).build());
+        }
+        finishIfDone();
       }
 
       @Override
       public void kept(Job keptJob) {
         // Out of outstanding, so that the stream's end does not cancel it: the next service runs it.
-        if (outstanding.remove(this) != null) {
-          synchronized (BatchSession.this) {
-            kept.add(keptJob.id());
+        synchronized (BatchSession.this) {
+          if (outstanding.remove(this) == null) {
+            return;
           }
-          finishIfDone();
+          kept.add(keptJob.id());
         }
+        finishIfDone();
       }
     };
     outstanding.put(result, job);

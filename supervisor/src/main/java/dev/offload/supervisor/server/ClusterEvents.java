@@ -24,6 +24,9 @@ final class ClusterEvents implements SharedStore.Listener, Dispatcher.StopElsewh
 
   private static final Logger LOG = LoggerFactory.getLogger(ClusterEvents.class);
 
+  /** How often the ends of followed jobs are read again while the store cannot be read. */
+  private static final long RETRY_MILLIS = 1_000;
+
   private final SharedStore store;
   private final Dispatcher dispatcher;
   private final JobStore jobs;
@@ -58,17 +61,35 @@ final class ClusterEvents implements SharedStore.Listener, Dispatcher.StopElsewh
     }
   }
 
-  /** Reads the ends of jobs this service follows and tells their followers. */
+  /**
+   * Reads the ends of jobs this service follows and tells their followers; while the store cannot
+   * be read (it has just come back from an outage, say), tries again every second: the
+   * notification will not come again, and a follower must hear of every end.
+   */
   private void publishEnds(Map<Long, Job> followed) {
-    try {
-      for (JobRecord record : store.find(new ArrayList<>(followed.keySet()))) {
-        if (record.finished()) {
-          dispatcher.endedElsewhere(followed.get(record.id()), record);
+    for (boolean told = false; ; ) {
+      try {
+        for (JobRecord record : store.find(new ArrayList<>(followed.keySet()))) {
+          if (record.finished()) {
+            dispatcher.endedElsewhere(followed.get(record.id()), record);
+          }
+        }
+        return;
+      } catch (RuntimeException e) {
+        if (!told) {
+          told = true;
+          LOG.warn("could not read the ends of {} jobs that ended on other services from {}: {}; trying again every second",
+              followed.size(), store.url(), e.getMessage());
         }
       }
-    } catch (RuntimeException e) {
-      LOG.warn("could not read the ends of {} jobs that ended on other services from {}: {}; their followers hear of them"
-          + " once the store can be read", followed.size(), store.url(), e.getMessage());
+      if (followed.values().stream().allMatch(Job::isTerminal)) {
+        return; // told some other way meanwhile (a re-sync after a reconnect)
+      }
+      try {
+        Thread.sleep(RETRY_MILLIS);
+      } catch (InterruptedException e) {
+        return;
+      }
     }
   }
 

@@ -120,7 +120,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   /** This service's submissions that wait in the shared queue, held by no service yet as far as it knows. */
   private final Set<Job> inSharedQueue = ConcurrentHashMap.newKeySet();
   /** Told, under the lock, whenever there is room to claim more (see {@link #freeCapacity}); must not block. */
-  private Runnable workerIdle = () -> {};
+  private Runnable roomToClaim = () -> {};
   /** How a stop reaches a job of this service's that waits in the shared queue. */
   private StopElsewhere stopElsewhere;
 
@@ -144,11 +144,12 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * For a shared store: how this dispatcher tells the claimer that a worker is idle, and how it
-   * stops a job in the shared queue. Call before the pool starts.
+   * For a shared store: how this dispatcher tells the claimer that there is room to claim more (a
+   * worker became idle, or took a job from this service's queue), and how it stops a job in the
+   * shared queue. Call before the pool starts.
    */
-  public void attachCluster(Runnable workerIdle, StopElsewhere stopElsewhere) {
-    this.workerIdle = workerIdle;
+  public void attachCluster(Runnable roomToClaim, StopElsewhere stopElsewhere) {
+    this.roomToClaim = roomToClaim;
     this.stopElsewhere = stopElsewhere;
   }
 
@@ -802,7 +803,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       idle.push(worker);
     }
     if (held == null || !next.isEmpty()) {
-      workerIdle.run(); // room to claim more from a shared queue: a worker idle, or the queue shorter
+      roomToClaim.run(); // room to claim more from a shared queue: a worker idle, or the queue shorter
     }
     return next;
   }

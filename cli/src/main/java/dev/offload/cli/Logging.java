@@ -59,6 +59,9 @@ final class Logging {
     LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     context.getLogger("dev.offload").setLevel(Level.toLevel(level.name()));
     context.getLogger(Job.class).setLevel(null); // a service logs job failures; see the config
+    // A PostgreSQL store logs an outage once, and its end once; HikariCP would add a warning for
+    // every connection it fails to check meanwhile. Its errors still show.
+    context.getLogger("com.zaxxer.hikari").setLevel(Level.ERROR);
     LogFileAppender appender = fileAppender(context, file, err);
     context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).addAppender(appender);
     return appender::failures;

@@ -225,6 +225,25 @@ class PostgresStoreIT {
     assertEquals(ids.subList(5, 8), a.list(null, 10).reversed().stream().map(JobRecord::id).toList(), "the newest ends are kept");
   }
 
+  /**
+   * A new id from the store, taken again while it is refused: newId never waits for the
+   * database, and refuses when its next block of ids has not come yet (this loop takes ids far
+   * faster than any service accepts jobs). Bounded: ten seconds without a block fails.
+   */
+  private static long nextId(PostgresStore store) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        return store.newId();
+      } catch (StoreException refused) {
+        if (System.nanoTime() > deadline) {
+          throw refused;
+        }
+        Thread.onSpinWait();
+      }
+    }
+  }
+
   @Test
   void idsFromTwoServices_areUnique() throws Exception {
     PostgresStore a = open("A", Duration.ofSeconds(10));
@@ -235,7 +254,7 @@ class PostgresStoreIT {
     for (PostgresStore s : List.of(a, b)) {
       takers.add(Thread.ofPlatform().start(() -> {
         for (int i = 0; i < 3_500; i++) {
-          if (!ids.add(s.newId())) {
+          if (!ids.add(nextId(s))) {
             repeated.incrementAndGet();
           }
         }

@@ -263,6 +263,9 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     } catch (StatusRuntimeException e) {
       refused.accept(e);
       return;
+    } catch (StoreException e) {
+      refused.accept(storeRefusal(e)); // a shared store without job ids at hand: see SharedStore#newId
+      return;
     }
     if (!admission.created()) {
       follow(admission.job(), request, accepted, refused); // the same key came at the same time

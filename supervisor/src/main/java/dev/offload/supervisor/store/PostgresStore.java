@@ -244,6 +244,12 @@ public final class PostgresStore implements SharedStore {
         heartbeatStreakSince = lastHeartbeatNanos;
         Rescue rescue = rescue(c, false);
         refreshStats(c);
+        // The first block of ids now, and the next one by the writer: newId never waits on the database.
+        synchronized (this) {
+          nextId = fetchBlock();
+          idLimit = nextId + ID_BLOCK;
+          spareWanted = true;
+        }
         writer = Thread.ofPlatform().name("offload-store-writer").daemon(true).unstarted(this::writeLoop);
         heartbeat = Thread.ofPlatform().name("offload-store-heartbeat").daemon(true).unstarted(this::heartbeatLoop);
         listenerThread = Thread.ofPlatform().name("offload-store-listener").daemon(true).unstarted(this::listenLoop);
@@ -675,20 +681,31 @@ public final class PostgresStore implements SharedStore {
 
   // ---- ids ----
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Never waits on the database (it is called on the service's event loop): it takes ids from
+   * the block at hand, and the writer fetches the next block as soon as one is taken. If the next
+   * one has not come yet (a thousand submissions within one of the writer's round trips, or the
+   * database gone), the submission is refused, and may be made again.
+   *
+   * @throws StoreException if no block of ids is at hand
+   */
   @Override
   public synchronized long newId() {
     if (nextId >= idLimit) {
       long block = spareBlock;
-      spareBlock = 0;
       if (block == 0) {
-        block = fetchBlock();
+        spareWanted = true;
+        wakeWriter();
+        throw new StoreException("the job store " + redactedUrl + " has handed out its block of job ids and could not take"
+            + " the next one yet (is the database reachable?); submit the job again in a moment");
       }
+      spareBlock = 0;
       nextId = block;
       idLimit = block + ID_BLOCK;
       reservedIdsBelow = Math.max(reservedIdsBelow, idLimit);
-    }
-    if (nextId - (idLimit - ID_BLOCK) >= ID_BLOCK / 2 && spareBlock == 0 && !spareWanted) {
-      spareWanted = true; // the writer fetches the next block meanwhile, so that newId rarely waits
+      spareWanted = true; // the next block, fetched by the writer meanwhile
       wakeWriter();
     }
     return nextId++;

@@ -66,8 +66,11 @@ public interface SharedStore extends Store {
   void listen(Listener listener);
 
   /**
-   * A new job id, unique in the cluster. Ids are taken from the store in blocks, so this rarely
-   * waits for the database.
+   * A new job id, unique in the cluster. Ids are taken from the store in blocks, ahead of need,
+   * so this never waits for the database: it is called on the service's event loop.
+   *
+   * @throws StoreException if no block of ids is at hand (the database has been out of reach for
+   *     a thousand submissions); the submission is refused, and may be made again
    */
   long newId();
 

@@ -78,19 +78,13 @@ class ClientStartupIT {
   }
 
   /**
-   * Runs the CLI with the JVM options of scripts/offload for a client command (the CLI's archive
-   * if the build made one, the JVM's warnings on stderr) and waits for it to exit 0.
+   * Runs the CLI with the JVM options of scripts/offload for a client command, which {@link
+   * OffloadProcess#command} gives it (the CLI's archive if the build made one, the JVM's warnings
+   * on stderr), with a log of the classes it loads, and waits for it to exit 0.
    */
   private static Started start(String name, String... args) throws IOException, InterruptedException {
     Path log = dir.resolve(name + ".classes");
-    List<String> options = new ArrayList<>(List.of("-Xlog:disable", "-Xlog:all=warning:stderr", "-Xlog:class+load:file=" + log,
-        "-Dio.netty.jfr.enabled=false", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
-    if (Runtime.version().feature() >= 23) {
-      options.add("--sun-misc-unsafe-memory-access=allow");
-    }
-    if (Files.exists(archive())) {
-      options.add("-XX:SharedArchiveFile=" + archive());
-    }
+    List<String> options = List.of("-Xlog:class+load:file=" + log);
     Path errFile = dir.resolve(name + ".err");
     Process process = new ProcessBuilder(OffloadProcess.command(options, args)).redirectError(errFile.toFile()).start();
     process.getOutputStream().close();

@@ -1,5 +1,6 @@
 package dev.offload.testing;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,19 +11,36 @@ public final class OffloadProcess {
   private OffloadProcess() {}
 
   /**
-   * {@code java [jvmOptions] -cp cli/target/lib/* dev.offload.cli.Main args...}, with the worker
-   * distribution and class-data-sharing archive the launcher gives it, and with SIGINT,
-   * SIGTERM and SIGHUP set back to their defaults first: a test JVM started from a background shell
-   * inherits SIGINT ignored (and under nohup SIGHUP), and a process that ignores a signal cannot
-   * show what the signal does.
+   * {@code java [the launcher's options] [jvmOptions] -cp cli/target/lib/* dev.offload.cli.Main
+   * args...}, as {@code scripts/offload} runs it: with the worker distribution and its
+   * class-data-sharing archive, the CLI's own archive if the build made one, the JVM's warnings on
+   * stderr, and, for every command but {@code serve} and {@code bench}, C1 only and the serial GC.
+   * So a test runs what a user runs, and each JVM it starts costs what it costs them (a
+   * {@code serve} up and serving: about 2.5 s of CPU so, 3.5–4 s without the archive and the
+   * launcher's Netty settings, measured on 2 busy cores). {@code jvmOptions} come after the
+   * launcher's and so win over them. SIGINT, SIGTERM and SIGHUP are set back to their defaults
+   * first: a test JVM started from a background shell inherits SIGINT ignored (and under nohup
+   * SIGHUP), and a process that ignores a signal cannot show what the signal does.
    */
   public static List<String> command(List<String> jvmOptions, String... args) {
     List<String> command = new ArrayList<>(List.of("env", "--default-signal=INT,TERM,HUP",
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED"));
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED",
+        "-Xlog:disable", "-Xlog:all=warning:stderr"));
     for (String property : List.of("offload.worker.home", "offload.worker.cds")) {
       if (System.getProperty(property) != null) {
         command.add("-D" + property + "=" + System.getProperty(property));
       }
+    }
+    if (Runtime.version().feature() >= 23) {
+      command.add("--sun-misc-unsafe-memory-access=allow");
+    }
+    command.add("-Dio.netty.jfr.enabled=false");
+    Path archive = cliLib().resolveSibling("cds").resolve("cli.jsa");
+    if (Files.exists(archive)) {
+      command.add("-XX:SharedArchiveFile=" + archive);
+    }
+    if (args.length == 0 || !List.of("serve", "bench").contains(args[0])) {
+      command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     }
     command.addAll(jvmOptions);
     command.addAll(List.of("-cp", cliLib() + "/*", "dev.offload.cli.Main"));

@@ -8,6 +8,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URL;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
@@ -16,6 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -721,13 +723,60 @@ public final class PostgresServer implements AutoCloseable {
 
   /**
    * What a JVM killed while it ran servers left behind: its directories and the System V segments
-   * of its servers. Postgres itself died with that JVM (the parent-death signal).
+   * of its servers. Postgres itself died with that JVM (the parent-death signal). Several JVMs
+   * may run servers at once (the two Failsafe forks of the it module): each removes only what
+   * belongs to JVMs that are gone, under a lock shared by all.
    */
   static final class StaleFiles {
 
     private StaleFiles() {}
 
+    /**
+     * Removes what killed JVMs left, holding {@link #lock}: several JVMs may start at once (the
+     * it module's Failsafe forks, a script's server), and a test that looks at what a killed JVM
+     * left must not have it removed under its eyes by another.
+     */
     static void remove(Host host) throws IOException, InterruptedException {
+      try (FileChannel held = lock(host)) {
+        removeLocked(host);
+      }
+    }
+
+    /**
+     * Waits for and takes the lock under which leftovers are removed, one per machine and user
+     * ({@code TMP/offload-postgres-cleanup-uEUID.lock}, an fcntl lock, which the kernel drops
+     * when its JVM dies, even by {@code kill -9}); closing the channel releases it. Within one
+     * JVM, only one holder at a time ({@link java.nio.channels.OverlappingFileLockException}).
+     *
+     * @throws IOException if another process holds it for over 3 minutes
+     */
+    static FileChannel lock(Host host) throws IOException {
+      Path file = host.tmp().resolve("offload-postgres-cleanup-u" + host.euid() + ".lock");
+      FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          LinkOption.NOFOLLOW_LINKS);
+      try {
+        long deadline = System.nanoTime() + STEP_LIMIT.toNanos();
+        while (channel.tryLock() == null) {
+          if (System.nanoTime() > deadline) {
+            throw new IOException("another process has held it for " + STEP_LIMIT.toMinutes() + " min (fuser " + file
+                + " names it)");
+          }
+          Thread.sleep(50);
+        }
+        return channel;
+      } catch (IOException | InterruptedException | RuntimeException e) {
+        channel.close();
+        throw new IOException("could not lock " + file + ", which serializes the removal of what killed PostgreSQL"
+            + " servers left: " + e.getMessage(), e);
+      }
+    }
+
+    /**
+     * Removes the directories of JVMs that are gone and the segments their servers left; the
+     * caller holds {@link #lock}. A live server's segment is never removed, whoever's it is: its
+     * postmaster (the creator) lives and is attached to it.
+     */
+    static void removeLocked(Host host) throws IOException, InterruptedException {
       try (DirectoryStream<Path> dirs = Files.newDirectoryStream(host.tmp(), DIR_PREFIX + "*")) {
         for (Path dir : dirs) {
           String[] parts = dir.getFileName().toString().substring(DIR_PREFIX.length()).split("-", 2);

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,15 +147,20 @@ class PostgresServerIT {
       assertTrue(URL.matcher(String.valueOf(out.readLine())).matches());
       ProcessHandle postmaster = main.toHandle().children().findFirst().orElseThrow();
       List<ProcessHandle> all = main.descendants().toList();
-      main.destroyForcibly(); // SIGKILL: no shutdown hook runs
-      assertTrue(main.waitFor(30, TimeUnit.SECONDS));
-      // The parent-death signal kills the postmaster; its backends exit once it has gone.
-      Await.until("the killed JVM's PostgreSQL processes to exit", Duration.ofSeconds(30),
-          () -> all.stream().noneMatch(ProcessHandle::isAlive));
-      assertFalse(directoriesOf(main.pid()).isEmpty(), "a killed JVM leaves its directories, for the next to remove");
-      assertTrue(segmentsCreatedBy(Set.of(postmaster.pid())) > 0, "a killed server leaves its shared-memory segment");
+      PostgresServer.Host host = PostgresServer.Setup.get().host();
+      // Held from the kill to the removal: another JVM starting meanwhile (the other Failsafe fork)
+      // would remove what the killed one left before this test has seen it.
+      try (FileChannel cleanup = PostgresServer.StaleFiles.lock(host)) {
+        main.destroyForcibly(); // SIGKILL: no shutdown hook runs
+        assertTrue(main.waitFor(30, TimeUnit.SECONDS));
+        // The parent-death signal kills the postmaster; its backends exit once it has gone.
+        Await.until("the killed JVM's PostgreSQL processes to exit", Duration.ofSeconds(30),
+            () -> all.stream().noneMatch(ProcessHandle::isAlive));
+        assertFalse(directoriesOf(main.pid()).isEmpty(), "a killed JVM leaves its directories, for the next to remove");
+        assertTrue(segmentsCreatedBy(Set.of(postmaster.pid())) > 0, "a killed server leaves its shared-memory segment");
 
-      PostgresServer.StaleFiles.remove(PostgresServer.Setup.get().host());
+        PostgresServer.StaleFiles.removeLocked(host);
+      }
 
       assertEquals(List.of(), directoriesOf(main.pid()));
       assertNoSegmentsOf(Set.of(postmaster.pid()));

@@ -396,7 +396,10 @@ class PostgresStoreIT {
     String secret = "pw-" + Long.toHexString(System.nanoTime()) + "-secret";
     ch.qos.logback.classic.Logger root = logback(org.slf4j.Logger.ROOT_LOGGER_NAME);
     // Everything at debug goes to the capture only (not to the console, which it would flood).
-    List<ch.qos.logback.classic.Logger> loggers = List.of(root, logback("com.zaxxer"), logback("dev.offload"), logback("org.postgresql"));
+    // com.zaxxer.hikari by name too: a service started earlier in this JVM (a test class before this
+    // one) set it to ERROR (see the CLI's Logging.forService), which com.zaxxer's level does not undo.
+    List<ch.qos.logback.classic.Logger> loggers = List.of(root, logback("com.zaxxer"), logback("com.zaxxer.hikari"), logback("dev.offload"),
+        logback("org.postgresql"));
     List<Level> before = loggers.stream().map(ch.qos.logback.classic.Logger::getLevel).toList();
     List<String> lines = new CopyOnWriteArrayList<>();
     AppenderBase<ILoggingEvent> capture = new AppenderBase<>() {

@@ -82,7 +82,10 @@ public final class PostgresStore implements SharedStore {
   static final String JOBS_CHANNEL = "offload_jobs";
   /** A stop was asked for a held job. Payload {@code OWNER:ID}: the holder's service row, and the job. */
   static final String STOP_CHANNEL = "offload_stop";
-  /** Jobs ended. Payload: their ids, comma-separated (several notifications when they are many). */
+  /**
+   * Jobs ended. Payload: each job's end where it is small, else its id to read it back by ({@link
+   * EndedPayload}); several notifications when they are many.
+   */
   static final String ENDED_CHANNEL = "offload_ended";
 
   /** The advisory lock the migrations run under ("offload" in ASCII, then 1). */
@@ -95,9 +98,6 @@ public final class PostgresStore implements SharedStore {
 
   /** The most writes one transaction carries. */
   static final int MAX_GROUP = 1_024;
-
-  /** NOTIFY payloads must stay below 8000 bytes: the ended ids go in chunks of this many characters at most. */
-  static final int NOTIFY_CHUNK = 7_000;
 
   /** The pause between tries of a group the database could not take: it doubles from the first to the last. */
   static final long RETRY_FIRST_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -502,21 +502,25 @@ public final class PostgresStore implements SharedStore {
     }
   }
 
-  /** Notifies {@value #ENDED_CHANNEL} of these ids, in payloads below PostgreSQL's limit. */
+  /** Notifies {@value #ENDED_CHANNEL} of these ids, whose ends the listeners read back. */
   private static void notifyEnded(Connection c, long[] ids) throws SQLException {
-    StringBuilder chunk = new StringBuilder();
-    for (long id : ids) {
-      if (chunk.length() > NOTIFY_CHUNK) {
-        notify(c, ENDED_CHANNEL, chunk.toString());
-        chunk.setLength(0);
-      }
-      if (!chunk.isEmpty()) {
-        chunk.append(',');
-      }
-      chunk.append(id);
+    notifyEnded(c, List.of(), ids);
+  }
+
+  /**
+   * Notifies {@value #ENDED_CHANNEL} of these ends, carried in the payloads where they are small
+   * (see {@link EndedPayload}), and of these ids, in as many payloads as PostgreSQL's limit takes,
+   * all in one statement.
+   */
+  private static void notifyEnded(Connection c, List<JobRecord> ends, long[] ids) throws SQLException {
+    if (ends.isEmpty() && ids.length == 0) {
+      return;
     }
-    if (!chunk.isEmpty()) {
-      notify(c, ENDED_CHANNEL, chunk.toString());
+    List<String> payloads = EndedPayload.encode(ends, ids);
+    try (PreparedStatement p = c.prepareStatement("SELECT pg_notify('" + ENDED_CHANNEL + "', payload) FROM unnest(?::text[])"
+        + " WITH ORDINALITY AS t (payload, n) ORDER BY n")) {
+      p.setArray(1, c.createArrayOf("text", payloads.toArray()));
+      p.executeQuery().close();
     }
   }
 
@@ -616,7 +620,8 @@ public final class PostgresStore implements SharedStore {
 
   /**
    * After a claim whose answer was lost: gives back to the shared queue the jobs the database says
-   * this service claimed and did not start, and that it does not know it holds.
+   * this service holds and that it does not know it holds: claimed, or claimed and recorded started
+   * on a worker they never reached (their attempt is taken back).
    */
   private void reconcileClaims(Connection c) throws SQLException {
     claiming.lock();
@@ -624,8 +629,10 @@ public final class PostgresStore implements SharedStore {
       Long[] known = claims.entrySet().stream().filter(e -> e.getValue().owner() == serviceId).map(Map.Entry::getKey)
           .toArray(Long[]::new);
       int back;
-      try (PreparedStatement p = c.prepareStatement("UPDATE jobs SET owner = NULL, claim_token = claim_token + 1"
-          + " WHERE owner = ? AND state = 'QUEUED' AND NOT (id = ANY (?))")) {
+      // A job the lost answer would have started never reached a worker here: its attempt is taken back.
+      try (PreparedStatement p = c.prepareStatement("UPDATE jobs SET owner = NULL, claim_token = claim_token + 1,"
+          + " attempts = CASE WHEN state = 'RUNNING' THEN attempts - 1 ELSE attempts END, state = 'QUEUED', worker_pid = 0"
+          + " WHERE owner = ? AND state IN ('QUEUED', 'RUNNING') AND finished_seq IS NULL AND NOT (id = ANY (?))")) {
         p.setLong(1, serviceId);
         p.setArray(2, c.createArrayOf("bigint", known));
         back = p.executeUpdate();
@@ -732,19 +739,34 @@ public final class PostgresStore implements SharedStore {
 
   @Override
   public List<JobRecord> claim(int max) {
+    return claim(max, new long[0]);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One statement, so one round trip: the claim, and the start of the jobs that go straight to
+   * a worker, commit together.
+   */
+  @Override
+  public List<JobRecord> claim(int max, long[] startOn) {
+    max = Math.max(max, startOn.length);
     if (max <= 0 || closing || !leaseCurrent()) {
       return List.of();
     }
     claiming.lock();
-    try (Connection c = pool.getConnection();
-        PreparedStatement p = c.prepareStatement("WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'QUEUED'"
-            + " AND owner IS NULL ORDER BY submitted_at_ms, id LIMIT ? FOR UPDATE SKIP LOCKED)"
-            + " UPDATE jobs j SET owner = ?, claim_token = j.claim_token + 1 FROM picked WHERE j.id = picked.id"
-            + " AND EXISTS (SELECT 1 FROM services s WHERE s.id = ? AND s.state = 'ALIVE') RETURNING j.*")) {
+    try (Connection c = pool.getConnection(); PreparedStatement p = c.prepareStatement(CLAIM)) {
       long me = serviceId;
+      Long[] pids = new Long[startOn.length];
+      for (int i = 0; i < pids.length; i++) {
+        pids[i] = startOn[i];
+      }
       p.setInt(1, max);
       p.setLong(2, me);
-      p.setLong(3, me);
+      p.setArray(3, c.createArrayOf("bigint", pids));
+      p.setLong(4, System.currentTimeMillis());
+      p.setString(5, member.name());
+      p.setLong(6, me);
       List<JobRecord> taken = new ArrayList<>();
       try (ResultSet r = p.executeQuery()) {
         while (r.next()) {
@@ -753,7 +775,9 @@ public final class PostgresStore implements SharedStore {
           taken.add(job);
         }
       }
-      taken.sort(Comparator.comparingLong(JobRecord::submittedAtMs).thenComparingLong(JobRecord::id));
+      // The jobs started are the oldest ones, in the order of the workers given: RUNNING first.
+      taken.sort(Comparator.comparing((JobRecord j) -> j.state() != JobState.RUNNING).thenComparingLong(JobRecord::submittedAtMs)
+          .thenComparingLong(JobRecord::id));
       return taken;
     } catch (SQLException e) {
       if (unreachable(e)) {
@@ -767,6 +791,26 @@ public final class PostgresStore implements SharedStore {
       claiming.unlock();
     }
   }
+
+  /**
+   * The claim: the oldest jobs in the shared queue that no other claim is taking, numbered in
+   * their order; the first {@code cardinality(pids)} of them are recorded RUNNING on those workers,
+   * with their attempt counted, in the same statement.
+   */
+  private static final String CLAIM = "WITH picked AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY submitted_at_ms, id) AS n"
+      + " FROM (SELECT id, submitted_at_ms FROM jobs WHERE state = 'QUEUED' AND owner IS NULL ORDER BY submitted_at_ms, id"
+      + " LIMIT ? FOR UPDATE SKIP LOCKED) AS locked),"
+      + " params AS (SELECT ?::bigint AS me, ?::bigint[] AS pids, ?::bigint AS now_ms, ?::text AS name)"
+      + " UPDATE jobs j SET owner = params.me, claim_token = j.claim_token + 1,"
+      + " state = CASE WHEN picked.n <= cardinality(params.pids) THEN 'RUNNING' ELSE j.state END,"
+      + " attempts = CASE WHEN picked.n <= cardinality(params.pids) THEN j.attempts + 1 ELSE j.attempts END,"
+      + " worker_pid = CASE WHEN picked.n <= cardinality(params.pids) THEN params.pids[picked.n] ELSE j.worker_pid END,"
+      + " started_at_ms = CASE WHEN picked.n <= cardinality(params.pids) THEN params.now_ms ELSE j.started_at_ms END,"
+      + " queued_ms = CASE WHEN picked.n <= cardinality(params.pids)"
+      + "   THEN GREATEST(0, params.now_ms - j.submitted_at_ms) ELSE j.queued_ms END,"
+      + " ran_on = CASE WHEN picked.n <= cardinality(params.pids) THEN params.name ELSE j.ran_on END"
+      + " FROM picked, params WHERE j.id = picked.id"
+      + " AND EXISTS (SELECT 1 FROM services s WHERE s.id = ? AND s.state = 'ALIVE') RETURNING j.*";
 
   @Override
   public StopOutcome requestStop(long id, JobState terminal, String code, String message) {
@@ -1063,15 +1107,13 @@ public final class PostgresStore implements SharedStore {
       switch (n.getName()) {
         case JOBS_CHANNEL -> jobs = true;
         case ENDED_CHANNEL -> {
-          String[] parts = n.getParameter().split(",");
-          long[] ids = new long[parts.length];
-          int k = 0;
-          for (String part : parts) {
-            if (!part.isBlank()) {
-              ids[k++] = Long.parseLong(part.strip());
-            }
+          EndedPayload.Decoded ended = EndedPayload.decode(n.getParameter());
+          if (!ended.ends().isEmpty()) {
+            l.endedAs(ended.ends());
           }
-          l.ended(k == ids.length ? ids : java.util.Arrays.copyOf(ids, k));
+          if (ended.idsToRead().length > 0) {
+            l.ended(ended.idsToRead());
+          }
         }
         case STOP_CHANNEL -> {
           String payload = n.getParameter();
@@ -1331,7 +1373,7 @@ public final class PostgresStore implements SharedStore {
   /** Runs a group's statements on {@code c}; fills {@code told} with each completion's outcome, in order. */
   private void apply(Connection c, List<Write> group, List<Told> told, List<long[]> endedNow) throws SQLException {
     boolean jobsQueued = false;
-    List<Long> endedIds = new ArrayList<>();
+    List<JobRecord> endedJobs = new ArrayList<>();
     try (PreparedStatement insert = c.prepareStatement(INSERT); PreparedStatement keyHolder = c.prepareStatement(KEY_HOLDER);
         PreparedStatement started = c.prepareStatement(STARTED); PreparedStatement queuedBack = c.prepareStatement(QUEUED);
         PreparedStatement ended = c.prepareStatement(ENDED); PreparedStatement endedUnowned = c.prepareStatement(ENDED_UNOWNED)) {
@@ -1432,7 +1474,7 @@ public final class PostgresStore implements SharedStore {
               if (p.executeUpdate() == 0) {
                 fenced.add(j.id());
               } else {
-                endedIds.add(j.id());
+                endedJobs.add(j);
               }
               endedNow.add(new long[] {j.id()});
             }
@@ -1468,7 +1510,7 @@ public final class PostgresStore implements SharedStore {
     if (jobsQueued) {
       notify(c, JOBS_CHANNEL, "");
     }
-    notifyEnded(c, endedIds.stream().mapToLong(Long::longValue).toArray());
+    notifyEnded(c, endedJobs, new long[0]);
   }
 
   private static String ids(List<Long> ids) {

@@ -36,8 +36,18 @@ public interface SharedStore extends Store {
     /** A stop was asked, through any service, for a job this service holds. */
     void stopRequested(long id, JobState terminal, String code, String message);
 
-    /** These jobs ended (or may have, after a lost connection), on any service. */
+    /**
+     * These jobs ended (or may have, after a lost connection), on any service: their ends are to be
+     * read from the store ({@link #find}).
+     */
     void ended(long[] ids);
+
+    /**
+     * These jobs ended, on any service, as these records say: the ends came with the notification,
+     * so nothing needs reading. Each record holds the end's fields only (state, output, error,
+     * worker pid, attempts and timings); the others are empty or zero.
+     */
+    void endedAs(List<JobRecord> ends);
 
     /**
      * This service's lease expired before it could renew it (a pause, a cut network): the jobs it
@@ -80,6 +90,18 @@ public interface SharedStore extends Store {
    * until {@link #started}. Empty while this service's lease is not current.
    */
   List<JobRecord> claim(int max);
+
+  /**
+   * Takes jobs from the shared queue as {@link #claim(int)} does, and records the oldest {@code
+   * startOn.length} of them RUNNING on the workers with those pids, in order, their attempt counted,
+   * in the same transaction as the claim: they are sent at once, with no start to commit. The
+   * caller must have those workers idle and set aside for them, so that a job recorded started is
+   * one about to run. The jobs come back started first, in the order of {@code startOn}, then the
+   * others (QUEUED, held by this service, until {@link #started}).
+   *
+   * @param max the most jobs to take in all; at least {@code startOn.length} are asked for
+   */
+  List<JobRecord> claim(int max, long[] startOn);
 
   /**
    * Asks for a job to stop, wherever it is: a job in the shared queue ends now, with {@code

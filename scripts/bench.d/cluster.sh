@@ -88,18 +88,20 @@ job_span() {
       if (substr(t, 20, 1) == ".") { frac = substr(t, 21); sub(/Z.*/, "", frac); ms += int(substr(frac "000", 1, 3)) }
       return ms
     }
-    /"submitted_at"/ { v = $0; sub(/.*: *"/, "", v); sub(/".*/, "", v); submitted = epoch_ms(v) }
-    /"queued_ms"/ { v = $0; gsub(/[^0-9]/, "", v); queued = v + 0 }
-    /"run_ms"/ { v = $0; gsub(/[^0-9]/, "", v); run = v + 0 }
-    /^  }/ {
+    # A job'"'"'s own fields are indented by two spaces (its output'"'"'s, deeper); JobJson writes queued_ms
+    # and run_ms before submitted_at, so the job is complete at its submitted_at.
+    /^  "queued_ms"/ { v = $0; gsub(/[^0-9]/, "", v); queued = v + 0 }
+    /^  "run_ms"/ { v = $0; gsub(/[^0-9]/, "", v); run = v + 0 }
+    /^  "submitted_at"/ {
+      v = $0; sub(/.*: *"/, "", v); sub(/".*/, "", v); submitted = epoch_ms(v)
       if (submitted >= since) {
         n++; start = submitted + queued; end = start + run
         if (first == "" || start < first) first = start
         if (last == "" || end > last) last = end
       }
-      submitted = 0; queued = 0; run = 0
+      queued = 0; run = 0
     }
-    END { printf "%d %d %d\n", n, first, last }'
+    END { printf "%d %.0f %.0f\n", n, first, last }'
 }
 # A number from `offload bench --json` output (its first level), by key.
 bench_field() { tr -d '\n' <"$2" | sed -n "s/.*\"$1\" *: *\([0-9.]*\).*/\1/p"; }

@@ -1370,6 +1370,71 @@ public final class PostgresStore implements SharedStore {
     handBack(told);
   }
 
+  /**
+   * Inserts a run of acceptances as one JDBC batch, and tells each its outcome: committed with the
+   * group, or refused because another job of the cluster holds its idempotency key (a row that is
+   * there already, this write's own from a commit whose answer was lost, counts as inserted).
+   *
+   * @return whether any went to the shared queue (its claimers are to be told)
+   */
+  private boolean accept(List<Write> run, PreparedStatement insert, PreparedStatement keyHolder, List<Told> told)
+      throws SQLException {
+    boolean jobsQueued = false;
+    for (Write w : run) {
+      JobRecord j = w.jobs().getFirst();
+      Claim under = w.under()[0];
+      insert.setLong(1, j.id());
+      insert.setString(2, j.handler());
+      insert.setString(3, under == null ? j.state().name() : JobState.RUNNING.name());
+      insert.setString(4, j.inputJson());
+      insert.setLong(5, j.workerPid());
+      insert.setInt(6, j.attempts());
+      insert.setInt(7, j.retries());
+      insert.setLong(8, j.timeoutMs());
+      insert.setLong(9, j.deadlineMs());
+      insert.setLong(10, j.submittedAtMs());
+      insert.setLong(11, j.startedAtMs());
+      insert.setLong(12, j.queuedMs());
+      insert.setString(13, j.idempotencyKey());
+      if (under == null) {
+        insert.setNull(14, java.sql.Types.BIGINT);
+        insert.setLong(15, 0);
+        insert.setString(17, "");
+        jobsQueued = true;
+      } else {
+        insert.setLong(14, under.owner());
+        insert.setLong(15, under.token());
+        insert.setString(17, member.name());
+      }
+      insert.setLong(16, serviceId);
+      insert.addBatch();
+    }
+    int[] counts = insert.executeBatch();
+    for (int i = 0; i < run.size(); i++) {
+      Write w = run.get(i);
+      JobRecord j = w.jobs().getFirst();
+      StoreException refusal = null;
+      // Nothing inserted: the row is there already (this write committed before, its answer lost),
+      // or another job of the cluster holds the key (a concurrent insert of it waited for that one
+      // to commit): that job is the one the submission follows.
+      if (counts[i] == 0 && j.idempotencyKey() != null) {
+        keyHolder.setString(1, j.idempotencyKey());
+        keyHolder.setLong(2, j.id());
+        try (ResultSet r = keyHolder.executeQuery()) {
+          if (r.next()) {
+            refusal = new KeyTakenException(JobRecord.read(r));
+            refused.add(j.id());
+            claims.remove(j.id());
+          }
+        }
+      }
+      if (w.done() != null) {
+        told.add(new Told(w.done(), refusal));
+      }
+    }
+    return jobsQueued;
+  }
+
   /** Runs a group's statements on {@code c}; fills {@code told} with each completion's outcome, in order. */
   private void apply(Connection c, List<Write> group, List<Told> told, List<long[]> endedNow) throws SQLException {
     boolean jobsQueued = false;
@@ -1377,7 +1442,18 @@ public final class PostgresStore implements SharedStore {
     try (PreparedStatement insert = c.prepareStatement(INSERT); PreparedStatement keyHolder = c.prepareStatement(KEY_HOLDER);
         PreparedStatement started = c.prepareStatement(STARTED); PreparedStatement queuedBack = c.prepareStatement(QUEUED);
         PreparedStatement ended = c.prepareStatement(ENDED); PreparedStatement endedUnowned = c.prepareStatement(ENDED_UNOWNED)) {
-      for (Write w : group) {
+      for (int gi = 0; gi < group.size(); gi++) {
+        Write w = group.get(gi);
+        if (w.kind() == Kind.ACCEPTED) {
+          // A run of acceptances goes as one batch: one round trip, not one a job.
+          int end = gi;
+          while (end < group.size() && group.get(end).kind() == Kind.ACCEPTED) {
+            end++;
+          }
+          jobsQueued |= accept(group.subList(gi, end), insert, keyHolder, told);
+          gi = end - 1;
+          continue;
+        }
         List<Long> fenced = new ArrayList<>();
         StoreException refusal = null;
         for (int i = 0; i < w.jobs().size(); i++) {
@@ -1392,46 +1468,7 @@ public final class PostgresStore implements SharedStore {
             continue;
           }
           switch (w.kind()) {
-            case ACCEPTED -> {
-              insert.setLong(1, j.id());
-              insert.setString(2, j.handler());
-              insert.setString(3, under == null ? j.state().name() : JobState.RUNNING.name());
-              insert.setString(4, j.inputJson());
-              insert.setLong(5, j.workerPid());
-              insert.setInt(6, j.attempts());
-              insert.setInt(7, j.retries());
-              insert.setLong(8, j.timeoutMs());
-              insert.setLong(9, j.deadlineMs());
-              insert.setLong(10, j.submittedAtMs());
-              insert.setLong(11, j.startedAtMs());
-              insert.setLong(12, j.queuedMs());
-              insert.setString(13, j.idempotencyKey());
-              if (under == null) {
-                insert.setNull(14, java.sql.Types.BIGINT);
-                insert.setLong(15, 0);
-                insert.setString(17, "");
-                jobsQueued = true;
-              } else {
-                insert.setLong(14, under.owner());
-                insert.setLong(15, under.token());
-                insert.setString(17, member.name());
-              }
-              insert.setLong(16, serviceId);
-              // Nothing inserted: the row is there already (this write committed before, its answer
-              // lost), or another job of the cluster holds the key (a concurrent insert of it waited
-              // for that one to commit): that job is the one the submission follows.
-              if (insert.executeUpdate() == 0 && j.idempotencyKey() != null) {
-                keyHolder.setString(1, j.idempotencyKey());
-                keyHolder.setLong(2, j.id());
-                try (ResultSet r = keyHolder.executeQuery()) {
-                  if (r.next()) {
-                    refusal = new KeyTakenException(JobRecord.read(r));
-                    refused.add(j.id());
-                    claims.remove(j.id());
-                  }
-                }
-              }
-            }
+            case ACCEPTED -> throw new IllegalStateException("acceptances go by accept()");
             case STARTED -> {
               started.setString(1, j.state().name());
               started.setLong(2, j.workerPid());

@@ -12,7 +12,8 @@
 #     them (`offload list --json`: submitted_at + queued_ms, + run_ms): the batch client's own
 #     start-up and connection, and its exit, are not in it. The ratio of 3 services to 1 is taken
 #     of those figures, against the target (>= 2.7x). The batch process's wall time is reported
-#     beside them, for what a user waits;
+#     beside them, for what a user waits, and the CPU time the services' own JVMs spent a job
+#     during the batch (not their workers', PostgreSQL's or the client's);
 #   dispatch overhead: one service at a time on PostgreSQL and on SQLite (--durability process),
 #     no-op jobs one at a time (`offload bench --in-flight 1`): p50 and p99 per job, and the
 #     difference, which is what a round trip to PostgreSQL costs a job;
@@ -103,6 +104,16 @@ job_span() {
     }
     END { printf "%d %.0f %.0f\n", n, first, last }'
 }
+# CPU time (user + system) the processes have used so far, in milliseconds: the services' own JVMs,
+# not their workers, PostgreSQL or the batch client.
+cpu_ms() {
+  local pid ticks=0 t
+  for pid in "$@"; do
+    t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat") || die "cannot read the CPU time of pid $pid"
+    ticks=$((ticks + t))
+  done
+  echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
 # A number from `offload bench --json` output (its first level), by key.
 bench_field() { tr -d '\n' <"$2" | sed -n "s/.*\"$1\" *: *\([0-9.]*\).*/\1/p"; }
 
@@ -146,7 +157,7 @@ stop() { # pid target
 # ------------------------------------------------------------------- capacity: 1, 2, 3 services
 jobs_file="$tmp/sleep.jsonl"
 for i in $(seq $((jobs_per_service * 3))); do printf '{"id": "s%d", "handler": "sleep", "input": {"ms": %d}}\n' "$i" "$sleep_ms"; done >"$jobs_file"
-declare -A rate wall_rate jobs_run
+declare -A rate wall_rate jobs_run cpu_per_job
 claims=""
 for n in 1 2 3; do
   targets=() service_pids=() metrics=()
@@ -169,17 +180,20 @@ for n in 1 2 3; do
   "$offload" batch "$tmp/warmup.jsonl" --server "${targets[0]}" --output "$tmp/warmup-$n.jsonl" --progress never >/dev/null \
     2>"$tmp/batch-$n.err" || { cat "$tmp/batch-$n.err" >&2; die "the warm-up batch through $n service(s) failed"; }
   head -n "${jobs_run[$n]}" "$jobs_file" >"$tmp/measured.jsonl"
+  cpu_before=$(cpu_ms "${service_pids[@]}")
   began=$(now_us)
   "$offload" batch "$tmp/measured.jsonl" --server "${targets[0]}" --output "$tmp/out-$n.jsonl" --progress never >/dev/null 2>"$tmp/batch-$n.err" \
     || { cat "$tmp/batch-$n.err" >&2; die "the batch through $n service(s) failed"; }
   wall=$(seconds_since "$began")
+  cpu_per_job[$n]=$(awk -v c="$(( $(cpu_ms "${service_pids[@]}") - cpu_before ))" -v j="${jobs_run[$n]}" 'BEGIN { printf "%.2f", c / j }')
   wall_rate[$n]=$(awk -v j="${jobs_run[$n]}" -v s="$wall" 'BEGIN { printf "%.1f", j / s }')
   "$offload" list --json --server "${targets[0]}" >"$tmp/list-$n.json" || die "offload list through $n service(s) failed"
   read -r counted first_start last_end <<<"$(job_span $((began / 1000)) <"$tmp/list-$n.json")"
   [ "$counted" = "${jobs_run[$n]}" ] || die "the store lists $counted jobs of the batch through $n service(s), not ${jobs_run[$n]}"
   rate[$n]=$(awk -v j="$counted" -v a="$first_start" -v b="$last_end" 'BEGIN { printf "%.1f", j * 1000 / (b - a) }')
   say "$n service(s): ${rate[$n]} jobs/s from the first job's start to the last one's end ($(( (last_end - first_start) )) ms);" \
-    "${wall_rate[$n]} jobs/s over the batch process's $wall s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    "${wall_rate[$n]} jobs/s over the batch process's $wall s; the services' CPU ${cpu_per_job[$n]} ms a job;" \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ "$n" = 3 ]; then
     for url in "${metrics[@]}"; do curl -fsS "$url"; done >"$tmp/claims.prom" || die "could not scrape the services' metrics"
     # The services' histograms summed, bucket by bucket (cumulative counts by upper bound le), then
@@ -229,6 +243,7 @@ cat >"$out/cluster.json" <<EOF
     "measured": "jobs over the time from the first job's start to the last job's end, as the store recorded them",
     "jobs_per_s": {"1": ${rate[1]}, "2": ${rate[2]}, "3": ${rate[3]}},
     "jobs_per_s_over_the_batch_process": {"1": ${wall_rate[1]}, "2": ${wall_rate[2]}, "3": ${wall_rate[3]}},
+    "services_cpu_ms_per_job": {"1": ${cpu_per_job[1]}, "2": ${cpu_per_job[2]}, "3": ${cpu_per_job[3]}},
     "scaling_3_over_1": $scaling, "target": 2.7, "met": $([ "$met" = MET ] && echo true || echo false)},
   "dispatch_one_at_a_time_us": {"postgresql": {"p50": ${p50[postgresql]}, "p99": ${p99[postgresql]}},
     "sqlite_process": {"p50": ${p50[sqlite]}, "p99": ${p99[sqlite]}}, "postgresql_minus_sqlite_p50": $overhead},
@@ -238,11 +253,11 @@ EOF
 cat >"$out/cluster.md" <<EOF
 # offload cluster on one PostgreSQL: $(date -u +%Y-%m-%d), $(nproc) cores, load average at the end $(cut -d' ' -f1-3 /proc/loadavg)
 
-| services (2 workers each) | jobs (sleeps of $sleep_ms ms, through the first) | jobs/s, first start to last end | jobs/s over the batch process |
-|---|---|---|---|
-| 1 | ${jobs_run[1]} | ${rate[1]} | ${wall_rate[1]} |
-| 2 | ${jobs_run[2]} | ${rate[2]} | ${wall_rate[2]} |
-| 3 | ${jobs_run[3]} | ${rate[3]} | ${wall_rate[3]} |
+| services (2 workers each) | jobs (sleeps of $sleep_ms ms, through the first) | jobs/s, first start to last end | jobs/s over the batch process | the services' CPU a job |
+|---|---|---|---|---|
+| 1 | ${jobs_run[1]} | ${rate[1]} | ${wall_rate[1]} | ${cpu_per_job[1]} ms |
+| 2 | ${jobs_run[2]} | ${rate[2]} | ${wall_rate[2]} | ${cpu_per_job[2]} ms |
+| 3 | ${jobs_run[3]} | ${rate[3]} | ${wall_rate[3]} | ${cpu_per_job[3]} ms |
 
 3 services against 1: **${scaling}x** (target >= 2.7x: $met), of the jobs/s from the first job's start to the
 last job's end as the store recorded them; the batch process's time also holds its JVM's start, its

@@ -54,6 +54,8 @@ class ClientStartupIT {
     Started version = start("version", "--version");
     assertTrue(version.out().startsWith("offload "), version.out());
     version.assertClientOnly();
+    assertTrue(version.classes().stream().noneMatch(c -> c[0].equals("picocli.CommandLine$Model$CommandSpec")),
+        "--version builds no picocli model of the command");
   }
 
   @Test
@@ -73,6 +75,10 @@ class ClientStartupIT {
       if (Files.exists(archive())) {
         long shared = classes.stream().filter(c -> c[1].startsWith("shared objects file")).count();
         assertTrue(shared > classes.size() / 2, "most classes come from the archive: " + shared + " of " + classes.size());
+        // picocli is compiled from source with the CLI (see the cli pom) so that the archive can hold it.
+        List<String> picocliFromJars = classes.stream()
+            .filter(c -> c[0].startsWith("picocli.") && !c[1].startsWith("shared objects file")).map(c -> c[0] + " from " + c[1]).toList();
+        assertEquals(List.of(), picocliFromJars, "picocli's classes come from the archive");
       }
     }
   }

@@ -357,60 +357,6 @@ class PostgresStoreIT {
   }
 
   @Test
-  void claimThatStarts_recordsRunningOnTheWorkersGiven_inOneStep_andAnEndIsFencedAfterALostLease() throws Exception {
-    // B's lease is long, so that it does not renew it during the test: its expiry is made by hand.
-    PostgresStore a = open("A", Duration.ofSeconds(3));
-    PostgresStore b = open("B", Duration.ofSeconds(60));
-    long[] ids = new long[4];
-    for (int i = 0; i < ids.length; i++) {
-      long id = a.newId();
-      ids[i] = id;
-      int retries = i == 0 ? 1 : 0;
-      assertNull(commit(c -> a.accepted(job(id, JobState.QUEUED, retries), c)));
-    }
-    long before = System.currentTimeMillis();
-    List<JobRecord> claimed = b.claim(3, new long[] {101, 102});
-    assertEquals(3, claimed.size());
-    assertEquals(List.of(ids[0], ids[1], ids[2]), claimed.stream().map(JobRecord::id).toList(), "the oldest, started first");
-    for (int i = 0; i < 2; i++) {
-      JobRecord started = claimed.get(i);
-      assertEquals(JobState.RUNNING, started.state());
-      assertEquals(101 + i, started.workerPid());
-      assertEquals(1, started.attempts(), "the claim counts the attempt");
-      assertTrue(started.startedAtMs() >= before, "started now: " + started.startedAtMs());
-    }
-    assertEquals(JobState.QUEUED, claimed.get(2).state(), "a job claimed beyond the workers given is held, not started");
-    assertEquals(0, claimed.get(2).attempts());
-    assertEquals(1, a.sharedQueueDepth());
-    try (Connection c = admin(); Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("SELECT ran_on, state FROM jobs WHERE id = " + ids[1])) {
-      r.next();
-      assertEquals("B", r.getString(1));
-      assertEquals("RUNNING", r.getString(2), "committed with the claim: no start to write");
-    }
-    assertEquals(List.of(), b.claim(0, new long[0]), "nothing asked, nothing taken");
-
-    // B's lease expires (a pause): A settles the jobs B started as run, and the one B held as not.
-    try (Connection c = admin(); Statement s = c.createStatement()) {
-      assertEquals(1, s.executeUpdate("UPDATE services SET expires_at = now() - interval '1 s' WHERE name = 'B' AND state = 'ALIVE'"));
-    }
-    Await.until("A settles B's jobs", Duration.ofSeconds(20), () -> a.find(ids[1]).orElseThrow().state() == JobState.FAILED);
-    JobRecord lost = a.find(ids[1]).orElseThrow();
-    assertEquals(Recovery.SERVICE_LOST, lost.errorCode(), "a job started by a claim may have run: with no retries, it is lost");
-    JobRecord retried = a.find(ids[0]).orElseThrow();
-    assertEquals(JobState.QUEUED, retried.state(), "with a retry left it goes back to the queue");
-    assertEquals(1, retried.attempts(), "its attempt stays counted");
-    JobRecord held = a.find(ids[2]).orElseThrow();
-    assertEquals(JobState.QUEUED, held.state());
-    assertEquals(0, held.attempts(), "a job held and never started is not charged an attempt");
-
-    JobRecord lateFromB = new JobRecord(ids[1], "echo", JobState.SUCCEEDED, "{}", "{\"from\":\"B\"}", "", "", 102, 1, 0, 0, 0,
-        claimed.get(1).submittedAtMs(), claimed.get(1).startedAtMs(), 0, 5);
-    assertInstanceOf(FencedException.class, commit(c -> b.ended(lateFromB, c)), "B's late end is fenced");
-    assertEquals(JobState.FAILED, a.find(ids[1]).orElseThrow().state());
-  }
-
-  @Test
   void endsNotified_smallOnesCarriedInTheNotification_largeOnesReadBack() throws Exception {
     PostgresStore a = open("A", Duration.ofSeconds(10));
     Recorder heardByA = new Recorder();
@@ -420,7 +366,7 @@ class PostgresStoreIT {
     long large = a.newId();
     assertNull(commit(c -> a.accepted(job(small, JobState.QUEUED, 0), c)));
     assertNull(commit(c -> a.accepted(job(large, JobState.QUEUED, 0), c)));
-    List<JobRecord> claimed = b.claim(2, new long[] {7, 8});
+    List<JobRecord> claimed = b.claim(2);
     assertEquals(2, claimed.size());
 
     String bigOutput = "\"" + "x".repeat(20_000) + "\"";

@@ -69,9 +69,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>With a {@link SharedStore} (several services on one PostgreSQL database), the queue is shared:
  * a job that finds no room on this service's workers as it is submitted goes to the shared queue
- * in the store, and any service's idle workers claim it from there ({@link #reserveIdle}, {@link
- * #claimedOn}): the claim itself records the job RUNNING on the worker set aside for it, so it is
- * sent as soon as the claim returns, with no start to commit after it. This service's own queue then holds only jobs it claimed, or took back after losing
+ * in the store, and any service's {@link #freeCapacity free workers} claim it from there ({@link
+ * #claimed}). This service's own queue then holds only jobs it claimed, or took back after losing
  * their worker. A job submitted here but held elsewhere is followed here until its end ({@link
  * #endedElsewhere}).
  *
@@ -120,7 +119,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   private final SharedStore shared;
   /** This service's submissions that wait in the shared queue, held by no service yet as far as it knows. */
   private final Set<Job> inSharedQueue = ConcurrentHashMap.newKeySet();
-  /** Told, under the lock, whenever a worker becomes idle or takes a job from this service's queue (see {@link #reserveIdle}); must not block. */
+  /** Told, under the lock, whenever there is room to claim more (see {@link #freeCapacity}); must not block. */
   private Runnable roomToClaim = () -> {};
   /** How a stop reaches a job of this service's that waits in the shared queue. */
   private StopElsewhere stopElsewhere;
@@ -270,95 +269,54 @@ public final class Dispatcher implements WorkerPool.Listener {
   }
 
   /**
-   * Sets aside up to {@code max} idle workers for a claim from the shared queue that starts jobs on
-   * them ({@link SharedStore#claim(int, long[])}); none once intake has closed. Until they are
-   * handed back by {@link #claimedOn}, they are neither idle (no submission takes them) nor busy.
-   *
-   * <p>A claim takes only jobs for workers that are idle now, none to wait here for a busy one: a
-   * job that waits here must have its start committed before it goes to its worker, a round trip to
-   * the database as long as the claim that starts a job on an idle worker, so waiting here would
-   * gain the worker nothing, and would keep the job from a service with a worker free.
+   * How many jobs this service may claim from a shared queue now: one for each idle worker, and
+   * one more for each worker that is up, to wait in this service's own queue for the worker to
+   * finish (so that a worker that finishes takes its next job from here at once, not after a
+   * round trip to the database), less the jobs already waiting in its own queue; 0 once intake
+   * has closed.
    */
-  public List<Worker> reserveIdle(int max) {
+  public int freeCapacity() {
     lock.lock();
     try {
-      if (!intakeOpen || idle.isEmpty()) {
-        return List.of();
-      }
-      List<Worker> reserved = new ArrayList<>(Math.min(max, idle.size()));
-      while (reserved.size() < max && !idle.isEmpty()) {
-        reserved.add(idle.pollFirst());
-      }
-      return reserved;
+      int workersUp = idle.size() + sent.size();
+      return intakeOpen ? Math.max(0, idle.size() + workersUp - queue.size()) : 0;
     } finally {
       lock.unlock();
     }
   }
 
   /**
-   * Runs jobs claimed from the shared queue and recorded started on the workers set aside for them
-   * ({@link #reserveIdle}): {@code started.get(i)} on {@code reserved.get(i)}, sent at once, as their
-   * start is committed with their claim. The workers left over go back to the idle stack, without
-   * asking for another claim (this one found the queue empty). A worker that was lost or retired
-   * meanwhile gets no job: its job is recorded back in the queue, here, with its attempt taken
-   * back, and goes to the next free worker.
-   *
-   * @param started the claimed jobs, each recorded RUNNING with its attempt counted; their {@link
-   *     Job#claimedAs} was told so
+   * Runs jobs claimed from the shared queue: each goes to an idle worker once its start is
+   * recorded, or waits in this service's queue if none is idle any more. A job claimed while the
+   * service stops is left for the next service, as a kept queued job.
    */
-  public void claimedOn(List<Worker> reserved, List<Job> started) {
-    if (started.size() > reserved.size()) {
-      throw new IllegalArgumentException(started.size() + " jobs claimed for " + reserved.size() + " workers");
-    }
-    List<Worker> sends = new ArrayList<>(started.size());
-    List<Job> sendJobs = new ArrayList<>(started.size());
-    List<Job> back = new ArrayList<>();
-    List<Worker> retired = new ArrayList<>();
+  public void claimed(List<Job> jobs) {
+    Map<Worker, List<Job>> sends = new LinkedHashMap<>();
+    List<Job> kept = new ArrayList<>();
     lock.lock();
     try {
-      for (int i = 0; i < reserved.size(); i++) {
-        Worker worker = reserved.get(i);
-        boolean usable = worker.isAlive() && !worker.isRetired();
-        if (i < started.size()) {
-          Job job = started.get(i);
-          inSharedQueue.remove(job);
-          if (usable) {
-            assign(worker, job);
-            sends.add(worker);
-            sendJobs.add(job);
-          } else {
-            back.add(job);
-          }
-          if (!deadlines.containsKey(job)) {
-            startDeadline(job);
-          }
-        } else if (usable) {
-          idle.push(worker);
+      for (Job job : jobs) {
+        inSharedQueue.remove(job);
+        if (!intakeOpen) {
+          kept.add(job);
+          continue;
         }
-        if (worker.isAlive() && worker.isRetired() && (i >= started.size() || !usable)) {
-          retired.add(worker);
+        Worker worker = idle.pollFirst();
+        if (worker == null) {
+          queue.returnToBack(job);
+        } else {
+          assign(worker, job);
+          sends.computeIfAbsent(worker, w -> new ArrayList<>(2)).add(job);
+        }
+        if (!deadlines.containsKey(job)) {
+          startDeadline(job);
         }
       }
     } finally {
       lock.unlock();
     }
-    for (int i = 0; i < sends.size(); i++) {
-      executeAndRestop(sends.get(i), List.of(sendJobs.get(i)));
-    }
-    for (Job job : back) {
-      // Recorded QUEUED again, with the attempt the claim counted taken back (the job never ran).
-      job.unclaimStart();
-      lock.lock();
-      try {
-        queue.returnToFront(job);
-      } finally {
-        lock.unlock();
-      }
-    }
-    retired.forEach(pool::closeRetired);
-    if (!back.isEmpty()) {
-      dispatchWaiting();
-    }
+    kept.forEach(Job::keepForNextStart);
+    sends.forEach(this::send);
   }
 
   /**

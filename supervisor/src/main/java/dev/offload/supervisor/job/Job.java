@@ -497,23 +497,11 @@ public final class Job {
 
   /**
    * Takes the attempts a shared store counted for a job this service follows and has just claimed:
-   * another service may have run it before. A claim that recorded the job started on a worker
-   * counted its attempt already, and {@link #start} counts it here as it is sent.
+   * another service may have run it before.
    */
   public synchronized void claimedAs(JobRecord record) {
     if (state == JobState.QUEUED && ending == null) {
-      attempts = record.state() == JobState.RUNNING ? record.attempts() - 1 : record.attempts();
-    }
-  }
-
-  /**
-   * For a job that a shared store's claim recorded started on a worker, which was lost or retired
-   * before the job could go to it: records the job QUEUED again, held by this service, with the
-   * attempt the claim counted taken back, since it never ran.
-   */
-  public synchronized void unclaimStart() {
-    if (state == JobState.QUEUED && ending == null && !store.recordsNothing()) {
-      store.queued(record());
+      attempts = record.attempts();
     }
   }
 

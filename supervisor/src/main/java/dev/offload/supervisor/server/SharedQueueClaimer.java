@@ -3,7 +3,6 @@ package dev.offload.supervisor.server;
 import dev.offload.supervisor.job.Dispatcher;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobStore;
-import dev.offload.supervisor.pool.Worker;
 import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.SharedStore;
 import java.util.ArrayList;
@@ -19,10 +18,9 @@ import org.slf4j.LoggerFactory;
  * a claim waits on the database, which an event loop must never do.
  *
  * <p>It claims when woken (a worker became idle, or another service put jobs in the queue) and,
- * as a safety net against a lost notification, every second. Each claim takes no more jobs than
- * this service has idle workers, sets those workers aside for them, and records the jobs started
- * on them in the claim's own statement: a job goes to its worker as soon as the claim returns, and
- * no job is held by a busy service while another has a worker free.
+ * as a safety net against a lost notification, every second. Each claim asks for no more jobs
+ * than the workers idle now can start, so jobs are not held by a busy service while another is
+ * free.
  */
 final class SharedQueueClaimer implements AutoCloseable {
 
@@ -86,38 +84,21 @@ final class SharedQueueClaimer implements AutoCloseable {
     }
   }
 
-  /**
-   * Claims for the idle workers, one claim for all of them, until a claim finds fewer jobs than
-   * there were idle workers (the queue is empty) or none is idle. Each claim records its jobs
-   * started on the workers set aside for them, so they go at once.
-   */
   private void claimWhileFree() {
-    while (!closed) {
-      List<Worker> reserved = dispatcher.reserveIdle(MAX_CLAIM);
-      if (reserved.isEmpty()) {
+    for (int free = dispatcher.freeCapacity(); free > 0 && !closed; free = dispatcher.freeCapacity()) {
+      long began = System.nanoTime();
+      List<JobRecord> records = store.claim(Math.min(free, MAX_CLAIM));
+      claimNanos.accept(System.nanoTime() - began);
+      if (records.isEmpty()) {
         return;
       }
-      List<Job> started = new ArrayList<>(reserved.size());
-      try {
-        long[] pids = new long[reserved.size()];
-        for (int i = 0; i < pids.length; i++) {
-          pids[i] = reserved.get(i).pid();
-        }
-        long began = System.nanoTime();
-        List<JobRecord> records = store.claim(pids.length, pids);
-        claimNanos.accept(System.nanoTime() - began);
-        for (JobRecord record : records) {
-          Job job = jobs.follow(record);
-          job.claimedAs(record);
-          started.add(job);
-        }
-      } finally {
-        // Whatever happened, the workers go back: to the jobs claimed for them, or to the idle stack.
-        dispatcher.claimedOn(reserved, started);
+      List<Job> claimed = new ArrayList<>(records.size());
+      for (JobRecord record : records) {
+        Job job = jobs.follow(record);
+        job.claimedAs(record);
+        claimed.add(job);
       }
-      if (started.size() < reserved.size()) {
-        return;
-      }
+      dispatcher.claimed(claimed);
     }
   }
 

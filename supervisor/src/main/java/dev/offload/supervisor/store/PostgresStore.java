@@ -620,8 +620,7 @@ public final class PostgresStore implements SharedStore {
 
   /**
    * After a claim whose answer was lost: gives back to the shared queue the jobs the database says
-   * this service holds and that it does not know it holds: claimed, or claimed and recorded started
-   * on a worker they never reached (their attempt is taken back).
+   * this service claimed and did not start, and that it does not know it holds.
    */
   private void reconcileClaims(Connection c) throws SQLException {
     claiming.lock();
@@ -629,10 +628,8 @@ public final class PostgresStore implements SharedStore {
       Long[] known = claims.entrySet().stream().filter(e -> e.getValue().owner() == serviceId).map(Map.Entry::getKey)
           .toArray(Long[]::new);
       int back;
-      // A job the lost answer would have started never reached a worker here: its attempt is taken back.
-      try (PreparedStatement p = c.prepareStatement("UPDATE jobs SET owner = NULL, claim_token = claim_token + 1,"
-          + " attempts = CASE WHEN state = 'RUNNING' THEN attempts - 1 ELSE attempts END, state = 'QUEUED', worker_pid = 0"
-          + " WHERE owner = ? AND state IN ('QUEUED', 'RUNNING') AND finished_seq IS NULL AND NOT (id = ANY (?))")) {
+      try (PreparedStatement p = c.prepareStatement("UPDATE jobs SET owner = NULL, claim_token = claim_token + 1"
+          + " WHERE owner = ? AND state = 'QUEUED' AND NOT (id = ANY (?))")) {
         p.setLong(1, serviceId);
         p.setArray(2, c.createArrayOf("bigint", known));
         back = p.executeUpdate();
@@ -739,34 +736,19 @@ public final class PostgresStore implements SharedStore {
 
   @Override
   public List<JobRecord> claim(int max) {
-    return claim(max, new long[0]);
-  }
-
-  /**
-   * {@inheritDoc}
-   *
-   * <p>One statement, so one round trip: the claim, and the start of the jobs that go straight to
-   * a worker, commit together.
-   */
-  @Override
-  public List<JobRecord> claim(int max, long[] startOn) {
-    max = Math.max(max, startOn.length);
     if (max <= 0 || closing || !leaseCurrent()) {
       return List.of();
     }
     claiming.lock();
-    try (Connection c = pool.getConnection(); PreparedStatement p = c.prepareStatement(CLAIM)) {
+    try (Connection c = pool.getConnection();
+        PreparedStatement p = c.prepareStatement("WITH picked AS MATERIALIZED (SELECT id FROM jobs WHERE state = 'QUEUED'"
+            + " AND owner IS NULL ORDER BY submitted_at_ms, id LIMIT ? FOR UPDATE SKIP LOCKED)"
+            + " UPDATE jobs j SET owner = ?, claim_token = j.claim_token + 1 FROM picked WHERE j.id = picked.id"
+            + " AND EXISTS (SELECT 1 FROM services s WHERE s.id = ? AND s.state = 'ALIVE') RETURNING j.*")) {
       long me = serviceId;
-      Long[] pids = new Long[startOn.length];
-      for (int i = 0; i < pids.length; i++) {
-        pids[i] = startOn[i];
-      }
       p.setInt(1, max);
       p.setLong(2, me);
-      p.setArray(3, c.createArrayOf("bigint", pids));
-      p.setLong(4, System.currentTimeMillis());
-      p.setString(5, member.name());
-      p.setLong(6, me);
+      p.setLong(3, me);
       List<JobRecord> taken = new ArrayList<>();
       try (ResultSet r = p.executeQuery()) {
         while (r.next()) {
@@ -775,9 +757,7 @@ public final class PostgresStore implements SharedStore {
           taken.add(job);
         }
       }
-      // The jobs started are the oldest ones, in the order of the workers given: RUNNING first.
-      taken.sort(Comparator.comparing((JobRecord j) -> j.state() != JobState.RUNNING).thenComparingLong(JobRecord::submittedAtMs)
-          .thenComparingLong(JobRecord::id));
+      taken.sort(Comparator.comparingLong(JobRecord::submittedAtMs).thenComparingLong(JobRecord::id));
       return taken;
     } catch (SQLException e) {
       if (unreachable(e)) {
@@ -791,26 +771,6 @@ public final class PostgresStore implements SharedStore {
       claiming.unlock();
     }
   }
-
-  /**
-   * The claim: the oldest jobs in the shared queue that no other claim is taking, numbered in
-   * their order; the first {@code cardinality(pids)} of them are recorded RUNNING on those workers,
-   * with their attempt counted, in the same statement.
-   */
-  private static final String CLAIM = "WITH picked AS MATERIALIZED (SELECT id, row_number() OVER (ORDER BY submitted_at_ms, id) AS n"
-      + " FROM (SELECT id, submitted_at_ms FROM jobs WHERE state = 'QUEUED' AND owner IS NULL ORDER BY submitted_at_ms, id"
-      + " LIMIT ? FOR UPDATE SKIP LOCKED) AS locked),"
-      + " params AS (SELECT ?::bigint AS me, ?::bigint[] AS pids, ?::bigint AS now_ms, ?::text AS name)"
-      + " UPDATE jobs j SET owner = params.me, claim_token = j.claim_token + 1,"
-      + " state = CASE WHEN picked.n <= cardinality(params.pids) THEN 'RUNNING' ELSE j.state END,"
-      + " attempts = CASE WHEN picked.n <= cardinality(params.pids) THEN j.attempts + 1 ELSE j.attempts END,"
-      + " worker_pid = CASE WHEN picked.n <= cardinality(params.pids) THEN params.pids[picked.n] ELSE j.worker_pid END,"
-      + " started_at_ms = CASE WHEN picked.n <= cardinality(params.pids) THEN params.now_ms ELSE j.started_at_ms END,"
-      + " queued_ms = CASE WHEN picked.n <= cardinality(params.pids)"
-      + "   THEN GREATEST(0, params.now_ms - j.submitted_at_ms) ELSE j.queued_ms END,"
-      + " ran_on = CASE WHEN picked.n <= cardinality(params.pids) THEN params.name ELSE j.ran_on END"
-      + " FROM picked, params WHERE j.id = picked.id"
-      + " AND EXISTS (SELECT 1 FROM services s WHERE s.id = ? AND s.state = 'ALIVE') RETURNING j.*";
 
   @Override
   public StopOutcome requestStop(long id, JobState terminal, String code, String message) {

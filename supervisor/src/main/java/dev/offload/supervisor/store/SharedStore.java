@@ -92,18 +92,6 @@ public interface SharedStore extends Store {
   List<JobRecord> claim(int max);
 
   /**
-   * Takes jobs from the shared queue as {@link #claim(int)} does, and records the oldest {@code
-   * startOn.length} of them RUNNING on the workers with those pids, in order, their attempt counted,
-   * in the same transaction as the claim: they are sent at once, with no start to commit. The
-   * caller must have those workers idle and set aside for them, so that a job recorded started is
-   * one about to run. The jobs come back started first, in the order of {@code startOn}, then the
-   * others (QUEUED, held by this service, until {@link #started}).
-   *
-   * @param max the most jobs to take in all; at least {@code startOn.length} are asked for
-   */
-  List<JobRecord> claim(int max, long[] startOn);
-
-  /**
    * Asks for a job to stop, wherever it is: a job in the shared queue ends now, with {@code
    * terminal}, {@code code} and {@code message}; the service holding one is told ({@link
    * Listener#stopRequested}), and its end follows from there.

@@ -1,6 +1,10 @@
 package dev.offload.supervisor.store;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.offload.proto.v1.JobState;
+import dev.offload.sdk.Json;
 import dev.offload.wire.Utf8;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,13 +15,13 @@ import java.util.List;
  * without reading it back from the database; a large end (a big output or error message) goes as
  * its id alone, to be read.
  *
- * <p>Entries are separated by {@code ,}. An entry is a job's id alone, or the id followed by
- * {@code :state:worker_pid:attempts:started_at_ms:queued_ms:run_ms:} and then output, error code
- * and error message, each as {@code LENGTH:TEXT} (LENGTH in UTF-16 chars, as Java counts them, so
- * that no character in the text needs escaping).
+ * <p>A payload is a JSON array. An element is a job's id (a number), or its end: an object with
+ * {@code id}, {@code state}, {@code worker_pid}, {@code attempts}, {@code started_at_ms}, {@code
+ * queued_ms}, {@code run_ms}, {@code output}, {@code error_code} and {@code error_message}. A
+ * payload of ids separated by commas, as offload sent before it carried ends, is read too.
  *
  * <p>PostgreSQL takes a payload shorter than 8000 bytes; a payload here stays below {@link
- * #MAX_BYTES}, and an end is carried only if its entry takes at most {@link #MAX_CARRIED_BYTES}.
+ * #MAX_BYTES}, and an end is carried only if its element takes at most {@link #MAX_CARRIED_BYTES}.
  * All services of a cluster must run the same offload, as for the schema: an older one reads ids
  * only.
  */
@@ -39,55 +43,59 @@ final class EndedPayload {
    * go as their ids.
    */
   static List<String> encode(List<JobRecord> ends, long[] idsOnly) {
-    List<String> payloads = new ArrayList<>();
-    StringBuilder payload = new StringBuilder();
-    int[] bytes = {0};
+    Payloads payloads = new Payloads();
     for (JobRecord end : ends) {
-      String entry = entry(end);
-      int size = (int) Math.min(Integer.MAX_VALUE, Utf8.length(entry));
-      if (size > MAX_CARRIED_BYTES || entry.indexOf('\0') >= 0) {
-        entry = Long.toString(end.id()); // PostgreSQL's text takes no NUL, and the payload's size is bounded
-        size = entry.length();
-      }
-      add(payloads, payload, bytes, entry, size);
+      String element = Json.write(element(end));
+      payloads.add(Utf8.length(element) <= MAX_CARRIED_BYTES ? element : Long.toString(end.id()));
     }
     for (long id : idsOnly) {
-      String entry = Long.toString(id);
-      add(payloads, payload, bytes, entry, entry.length());
+      payloads.add(Long.toString(id));
     }
-    if (!payload.isEmpty()) {
-      payloads.add(payload.toString());
-    }
-    return payloads;
+    return payloads.done();
   }
 
-  private static void add(List<String> payloads, StringBuilder payload, int[] bytes, String entry, int size) {
-    if (!payload.isEmpty() && bytes[0] + 1 + size > MAX_BYTES) {
-      payloads.add(payload.toString());
-      payload.setLength(0);
-      bytes[0] = 0;
+  /** JSON arrays of elements already written, each array below {@link #MAX_BYTES}. */
+  private static final class Payloads {
+    private final List<String> done = new ArrayList<>();
+    private final StringBuilder open = new StringBuilder();
+    private long openBytes;
+
+    void add(String element) {
+      long bytes = Utf8.length(element);
+      if (!open.isEmpty() && openBytes + 1 + bytes + 1 > MAX_BYTES) {
+        close();
+      }
+      open.append(open.isEmpty() ? '[' : ',').append(element);
+      openBytes += 1 + bytes;
     }
-    if (!payload.isEmpty()) {
-      payload.append(',');
-      bytes[0]++;
+
+    private void close() {
+      done.add(open.append(']').toString());
+      open.setLength(0);
+      openBytes = 0;
     }
-    payload.append(entry);
-    bytes[0] += size;
+
+    List<String> done() {
+      if (!open.isEmpty()) {
+        close();
+      }
+      return done;
+    }
   }
 
-  private static String entry(JobRecord end) {
-    StringBuilder s = new StringBuilder(64 + end.outputJson().length() + end.errorMessage().length());
-    s.append(end.id()).append(':').append(end.state().name()).append(':').append(end.workerPid()).append(':')
-        .append(end.attempts()).append(':').append(end.startedAtMs()).append(':').append(end.queuedMs()).append(':')
-        .append(end.runMs()).append(':');
-    text(s, end.outputJson());
-    text(s, end.errorCode());
-    text(s, end.errorMessage());
-    return s.toString();
-  }
-
-  private static void text(StringBuilder s, String text) {
-    s.append(text.length()).append(':').append(text);
+  private static ObjectNode element(JobRecord end) {
+    ObjectNode e = Json.object();
+    e.put("id", end.id());
+    e.put("state", end.state().name());
+    e.put("worker_pid", end.workerPid());
+    e.put("attempts", end.attempts());
+    e.put("started_at_ms", end.startedAtMs());
+    e.put("queued_ms", end.queuedMs());
+    e.put("run_ms", end.runMs());
+    e.put("output", end.outputJson());
+    e.put("error_code", end.errorCode());
+    e.put("error_message", end.errorMessage());
+    return e;
   }
 
   /**
@@ -98,100 +106,59 @@ final class EndedPayload {
    * @throws IllegalArgumentException if it is not such a payload
    */
   static Decoded decode(String payload) {
+    if (!payload.startsWith("[")) {
+      return idsOnly(payload);
+    }
+    JsonNode array = Json.parse(payload, "an offload_ended payload");
+    if (!array.isArray()) {
+      throw new IllegalArgumentException("an offload_ended payload is not a JSON array: " + abbreviated(payload));
+    }
     List<JobRecord> ends = new ArrayList<>();
     List<Long> ids = new ArrayList<>();
-    Reader r = new Reader(payload);
-    while (!r.atEnd()) {
-      long id = r.number();
-      if (r.atEnd() || r.peek() == ',') {
-        ids.add(id);
+    for (JsonNode element : (ArrayNode) array) {
+      if (element.canConvertToLong() && element.isIntegralNumber()) {
+        ids.add(element.longValue());
+      } else if (element.isObject()) {
+        ends.add(end(element, payload));
       } else {
-        r.expect(':');
-        JobState state = JobState.valueOf(r.until(':'));
-        long pid = r.number();
-        r.expect(':');
-        int attempts = (int) r.number();
-        r.expect(':');
-        long startedAt = r.number();
-        r.expect(':');
-        long queued = r.number();
-        r.expect(':');
-        long run = r.number();
-        r.expect(':');
-        String output = r.text();
-        String code = r.text();
-        String message = r.text();
-        ends.add(new JobRecord(id, "", state, "", output, code, message, pid, attempts, 0, 0, 0, 0, startedAt, queued, run));
-      }
-      if (!r.atEnd()) {
-        r.expect(',');
+        throw new IllegalArgumentException("an offload_ended payload holds " + element + ", neither an id nor an end: " + abbreviated(payload));
       }
     }
     return new Decoded(ends, ids.stream().mapToLong(Long::longValue).toArray());
   }
 
-  /** A cursor over a payload. */
-  private static final class Reader {
-    private final String s;
-    private int at;
-
-    Reader(String s) {
-      this.s = s;
-    }
-
-    boolean atEnd() {
-      return at >= s.length();
-    }
-
-    char peek() {
-      return s.charAt(at);
-    }
-
-    void expect(char c) {
-      if (atEnd() || s.charAt(at) != c) {
-        throw new IllegalArgumentException("an offload_ended payload lacks '" + c + "' at " + at + ": " + abbreviated());
+  private static JobRecord end(JsonNode e, String payload) {
+    for (String field : List.of("id", "state", "worker_pid", "attempts", "started_at_ms", "queued_ms", "run_ms", "output", "error_code", "error_message")) {
+      if (!e.has(field)) {
+        throw new IllegalArgumentException("an offload_ended payload's end lacks " + field + ": " + abbreviated(payload));
       }
-      at++;
     }
+    JobState state;
+    try {
+      state = JobState.valueOf(e.get("state").asText());
+    } catch (IllegalArgumentException unknown) {
+      throw new IllegalArgumentException("an offload_ended payload names an unknown state " + e.get("state") + ": " + abbreviated(payload), unknown);
+    }
+    return new JobRecord(e.get("id").asLong(), "", state, "", e.get("output").asText(), e.get("error_code").asText(),
+        e.get("error_message").asText(), e.get("worker_pid").asLong(), e.get("attempts").asInt(), 0, 0, 0, 0,
+        e.get("started_at_ms").asLong(), e.get("queued_ms").asLong(), e.get("run_ms").asLong());
+  }
 
-    long number() {
-      int from = at;
-      if (!atEnd() && s.charAt(at) == '-') {
-        at++;
+  /** A payload of ids separated by commas, as offload sent before it carried ends. */
+  private static Decoded idsOnly(String payload) {
+    String[] parts = payload.isEmpty() ? new String[0] : payload.split(",");
+    long[] ids = new long[parts.length];
+    for (int i = 0; i < parts.length; i++) {
+      try {
+        ids[i] = Long.parseLong(parts[i]);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("an offload_ended payload is neither a JSON array nor ids separated by commas: " + abbreviated(payload), e);
       }
-      while (!atEnd() && Character.isDigit(s.charAt(at))) {
-        at++;
-      }
-      if (at == from) {
-        throw new IllegalArgumentException("an offload_ended payload lacks a number at " + at + ": " + abbreviated());
-      }
-      return Long.parseLong(s, from, at, 10);
     }
+    return new Decoded(List.of(), ids);
+  }
 
-    String until(char c) {
-      int end = s.indexOf(c, at);
-      if (end < 0) {
-        throw new IllegalArgumentException("an offload_ended payload lacks '" + c + "' after " + at + ": " + abbreviated());
-      }
-      String part = s.substring(at, end);
-      at = end + 1;
-      return part;
-    }
-
-    String text() {
-      int length = (int) number();
-      expect(':');
-      if (length < 0 || at + length > s.length()) {
-        throw new IllegalArgumentException("an offload_ended payload's text of " + length + " chars at " + at
-            + " runs past its end: " + abbreviated());
-      }
-      String text = s.substring(at, at + length);
-      at += length;
-      return text;
-    }
-
-    private String abbreviated() {
-      return s.length() <= 200 ? s : s.substring(0, 200) + "…";
-    }
+  private static String abbreviated(String payload) {
+    return payload.length() <= 200 ? payload : payload.substring(0, 200) + "…";
   }
 }

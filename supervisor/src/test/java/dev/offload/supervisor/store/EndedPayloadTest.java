@@ -46,13 +46,22 @@ class EndedPayloadTest {
   }
 
   @Test
-  void encode_largeEnd_orOneWithANul_goesAsItsIdToBeRead() {
+  void encode_largeEnd_goesAsItsIdToBeRead() {
     JobRecord large = end(1, JobState.SUCCEEDED, "\"" + "é".repeat(EndedPayload.MAX_CARRIED_BYTES) + "\"", "", "");
-    JobRecord nul = end(2, JobState.FAILED, "", "X", "a\0b");
     JobRecord small = end(3, JobState.SUCCEEDED, "1", "", "");
-    EndedPayload.Decoded decoded = EndedPayload.decode(String.join(",", EndedPayload.encode(List.of(large, nul, small), new long[0])));
-    assertArrayEquals(new long[] {1, 2}, decoded.idsToRead());
+    List<String> payloads = EndedPayload.encode(List.of(large, small), new long[0]);
+    assertEquals(1, payloads.size());
+    EndedPayload.Decoded decoded = EndedPayload.decode(payloads.getFirst());
+    assertArrayEquals(new long[] {1}, decoded.idsToRead());
     assertEquals(List.of(3L), decoded.ends().stream().map(JobRecord::id).toList());
+  }
+
+  @Test
+  void encode_controlCharacters_areEscaped_soThePayloadHoldsNoNul() {
+    JobRecord nul = end(2, JobState.FAILED, "", "X", "a\0b\u0001c");
+    String payload = EndedPayload.encode(List.of(nul), new long[0]).getFirst();
+    assertTrue(payload.indexOf('\0') < 0, payload);
+    assertEquals("a\0b\u0001c", EndedPayload.decode(payload).ends().getFirst().errorMessage());
   }
 
   @Test
@@ -82,7 +91,8 @@ class EndedPayloadTest {
   }
 
   @Test
-  void decode_idsOnly_asAnOlderServiceSendsThem() {
+  void decode_idsOnly_asAnOlderServiceSendsThem_andAsAnArray() {
+    assertArrayEquals(new long[] {12, 13}, EndedPayload.decode("[12,13]").idsToRead());
     EndedPayload.Decoded decoded = EndedPayload.decode("12,13,14");
     assertArrayEquals(new long[] {12, 13, 14}, decoded.idsToRead());
     assertTrue(decoded.ends().isEmpty());
@@ -94,5 +104,8 @@ class EndedPayloadTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> EndedPayload.decode(payload.substring(0, payload.length() - 8)));
     assertTrue(e.getMessage().contains("offload_ended payload"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> EndedPayload.decode("12,x"));
+    assertThrows(IllegalArgumentException.class, () -> EndedPayload.decode("[\"12\"]"));
+    assertThrows(IllegalArgumentException.class, () -> EndedPayload.decode("[{\"id\": 1}]"));
   }
 }

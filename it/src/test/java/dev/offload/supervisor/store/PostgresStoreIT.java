@@ -25,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -356,6 +357,42 @@ class PostgresStoreIT {
   }
 
   @Test
+  void endsNotified_smallOnesCarriedInTheNotification_largeOnesReadBack() throws Exception {
+    PostgresStore a = open("A", Duration.ofSeconds(10));
+    Recorder heardByA = new Recorder();
+    a.listen(heardByA);
+    PostgresStore b = open("B", Duration.ofSeconds(10));
+    long small = a.newId();
+    long large = a.newId();
+    assertNull(commit(c -> a.accepted(job(small, JobState.QUEUED, 0), c)));
+    assertNull(commit(c -> a.accepted(job(large, JobState.QUEUED, 0), c)));
+    List<JobRecord> claimed = b.claim(2);
+    assertEquals(2, claimed.size());
+
+    String bigOutput = "\"" + "x".repeat(20_000) + "\"";
+    JobRecord smallEnd = new JobRecord(small, "echo", JobState.FAILED, "{}", "", "BOOM", "it failed,\nwith: this", 7, 1, 0, 0, 0,
+        claimed.get(0).submittedAtMs(), claimed.get(0).startedAtMs(), 4, 50);
+    JobRecord largeEnd = new JobRecord(large, "echo", JobState.SUCCEEDED, "{}", bigOutput, "", "", 8, 1, 0, 0, 0,
+        claimed.get(1).submittedAtMs(), claimed.get(1).startedAtMs(), 5, 51);
+    assertNull(commit(c -> b.ended(smallEnd, c)));
+    assertNull(commit(c -> b.ended(largeEnd, c)));
+
+    Await.until("A hears of both ends", Duration.ofSeconds(5), () -> heardByA.ended.containsAll(List.of(small, large)));
+    JobRecord carried = heardByA.carried.get(small);
+    assertEquals(JobState.FAILED, carried.state());
+    assertEquals("BOOM", carried.errorCode());
+    assertEquals("it failed,\nwith: this", carried.errorMessage());
+    assertEquals(7, carried.workerPid());
+    assertEquals(1, carried.attempts());
+    assertEquals(4, carried.queuedMs());
+    assertEquals(50, carried.runMs());
+    assertFalse(heardByA.toRead.contains(small), "a carried end needs no read");
+    assertTrue(heardByA.toRead.contains(large), "a large end is read back");
+    assertFalse(heardByA.carried.containsKey(large));
+    assertEquals(bigOutput, a.find(large).orElseThrow().outputJson());
+  }
+
+  @Test
   void newerSchema_isRefused_naming_theStore() throws Exception {
     open("A", Duration.ofSeconds(10)).close();
     try (Connection c = admin(); Statement s = c.createStatement()) {
@@ -594,7 +631,12 @@ class PostgresStoreIT {
   private static final class Recorder implements SharedStore.Listener {
     final AtomicInteger jobsAvailable = new AtomicInteger();
     final Set<Long> stops = ConcurrentHashMap.newKeySet();
+    /** The ids of ends heard of, to be read back or carried. */
     final Set<Long> ended = ConcurrentHashMap.newKeySet();
+    /** The ends that came with their notification, by id. */
+    final Map<Long, JobRecord> carried = new ConcurrentHashMap<>();
+    /** The ids whose ends were to be read back. */
+    final Set<Long> toRead = ConcurrentHashMap.newKeySet();
     final AtomicInteger leaseLost = new AtomicInteger();
 
     @Override
@@ -610,7 +652,16 @@ class PostgresStoreIT {
     @Override
     public void ended(long[] ids) {
       for (long id : ids) {
+        toRead.add(id);
         ended.add(id);
+      }
+    }
+
+    @Override
+    public void endedAs(List<JobRecord> ends) {
+      for (JobRecord end : ends) {
+        carried.put(end.id(), end);
+        ended.add(end.id());
       }
     }
 

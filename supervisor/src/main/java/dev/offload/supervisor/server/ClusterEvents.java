@@ -8,6 +8,7 @@ import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.SharedStore;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +59,18 @@ final class ClusterEvents implements SharedStore.Listener, Dispatcher.StopElsewh
     }
     if (!followed.isEmpty()) {
       Thread.ofVirtual().name("offload-ended-elsewhere").start(() -> publishEnds(followed));
+    }
+  }
+
+  /**
+   * Tells the followers here of ends that came with their notification: on the listener thread,
+   * since telling them does not wait (their streams take the event, or drop it).
+   */
+  @Override
+  public void endedAs(List<JobRecord> ends) {
+    for (JobRecord end : ends) {
+      jobs.find(Job.idOf(end.id())).filter(job -> !job.isTerminal() && !dispatcher.holds(job))
+          .ifPresent(job -> dispatcher.endedElsewhere(job, end));
     }
   }
 

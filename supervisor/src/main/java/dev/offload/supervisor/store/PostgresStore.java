@@ -82,7 +82,10 @@ public final class PostgresStore implements SharedStore {
   static final String JOBS_CHANNEL = "offload_jobs";
   /** A stop was asked for a held job. Payload {@code OWNER:ID}: the holder's service row, and the job. */
   static final String STOP_CHANNEL = "offload_stop";
-  /** Jobs ended. Payload: their ids, comma-separated (several notifications when they are many). */
+  /**
+   * Jobs ended. Payload: each job's end where it is small, else its id to read it back by ({@link
+   * EndedPayload}); several notifications when they are many.
+   */
   static final String ENDED_CHANNEL = "offload_ended";
 
   /** The advisory lock the migrations run under ("offload" in ASCII, then 1). */
@@ -95,9 +98,6 @@ public final class PostgresStore implements SharedStore {
 
   /** The most writes one transaction carries. */
   static final int MAX_GROUP = 1_024;
-
-  /** NOTIFY payloads must stay below 8000 bytes: the ended ids go in chunks of this many characters at most. */
-  static final int NOTIFY_CHUNK = 7_000;
 
   /** The pause between tries of a group the database could not take: it doubles from the first to the last. */
   static final long RETRY_FIRST_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -502,21 +502,25 @@ public final class PostgresStore implements SharedStore {
     }
   }
 
-  /** Notifies {@value #ENDED_CHANNEL} of these ids, in payloads below PostgreSQL's limit. */
+  /** Notifies {@value #ENDED_CHANNEL} of these ids, whose ends the listeners read back. */
   private static void notifyEnded(Connection c, long[] ids) throws SQLException {
-    StringBuilder chunk = new StringBuilder();
-    for (long id : ids) {
-      if (chunk.length() > NOTIFY_CHUNK) {
-        notify(c, ENDED_CHANNEL, chunk.toString());
-        chunk.setLength(0);
-      }
-      if (!chunk.isEmpty()) {
-        chunk.append(',');
-      }
-      chunk.append(id);
+    notifyEnded(c, List.of(), ids);
+  }
+
+  /**
+   * Notifies {@value #ENDED_CHANNEL} of these ends, carried in the payloads where they are small
+   * (see {@link EndedPayload}), and of these ids, in as many payloads as PostgreSQL's limit takes,
+   * all in one statement.
+   */
+  private static void notifyEnded(Connection c, List<JobRecord> ends, long[] ids) throws SQLException {
+    if (ends.isEmpty() && ids.length == 0) {
+      return;
     }
-    if (!chunk.isEmpty()) {
-      notify(c, ENDED_CHANNEL, chunk.toString());
+    List<String> payloads = EndedPayload.encode(ends, ids);
+    try (PreparedStatement p = c.prepareStatement("SELECT pg_notify('" + ENDED_CHANNEL + "', payload) FROM unnest(?::text[])"
+        + " WITH ORDINALITY AS t (payload, n) ORDER BY n")) {
+      p.setArray(1, c.createArrayOf("text", payloads.toArray()));
+      p.executeQuery().close();
     }
   }
 
@@ -1063,15 +1067,13 @@ public final class PostgresStore implements SharedStore {
       switch (n.getName()) {
         case JOBS_CHANNEL -> jobs = true;
         case ENDED_CHANNEL -> {
-          String[] parts = n.getParameter().split(",");
-          long[] ids = new long[parts.length];
-          int k = 0;
-          for (String part : parts) {
-            if (!part.isBlank()) {
-              ids[k++] = Long.parseLong(part.strip());
-            }
+          EndedPayload.Decoded ended = EndedPayload.decode(n.getParameter());
+          if (!ended.ends().isEmpty()) {
+            l.endedAs(ended.ends());
           }
-          l.ended(k == ids.length ? ids : java.util.Arrays.copyOf(ids, k));
+          if (ended.idsToRead().length > 0) {
+            l.ended(ended.idsToRead());
+          }
         }
         case STOP_CHANNEL -> {
           String payload = n.getParameter();
@@ -1328,14 +1330,90 @@ public final class PostgresStore implements SharedStore {
     handBack(told);
   }
 
+  /**
+   * Inserts a run of acceptances as one JDBC batch, and tells each its outcome: committed with the
+   * group, or refused because another job of the cluster holds its idempotency key (a row that is
+   * there already, this write's own from a commit whose answer was lost, counts as inserted).
+   *
+   * @return whether any went to the shared queue (its claimers are to be told)
+   */
+  private boolean accept(List<Write> run, PreparedStatement insert, PreparedStatement keyHolder, List<Told> told)
+      throws SQLException {
+    boolean jobsQueued = false;
+    for (Write w : run) {
+      JobRecord j = w.jobs().getFirst();
+      Claim under = w.under()[0];
+      insert.setLong(1, j.id());
+      insert.setString(2, j.handler());
+      insert.setString(3, under == null ? j.state().name() : JobState.RUNNING.name());
+      insert.setString(4, j.inputJson());
+      insert.setLong(5, j.workerPid());
+      insert.setInt(6, j.attempts());
+      insert.setInt(7, j.retries());
+      insert.setLong(8, j.timeoutMs());
+      insert.setLong(9, j.deadlineMs());
+      insert.setLong(10, j.submittedAtMs());
+      insert.setLong(11, j.startedAtMs());
+      insert.setLong(12, j.queuedMs());
+      insert.setString(13, j.idempotencyKey());
+      if (under == null) {
+        insert.setNull(14, java.sql.Types.BIGINT);
+        insert.setLong(15, 0);
+        insert.setString(17, "");
+        jobsQueued = true;
+      } else {
+        insert.setLong(14, under.owner());
+        insert.setLong(15, under.token());
+        insert.setString(17, member.name());
+      }
+      insert.setLong(16, serviceId);
+      insert.addBatch();
+    }
+    int[] counts = insert.executeBatch();
+    for (int i = 0; i < run.size(); i++) {
+      Write w = run.get(i);
+      JobRecord j = w.jobs().getFirst();
+      StoreException refusal = null;
+      // Nothing inserted: the row is there already (this write committed before, its answer lost),
+      // or another job of the cluster holds the key (a concurrent insert of it waited for that one
+      // to commit): that job is the one the submission follows.
+      if (counts[i] == 0 && j.idempotencyKey() != null) {
+        keyHolder.setString(1, j.idempotencyKey());
+        keyHolder.setLong(2, j.id());
+        try (ResultSet r = keyHolder.executeQuery()) {
+          if (r.next()) {
+            refusal = new KeyTakenException(JobRecord.read(r));
+            refused.add(j.id());
+            claims.remove(j.id());
+          }
+        }
+      }
+      if (w.done() != null) {
+        told.add(new Told(w.done(), refusal));
+      }
+    }
+    return jobsQueued;
+  }
+
   /** Runs a group's statements on {@code c}; fills {@code told} with each completion's outcome, in order. */
   private void apply(Connection c, List<Write> group, List<Told> told, List<long[]> endedNow) throws SQLException {
     boolean jobsQueued = false;
-    List<Long> endedIds = new ArrayList<>();
+    List<JobRecord> endedJobs = new ArrayList<>();
     try (PreparedStatement insert = c.prepareStatement(INSERT); PreparedStatement keyHolder = c.prepareStatement(KEY_HOLDER);
         PreparedStatement started = c.prepareStatement(STARTED); PreparedStatement queuedBack = c.prepareStatement(QUEUED);
         PreparedStatement ended = c.prepareStatement(ENDED); PreparedStatement endedUnowned = c.prepareStatement(ENDED_UNOWNED)) {
-      for (Write w : group) {
+      for (int gi = 0; gi < group.size(); gi++) {
+        Write w = group.get(gi);
+        if (w.kind() == Kind.ACCEPTED) {
+          // A run of acceptances goes as one batch: one round trip, not one a job.
+          int end = gi;
+          while (end < group.size() && group.get(end).kind() == Kind.ACCEPTED) {
+            end++;
+          }
+          jobsQueued |= accept(group.subList(gi, end), insert, keyHolder, told);
+          gi = end - 1;
+          continue;
+        }
         List<Long> fenced = new ArrayList<>();
         StoreException refusal = null;
         for (int i = 0; i < w.jobs().size(); i++) {
@@ -1350,46 +1428,7 @@ public final class PostgresStore implements SharedStore {
             continue;
           }
           switch (w.kind()) {
-            case ACCEPTED -> {
-              insert.setLong(1, j.id());
-              insert.setString(2, j.handler());
-              insert.setString(3, under == null ? j.state().name() : JobState.RUNNING.name());
-              insert.setString(4, j.inputJson());
-              insert.setLong(5, j.workerPid());
-              insert.setInt(6, j.attempts());
-              insert.setInt(7, j.retries());
-              insert.setLong(8, j.timeoutMs());
-              insert.setLong(9, j.deadlineMs());
-              insert.setLong(10, j.submittedAtMs());
-              insert.setLong(11, j.startedAtMs());
-              insert.setLong(12, j.queuedMs());
-              insert.setString(13, j.idempotencyKey());
-              if (under == null) {
-                insert.setNull(14, java.sql.Types.BIGINT);
-                insert.setLong(15, 0);
-                insert.setString(17, "");
-                jobsQueued = true;
-              } else {
-                insert.setLong(14, under.owner());
-                insert.setLong(15, under.token());
-                insert.setString(17, member.name());
-              }
-              insert.setLong(16, serviceId);
-              // Nothing inserted: the row is there already (this write committed before, its answer
-              // lost), or another job of the cluster holds the key (a concurrent insert of it waited
-              // for that one to commit): that job is the one the submission follows.
-              if (insert.executeUpdate() == 0 && j.idempotencyKey() != null) {
-                keyHolder.setString(1, j.idempotencyKey());
-                keyHolder.setLong(2, j.id());
-                try (ResultSet r = keyHolder.executeQuery()) {
-                  if (r.next()) {
-                    refusal = new KeyTakenException(JobRecord.read(r));
-                    refused.add(j.id());
-                    claims.remove(j.id());
-                  }
-                }
-              }
-            }
+            case ACCEPTED -> throw new IllegalStateException("acceptances go by accept()");
             case STARTED -> {
               started.setString(1, j.state().name());
               started.setLong(2, j.workerPid());
@@ -1432,7 +1471,7 @@ public final class PostgresStore implements SharedStore {
               if (p.executeUpdate() == 0) {
                 fenced.add(j.id());
               } else {
-                endedIds.add(j.id());
+                endedJobs.add(j);
               }
               endedNow.add(new long[] {j.id()});
             }
@@ -1468,7 +1507,7 @@ public final class PostgresStore implements SharedStore {
     if (jobsQueued) {
       notify(c, JOBS_CHANNEL, "");
     }
-    notifyEnded(c, endedIds.stream().mapToLong(Long::longValue).toArray());
+    notifyEnded(c, endedJobs, new long[0]);
   }
 
   private static String ids(List<Long> ids) {

@@ -36,8 +36,18 @@ public interface SharedStore extends Store {
     /** A stop was asked, through any service, for a job this service holds. */
     void stopRequested(long id, JobState terminal, String code, String message);
 
-    /** These jobs ended (or may have, after a lost connection), on any service. */
+    /**
+     * These jobs ended (or may have, after a lost connection), on any service: their ends are to be
+     * read from the store ({@link #find}).
+     */
     void ended(long[] ids);
+
+    /**
+     * These jobs ended, on any service, as these records say: the ends came with the notification,
+     * so nothing needs reading. Each record holds the end's fields only (state, output, error,
+     * worker pid, attempts and timings); the others are empty or zero.
+     */
+    void endedAs(List<JobRecord> ends);
 
     /**
      * This service's lease expired before it could renew it (a pause, a cut network): the jobs it

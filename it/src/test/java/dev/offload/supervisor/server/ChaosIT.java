@@ -16,11 +16,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReference;
@@ -93,8 +95,11 @@ class ChaosIT {
       Random random = new Random(42);
       int kills = 0;
       while (!batch.isDone() || !waiters.stream().allMatch(Future::isDone)) {
+        // Only a worker of this service, a process of this JVM's: the status may still name a
+        // worker that is gone, and on a busy machine its pid may already be another process's.
+        Set<Long> ours = NoLeftoverProcesses.descendants().stream().map(ProcessHandle::pid).collect(Collectors.toSet());
         List<Long> live = service.client().wire().poolStatus().getWorkersList().stream()
-            .map(WorkerStatus::getPid).filter(p -> p != 0).toList();
+            .map(WorkerStatus::getPid).filter(ours::contains).toList();
         if (!live.isEmpty()) {
           ProcessHandle.of(live.get(random.nextInt(live.size()))).ifPresent(ProcessHandle::destroyForcibly);
           kills++;

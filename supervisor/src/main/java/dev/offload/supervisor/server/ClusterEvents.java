@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,7 +56,7 @@ final class ClusterEvents implements SharedStore.Listener, Dispatcher.StopElsewh
   public void ended(long[] ids) {
     Map<Long, Job> followed = new HashMap<>();
     for (long id : ids) {
-      jobs.find(Job.idOf(id)).filter(job -> !job.isTerminal() && !dispatcher.holds(job)).ifPresent(job -> followed.put(id, job));
+      followedHere(id).ifPresent(job -> followed.put(id, job));
     }
     if (!followed.isEmpty()) {
       Thread.ofVirtual().name("offload-ended-elsewhere").start(() -> publishEnds(followed));
@@ -69,9 +70,13 @@ final class ClusterEvents implements SharedStore.Listener, Dispatcher.StopElsewh
   @Override
   public void endedAs(List<JobRecord> ends) {
     for (JobRecord end : ends) {
-      jobs.find(Job.idOf(end.id())).filter(job -> !job.isTerminal() && !dispatcher.holds(job))
-          .ifPresent(job -> dispatcher.endedElsewhere(job, end));
+      followedHere(end.id()).ifPresent(job -> dispatcher.endedElsewhere(job, end));
     }
+  }
+
+  /** The job of this id if this service follows it: known here, not ended, and held by another service. */
+  private Optional<Job> followedHere(long id) {
+    return jobs.find(Job.idOf(id)).filter(job -> !job.isTerminal() && !dispatcher.holds(job));
   }
 
   /**

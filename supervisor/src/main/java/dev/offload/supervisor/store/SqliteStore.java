@@ -432,7 +432,6 @@ public final class SqliteStore implements Store {
     return new Recovery(nextId, queued, finished, wasLost ? aliveAt : 0, requeued, lost.size());
   }
 
-
   private long meta(String key) throws SQLException {
     try (PreparedStatement p = connection.prepareStatement("SELECT value FROM meta WHERE key = ?")) {
       p.setString(1, key);

@@ -73,36 +73,16 @@ free_port() {
   done
   die "found no free port on 127.0.0.1"
 }
-# From `offload list --json` (pretty-printed, a field a line): the jobs submitted at or after $1 (ms
-# since the epoch); prints their count, the first start and the last end (submitted_at + queued_ms,
-# + run_ms), in ms since the epoch. submitted_at is ISO-8601 UTC; mawk has no date functions, so
-# days are counted from the civil date (H. Hinnant's days_from_civil).
+# From `offload list --json` on stdin: the jobs submitted at or after $1 (ms since the epoch);
+# prints their count, the first start and the last end (submitted_at + queued_ms, + run_ms), in ms
+# since the epoch. submitted_at is ISO-8601 UTC, with or without milliseconds.
 job_span() {
-  awk -v since="$1" '
-    function epoch_ms(t,   y, m, d, era, yoe, doy, doe, days, ms, frac) {
-      y = substr(t, 1, 4) + 0; m = substr(t, 6, 2) + 0; d = substr(t, 9, 2) + 0
-      y -= (m <= 2); era = int(y / 400); yoe = y - era * 400
-      doy = int((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1
-      doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
-      days = era * 146097 + doe - 719468
-      ms = ((days * 24 + substr(t, 12, 2)) * 60 + substr(t, 15, 2)) * 60000 + substr(t, 18, 2) * 1000
-      if (substr(t, 20, 1) == ".") { frac = substr(t, 21); sub(/Z.*/, "", frac); ms += int(substr(frac "000", 1, 3)) }
-      return ms
-    }
-    # A job'"'"'s own fields are indented by two spaces (its output'"'"'s, deeper); JobJson writes queued_ms
-    # and run_ms before submitted_at, so the job is complete at its submitted_at.
-    /^  "queued_ms"/ { v = $0; gsub(/[^0-9]/, "", v); queued = v + 0 }
-    /^  "run_ms"/ { v = $0; gsub(/[^0-9]/, "", v); run = v + 0 }
-    /^  "submitted_at"/ {
-      v = $0; sub(/.*: *"/, "", v); sub(/".*/, "", v); submitted = epoch_ms(v)
-      if (submitted >= since) {
-        n++; start = submitted + queued; end = start + run
-        if (first == "" || start < first) first = start
-        if (last == "" || end > last) last = end
-      }
-      queued = 0; run = 0
-    }
-    END { printf "%d %.0f %.0f\n", n, first, last }'
+  jq -r --argjson since "$1" '
+    def epoch_ms: capture("^(?<s>[^.Z]+)(\\.(?<f>[0-9]+))?Z$")
+      | (.s + "Z" | fromdateiso8601) * 1000 + ((.f // "") + "000" | .[0:3] | tonumber);
+    [.[] | (.submitted_at | epoch_ms) as $at | select($at >= $since)
+      | {start: ($at + .queued_ms), end: ($at + .queued_ms + .run_ms)}]
+    | "\(length) \(map(.start) | min // 0) \(map(.end) | max // 0)"'
 }
 # CPU time (user + system) the processes have used so far, in milliseconds: the services' own JVMs,
 # not their workers, PostgreSQL or the batch client.
@@ -117,6 +97,13 @@ cpu_ms() {
 # A number from `offload bench --json` output (its first level), by key.
 bench_field() { tr -d '\n' <"$2" | sed -n "s/.*\"$1\" *: *\([0-9.]*\).*/\1/p"; }
 
+# jq reads the jobs' timings from `offload list --json` (job_span); as root, apt-get installs it.
+if ! command -v jq >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+    && { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null 2>&1 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq >/dev/null 2>&1; }; }
+  command -v jq >/dev/null 2>&1 || die "needs jq to read offload list --json: install it (apt-get install jq)"
+fi
 # The launcher builds what is stale; PostgresServer's class path comes from the it module's build.
 "$offload" --version >/dev/null || die "offload does not build"
 if [ ! -f "$root/it/target/test-classpath.txt" ]; then

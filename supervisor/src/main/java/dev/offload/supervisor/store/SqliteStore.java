@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,7 +39,10 @@ import org.sqlite.SQLiteException;
  * (up to {@link #MAX_GROUP}), applies them in order in one transaction, commits, and hands the
  * group's completions back to the completions executor in one task. While it commits, the next
  * writes queue up, so the busier the service, the more jobs a commit carries. The SQLite file is in
- * WAL mode; {@link Durability} chooses whether a commit is forced to the disk.
+ * WAL mode; {@link Durability} chooses whether a commit is forced to the disk. With {@code process}
+ * durability, a write queued on the completions executor's own thread while the writer is idle is
+ * committed there instead (see {@link #commitHere}): a lone job then pays its commits, not four
+ * thread hand-offs.
  *
  * <p><b>What is kept.</b> One row per job, and a few facts ({@code meta}): the next id, the time of
  * the service's last heartbeat (written with the commits, and once a second while idle), and how
@@ -130,6 +134,18 @@ public final class SqliteStore implements Store {
   private Thread writer;
   /** Set by the writer before it parks, so that a producer knows to wake it. */
   private volatile boolean writerParked;
+  /**
+   * Held by whoever commits: the writer while it works, or the completions executor's thread
+   * while it commits in the writer's stead (see {@link #commitHere}).
+   */
+  private final ReentrantLock committing = new ReentrantLock();
+  /** The completions executor's thread, as its first task found it: the service's I/O thread. */
+  private volatile Thread completionsThread;
+  /**
+   * Whether {@link #commitHere} is asked for and has not run yet: the writes queued by the I/O
+   * thread's other tasks meanwhile go with it. Read and written on the completions thread only.
+   */
+  private boolean commitHereAsked;
   private volatile boolean closing;
   /** Rows in the jobs table, as the writer counts them. */
   private volatile long rows;
@@ -147,7 +163,7 @@ public final class SqliteStore implements Store {
    */
   private volatile boolean writeLost;
 
-  // The writer's own state: read and written by the writer thread only (after open).
+  // The writer's state: read and written only while holding committing (after open).
   /** One past the highest id recorded. */
   private long nextId;
   private long finishedSeq;
@@ -235,6 +251,7 @@ public final class SqliteStore implements Store {
       migrate();
       Recovery recovery = recover();
       prepare();
+      completions.execute(() -> completionsThread = Thread.currentThread());
       writer = Thread.ofPlatform().name("offload-store-writer").daemon(true).unstarted(this::writeLoop);
       writer.start();
       return recovery;
@@ -491,12 +508,12 @@ public final class SqliteStore implements Store {
       enqueue(new Write(Kind.STATE, null, done)); // nothing to write; told in order all the same
       return;
     }
-    for (int i = 0; i < jobs.size() - 1; i++) {
-      enqueue(new Write(Kind.STATE, jobs.get(i), null));
-    }
     // Writes commit in order: the last one's completion covers them all.
-    JobRecord last = jobs.getLast();
-    enqueue(new Write(Kind.STATE, last, done));
+    List<Write> writes = new ArrayList<>(jobs.size());
+    for (int i = 0; i < jobs.size(); i++) {
+      writes.add(new Write(Kind.STATE, jobs.get(i), i == jobs.size() - 1 ? done : null));
+    }
+    enqueue(writes);
   }
 
   @Override
@@ -510,14 +527,61 @@ public final class SqliteStore implements Store {
   }
 
   private void enqueue(Write write) {
+    enqueue(List.of(write));
+  }
+
+  private void enqueue(List<Write> writes) {
     if (closing) {
       // Told on the completions executor like any other: the caller may hold a lock.
-      handBack(List.of(write), new StoreException("the job store " + path + " is closed: the service is stopping"));
+      handBack(writes, new StoreException("the job store " + path + " is closed: the service is stopping"));
       return;
     }
-    queue.add(write);
-    if (writerParked) {
+    queue.addAll(writes);
+    if (!writerParked) {
+      return; // the writer is at work, and takes them with its next group
+    }
+    if (durability == Durability.PROCESS && Thread.currentThread() == completionsThread) {
+      if (!commitHereAsked) {
+        // Behind the caller's own task, which may hold a lock and may be about to send the job: see commitHere.
+        commitHereAsked = true;
+        completions.execute(this::commitHere);
+      }
+    } else {
       LockSupport.unpark(writer);
+    }
+  }
+
+  /**
+   * Commits what is queued on the completions executor's own thread (the service's I/O thread),
+   * asked for there while the writer was idle. With {@code process} durability a commit is a write
+   * to the WAL, a few tens of microseconds, less than the two thread hand-offs it saves a lone job:
+   * waking the writer, and the writer waking the I/O thread with the completions. A busy service
+   * keeps its writer at work, so this does not happen there, and its commits stay off the I/O
+   * thread, in groups. Runs as a task of its own, after the one that queued the write, so that it
+   * holds no caller's lock and a job's acceptance commits after the job has gone to its worker.
+   * The writer does it instead if it is at work by then, or the store cannot write.
+   */
+  private void commitHere() {
+    commitHereAsked = false;
+    if (!committing.tryLock()) {
+      LockSupport.unpark(writer); // the writer is at work, or about to be: it takes them
+      return;
+    }
+    try {
+      if (!writerParked || closing || failing != null || !backlog.isEmpty()) {
+        LockSupport.unpark(writer);
+        return;
+      }
+      takeQueued();
+      if (!backlog.isEmpty()) {
+        commitGroup();
+      }
+      if (!queue.isEmpty() || !backlog.isEmpty()) {
+        // More than a group, queued by another thread meanwhile, or a failed group's writes: the writer's.
+        LockSupport.unpark(writer);
+      }
+    } finally {
+      committing.unlock();
     }
   }
 
@@ -525,49 +589,62 @@ public final class SqliteStore implements Store {
    * The writer's loop: moves what is queued to the backlog, in order, and commits the backlog's
    * head in groups. While the store cannot write, the writes it keeps wait at the backlog's head:
    * they go with the next group as soon as another write comes, and are tried alone every {@link
-   * #RETRY_NANOS} while none does. The loop ends only when the store closes.
+   * #RETRY_NANOS} while none does. The loop ends only when the store closes. It holds {@link
+   * #committing} while it works, never while it parks.
    */
   private void writeLoop() {
     boolean triedAtClose = false;
     while (true) {
-      for (Write w = backlog.size() < MAX_GROUP ? queue.poll() : null; w != null; w = backlog.size() < MAX_GROUP ? queue.poll() : null) {
-        backlog.add(w);
-      }
-      long now = System.nanoTime();
-      endOutageIfCalm(now);
       long wait;
-      if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
-        wait = 0; // writes not tried yet, or kept ones the store can take now
-      } else if (closing) {
-        if (backlog.isEmpty() || triedAtClose) {
-          abandonBacklog();
-          return;
+      committing.lock();
+      try {
+        takeQueued();
+        long now = System.nanoTime();
+        endOutageIfCalm(now);
+        if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
+          wait = holdForEnds(now); // writes not tried yet, or kept ones the store can take now
+        } else if (closing) {
+          if (backlog.isEmpty() || triedAtClose) {
+            abandonBacklog();
+            return;
+          }
+          triedAtClose = true; // one last try for what the store could not write
+          wait = 0;
+        } else if (failing != null) {
+          wait = lastAttemptNanos + RETRY_NANOS - now; // kept writes, or the heartbeat, tried again in a while
+        } else {
+          wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
         }
-        triedAtClose = true; // one last try for what the store could not write
-        wait = 0;
-      } else if (failing != null) {
-        wait = lastAttemptNanos + RETRY_NANOS - now; // kept writes, or the heartbeat, tried again in a while
-      } else {
-        wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
-      }
-      if (wait > 0) {
-        writerParked = true;
-        if (queue.isEmpty() && !closing) {
-          LockSupport.parkNanos(this, wait);
+        if (wait <= 0) {
+          commitGroup();
+          continue;
         }
-        writerParked = false;
-        continue;
+      } finally {
+        committing.unlock();
       }
-      if (holdForEnds(now)) {
-        continue;
+      writerParked = true;
+      if (queue.isEmpty() && !closing) {
+        LockSupport.parkNanos(this, wait);
       }
-      int most = isolate > 0 ? 1 : MAX_GROUP;
-      List<Write> group = new ArrayList<>(Math.min(backlog.size(), most));
-      while (group.size() < most && !backlog.isEmpty()) {
-        group.add(backlog.pollFirst());
-      }
-      commit(group);
+      writerParked = false;
     }
+  }
+
+  /** Moves what is queued to the backlog, in order, up to a group's worth. */
+  private void takeQueued() {
+    for (Write w = backlog.size() < MAX_GROUP ? queue.poll() : null; w != null; w = backlog.size() < MAX_GROUP ? queue.poll() : null) {
+      backlog.add(w);
+    }
+  }
+
+  /** Commits the backlog's head: a group, or one write while those of a failed group go one by one. */
+  private void commitGroup() {
+    int most = isolate > 0 ? 1 : MAX_GROUP;
+    List<Write> group = new ArrayList<>(Math.min(backlog.size(), most));
+    while (group.size() < most && !backlog.isEmpty()) {
+      group.add(backlog.pollFirst());
+    }
+    commit(group);
   }
 
   /**
@@ -577,26 +654,22 @@ public final class SqliteStore implements Store {
    * the wait costs at most what it may save. Nobody waits for such an acceptance but a {@code
    * submit}'s acknowledgement; a job's end, and anything else, goes at once.
    *
-   * @return true while the writer should wait (it parks until a write comes or the time is up)
+   * @return how long the writer should wait (it parks until a write comes or the time is up); 0:
+   *     commit now
    */
-  private boolean holdForEnds(long now) {
+  private long holdForEnds(long now) {
     if (durability != Durability.MACHINE || failing != null || closing || isolate > 0 || !worthWaitingFor()) {
       holdUntilNanos = 0;
-      return false;
+      return 0;
     }
     if (holdUntilNanos == 0) {
       holdUntilNanos = now + Math.min(commitAverageNanos, MAX_HOLD_NANOS);
     }
     if (now >= holdUntilNanos) {
       holdUntilNanos = 0;
-      return false;
+      return 0;
     }
-    writerParked = true;
-    if (queue.isEmpty()) {
-      LockSupport.parkNanos(this, holdUntilNanos - now);
-    }
-    writerParked = false;
-    return true;
+    return holdUntilNanos - now;
   }
 
   /**
@@ -1035,6 +1108,11 @@ public final class SqliteStore implements Store {
     return heldWrites;
   }
 
+  /** For tests: whether the writer is parked, idle. */
+  boolean writerIdle() {
+    return writerParked;
+  }
+
   /**
    * For tests: sets a SQLite pragma on the writer's connection, to make writes fail as a full disk
    * ({@code max_page_count=1}: SQLITE_FULL for a write that needs another page) or a read-only
@@ -1071,6 +1149,16 @@ public final class SqliteStore implements Store {
         return; // the connection is the writer's; the process's end releases the lock
       }
     }
+    // After the writer, the completions executor's thread may still be in a commit of its own.
+    committing.lock();
+    try {
+      closeConnection();
+    } finally {
+      committing.unlock();
+    }
+  }
+
+  private void closeConnection() {
     // A write queued as the writer saw the queue empty for the last time: told, not left waiting.
     StoreException closed = new StoreException("the job store " + path + " is closed: the service is stopping");
     boolean allRecorded = !writeLost;

@@ -191,6 +191,40 @@ class SqliteStoreTest {
   }
 
   @Test
+  void processDurability_writesQueuedOnTheIoThreadWhileTheWriterIsIdle_commitThere_afterTheTaskThatQueuedThem() throws Exception {
+    List<String> committers = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> events = new ArrayList<>(); // the I/O thread's only
+    CompletableFuture<String> ioThread = new CompletableFuture<>();
+    CompletableFuture<StoreException> ended = new CompletableFuture<>();
+    try (SqliteStore store = store(100)) {
+      store.open(io, nanos -> committers.add(Thread.currentThread().getName()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!store.writerIdle()) {
+        assertTrue(System.nanoTime() < deadline, "the writer never went idle after open");
+        Thread.onSpinWait();
+      }
+      io.execute(() -> {
+        JobRecord job = running(queued(1, 0), 1);
+        store.accepted(job, f -> events.add("accepted"));
+        store.ended(succeeded(job), f -> {
+          events.add("ended");
+          ended.complete(f);
+        });
+        events.add("the task that queued them is over");
+        ioThread.complete(Thread.currentThread().getName());
+      });
+      await(ended);
+      assertEquals(List.of("the task that queued them is over", "accepted", "ended"), events);
+      assertTrue(committers.contains(ioThread.get()), "committed on the I/O thread: " + committers);
+    }
+    try (SqliteStore store = store(100)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(1L), recovery.finished().stream().map(JobRecord::id).toList(), "recorded for good");
+      assertEquals(JobState.SUCCEEDED, recovery.finished().getFirst().state());
+    }
+  }
+
+  @Test
   void machineDurability_jobsSentAtOnce_areAcceptedAndEndedInOrder_whetherOrNotTheirEndsShareACommit() throws Exception {
     List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<StoreException> last = new CompletableFuture<>();

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -88,8 +89,20 @@ public final class SqliteStore implements Store {
    */
   static final long ID_RESERVATION = 10_000;
 
-  /** The longest the writer holds a group back for its jobs' ends: see {@link #holdForEnds}. */
+  /** The longest the writer holds a group back for its jobs' ends, with machine durability: see {@link #holdForEnds}. */
   static final long MAX_HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+
+  /**
+   * How long an acceptance of a job sent at once waits for the job's end, with process durability
+   * (see {@link #holdForEnds}): about a short job's round trip to its worker on a quiet service.
+   */
+  static final long PROCESS_HOLD_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
+  /**
+   * The most writes the I/O thread commits itself (see {@link #commitHere}): a lone job's, or two
+   * jobs'. More, queued in one turn of the I/O thread, is a busy service: its writer commits them.
+   */
+  static final int MOST_COMMITTED_HERE = 4;
 
   /** The most writes a group held back for ends may have: a busy service has larger groups, and no need to wait. */
   static final int ENDS_WORTH_WAITING_FOR = 16;
@@ -557,9 +570,13 @@ public final class SqliteStore implements Store {
    * to the WAL, a few tens of microseconds, less than the two thread hand-offs it saves a lone job:
    * waking the writer, and the writer waking the I/O thread with the completions. A busy service
    * keeps its writer at work, so this does not happen there, and its commits stay off the I/O
-   * thread, in groups. Runs as a task of its own, after the one that queued the write, so that it
-   * holds no caller's lock and a job's acceptance commits after the job has gone to its worker.
-   * The writer does it instead if it is at work by then, or the store cannot write.
+   * thread, in groups: more than {@link #MOST_COMMITTED_HERE} writes go to the writer. Runs as a
+   * task of its own, after the one that queued the write, so that it holds no caller's lock and a
+   * job's acceptance commits after the job has gone to its worker. The writer does it instead if it
+   * is at work by then, or the store cannot write. An acceptance of a job sent at once waits for
+   * the job's end (see {@link #holdForEnds}) on a timer of the completions executor (the I/O
+   * thread's event loop; the writer's, if it has none): a short job's acceptance and end then take
+   * one commit here, and a longer job's acceptance is committed here when the timer fires.
    */
   private void commitHere() {
     commitHereAsked = false;
@@ -568,11 +585,25 @@ public final class SqliteStore implements Store {
       return;
     }
     try {
-      if (!writerParked || closing || failing != null || !backlog.isEmpty()) {
+      if (!writerParked || closing || failing != null || kept > 0) {
         LockSupport.unpark(writer);
         return;
       }
       takeQueued();
+      if (backlog.size() > MOST_COMMITTED_HERE) {
+        LockSupport.unpark(writer); // a busy service's group: the writer's
+        return;
+      }
+      long hold = holdForEnds(System.nanoTime());
+      if (hold > 0) {
+        // Acceptances wait for their ends: the end's own commitHere commits them, or this one once the hold is over.
+        if (completions instanceof ScheduledExecutorService timer) {
+          timer.schedule(this::commitHere, hold, TimeUnit.NANOSECONDS);
+        } else {
+          LockSupport.unpark(writer);
+        }
+        return;
+      }
       if (!backlog.isEmpty()) {
         commitGroup();
       }
@@ -648,22 +679,29 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * With {@code machine} durability, holds back a group made only of jobs sent to a worker as they
-   * were accepted, for their ends, for at most one commit's time (as PostgreSQL's commit_delay
-   * does): a short job's acceptance and end then share one fsync instead of paying one each, and
-   * the wait costs at most what it may save. Nobody waits for such an acceptance but a {@code
-   * submit}'s acknowledgement; a job's end, and anything else, goes at once.
+   * Holds back a group made only of acceptances of jobs sent to a worker as they were accepted,
+   * for their ends, so that a short job's acceptance and end share one commit instead of paying
+   * one each. Nobody waits for such an acceptance but a {@code submit}'s acknowledgement; a job's
+   * end, and anything else, goes at once.
+   *
+   * <ul>
+   *   <li>With {@code machine} durability, the wait is at most one commit's time (as PostgreSQL's
+   *       commit_delay), so it costs at most the fsync it may save; the ends that come meanwhile
+   *       wait with it for the others (they share that fsync).
+   *   <li>With {@code process} durability, it is {@link #PROCESS_HOLD_NANOS}, and the first end
+   *       ends it: a commit is cheap, and an end's client waits for nobody else's.
+   * </ul>
    *
    * @return how long the writer should wait (it parks until a write comes or the time is up); 0:
    *     commit now
    */
   private long holdForEnds(long now) {
-    if (durability != Durability.MACHINE || failing != null || closing || isolate > 0 || !worthWaitingFor()) {
+    if (failing != null || closing || isolate > 0 || !worthWaitingFor()) {
       holdUntilNanos = 0;
       return 0;
     }
     if (holdUntilNanos == 0) {
-      holdUntilNanos = now + Math.min(commitAverageNanos, MAX_HOLD_NANOS);
+      holdUntilNanos = now + (durability == Durability.MACHINE ? Math.min(commitAverageNanos, MAX_HOLD_NANOS) : PROCESS_HOLD_NANOS);
     }
     if (now >= holdUntilNanos) {
       holdUntilNanos = 0;
@@ -673,8 +711,8 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * Whether the backlog holds only acceptances of jobs sent at once (RUNNING) and ends of those
-   * same jobs, with at least one end still to come.
+   * Whether the backlog holds only acceptances of jobs sent at once (RUNNING) and, with {@code
+   * machine} durability, ends of those same jobs, with at least one end still to come.
    */
   private boolean worthWaitingFor() {
     if (backlog.isEmpty() || backlog.size() > ENDS_WORTH_WAITING_FOR || kept > 0) {
@@ -690,7 +728,7 @@ public final class SqliteStore implements Store {
           running.add(w.job().id());
         }
         case ENDED -> {
-          if (!running.remove(w.job().id())) {
+          if (durability != Durability.MACHINE || !running.remove(w.job().id())) {
             return false; // the end of a job accepted earlier: its client waits for it
           }
         }

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -221,6 +222,39 @@ class SqliteStoreTest {
       Recovery recovery = open(store);
       assertEquals(List.of(1L), recovery.finished().stream().map(JobRecord::id).toList(), "recorded for good");
       assertEquals(JobState.SUCCEEDED, recovery.finished().getFirst().state());
+    }
+  }
+
+  @Test
+  void processDurability_anAcceptanceQueuedOnTheIoThread_waitsForItsEndNoLongerThanTheHold_onTheIoThreadsTimer() throws Exception {
+    ScheduledExecutorService timerIo = Executors.newSingleThreadScheduledExecutor();
+    List<String> committers = java.util.Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<String> ioThread = new CompletableFuture<>();
+    CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+    try (SqliteStore store = store(100)) {
+      store.open(timerIo, nanos -> committers.add(Thread.currentThread().getName()));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!store.writerIdle()) {
+        assertTrue(System.nanoTime() < deadline, "the writer never went idle after open");
+        Thread.onSpinWait();
+      }
+      long[] queuedAt = new long[1];
+      timerIo.execute(() -> {
+        ioThread.complete(Thread.currentThread().getName());
+        queuedAt[0] = System.nanoTime();
+        store.accepted(running(queued(1, 0), 1), accepted::complete); // no end comes
+      });
+      await(accepted);
+      long waited = System.nanoTime() - queuedAt[0];
+      assertTrue(waited >= SqliteStore.PROCESS_HOLD_NANOS, "held for its end first: " + waited + " ns");
+      assertTrue(committers.contains(ioThread.get()), "committed by the I/O thread's timer: " + committers);
+    } finally {
+      timerIo.shutdownNow();
+      assertTrue(timerIo.awaitTermination(5, TimeUnit.SECONDS));
+    }
+    try (SqliteStore store = store(100)) {
+      Recovery recovery = open(store);
+      assertEquals(1, recovery.lost(), "recorded running, so found lost at the next open: " + recovery);
     }
   }
 

@@ -47,8 +47,9 @@ import org.sqlite.SQLiteException;
  *
  * <p><b>What is kept.</b> One row per job, and a few facts ({@code meta}): the next id, the time of
  * the service's last heartbeat (written with the commits, and once a second while idle), and how
- * many jobs have ended. Finished jobs beyond {@code keepFinished} are deleted, oldest ending first,
- * every few hundred ends and at open.
+ * many jobs had ended at the last pruning (each job ended since carries its place in that count,
+ * {@code finished_seq}). Finished jobs beyond {@code keepFinished} are deleted, oldest ending
+ * first, every few hundred ends and at open.
  *
  * <p><b>Schema.</b> Versioned by SQLite's {@code user_version}; each version's migration is a SQL
  * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
@@ -390,6 +391,11 @@ public final class SqliteStore implements Store {
     finishedSeq = meta("finished_seq");
     try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COALESCE(MAX(id), 0) FROM jobs")) {
       nextId = Math.max(nextId, r.getLong(1) + 1);
+    }
+    // The count of ends in meta is written at each pruning only: the jobs that ended since carry theirs.
+    try (Statement s = connection.createStatement();
+        ResultSet r = s.executeQuery("SELECT COALESCE(MAX(finished_seq), 0) FROM jobs")) {
+      finishedSeq = Math.max(finishedSeq, r.getLong(1));
     }
     long now = System.currentTimeMillis();
     int requeued;
@@ -831,12 +837,12 @@ public final class SqliteStore implements Store {
         reserved = nextId + ID_RESERVATION;
         setMeta(setMeta, "next_id", reserved);
       }
-      if (endedSincePrune > 0) {
-        setMeta(setMeta, "finished_seq", finishedSeq);
-      }
       if (endedSincePrune >= pruneEvery) {
         prune.setLong(1, finishedSeq - keepFinished);
         rowsChange -= prune.executeUpdate();
+        // Not with every end: a page more in every commit. The open reads the highest a job carries,
+        // and this, which outlives the jobs pruned (all of them, with --keep-finished 0).
+        setMeta(setMeta, "finished_seq", finishedSeq);
         endedSincePrune = 0;
       }
       long now = System.nanoTime();

@@ -165,6 +165,27 @@ class SqliteStoreTest {
   }
 
   @Test
+  void theOrderOfEnds_goesOnAcrossOpens_betweenPrunings() throws Exception {
+    for (long[] ids : new long[][] {{1, 2, 3, 4, 5}, {6, 7}}) {
+      try (SqliteStore store = store(100)) { // far from pruning: the count of ends lives in the jobs only
+        open(store);
+        CompletableFuture<StoreException> last = new CompletableFuture<>();
+        for (long id : ids) {
+          JobRecord job = queued(id, 0);
+          store.accepted(job, f -> {});
+          store.ended(succeeded(job), id == ids[ids.length - 1] ? last::complete : f -> {});
+        }
+        await(last);
+      }
+    }
+    try (SqliteStore store = store(3)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(5L, 6L, 7L), recovery.finished().stream().map(JobRecord::id).toList(),
+          "the three that ended last are kept: the second service counted on from the first's ends");
+    }
+  }
+
+  @Test
   void completions_ofAGroup_comeBackInOrder_onTheCompletionsExecutor() throws Exception {
     List<Long> order = new ArrayList<>();
     List<String> threads = new ArrayList<>();

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -34,7 +35,8 @@ import org.sqlite.SQLiteErrorCode;
 import org.sqlite.SQLiteException;
 
 /**
- * The job store in a SQLite file ({@code sqlite:PATH}), written by one thread of its own.
+ * The job store in a SQLite file ({@code sqlite:PATH}), written by one thread of its own, and on
+ * a quiet service by the I/O thread too (see {@link #commitHere}).
  *
  * <p><b>Group commit.</b> Writes are queued without a lock; the writer takes every write queued
  * (up to {@link #MAX_GROUP}), applies them in order in one transaction, commits, and hands the
@@ -75,7 +77,7 @@ public final class SqliteStore implements Store {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
 
   /** The migrations, in order: migration n takes the schema from version n - 1 to n. */
-  static final List<String> MIGRATIONS = List.of("V1__jobs.sql", "V2__idempotency_key.sql");
+  static final List<String> MIGRATIONS = List.of("V1__jobs.sql", "V2__idempotency_key.sql", "V3__finished_seq_at_pruning.sql");
 
   /** The schema version this offload writes. */
   public static final int SCHEMA_VERSION = MIGRATIONS.size();
@@ -112,6 +114,13 @@ public final class SqliteStore implements Store {
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
+   * How often, at most, the writer copies the WAL's commits into the database file (a checkpoint,
+   * which with {@code process} durability also syncs both): SQLite's own, every 1,000 pages, would
+   * come in whichever commit passes that mark, on the I/O thread too (see {@link #commitHere}).
+   */
+  static final long CHECKPOINT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  /**
    * How often the writes the store could not commit are tried again while no other write comes
    * (every new write tries them at once): often enough that the service records again within about
    * a second of the disk having room, seldom enough that an outage costs nothing and logs nothing.
@@ -146,7 +155,10 @@ public final class SqliteStore implements Store {
   private Executor completions;
   private LongConsumer commitNanos;
   private Thread writer;
-  /** Set by the writer before it parks, so that a producer knows to wake it. */
+  /**
+   * Set by the writer before it parks, so that a producer knows to wake it, or (on the I/O thread,
+   * see {@link #commitHere}) that it may commit in the writer's stead.
+   */
   private volatile boolean writerParked;
   /**
    * Held by whoever commits: the writer while it works, or the completions executor's thread
@@ -160,6 +172,8 @@ public final class SqliteStore implements Store {
    * thread's other tasks meanwhile go with it. Read and written on the completions thread only.
    */
   private boolean commitHereAsked;
+  /** Whether a hold's timer is set on the completions executor (see {@link #commitHere}); that thread's only. */
+  private boolean holdTimerSet;
   private volatile boolean closing;
   /** Rows in the jobs table, as the writer counts them. */
   private volatile long rows;
@@ -191,8 +205,13 @@ public final class SqliteStore implements Store {
   private int kept;
   /** When the writer last tried a commit: the retry interval counts from it. */
   private long lastAttemptNanos;
+  /** When the writer last checkpointed, and whether a commit came since. */
+  private long lastCheckpointNanos;
+  private boolean committedSinceCheckpoint;
   /** How long recent commits took: a moving average, in nanoseconds. */
   private long commitAverageNanos;
+  /** {@link #PROCESS_HOLD_NANOS}, but for tests. */
+  private volatile long processHoldNanos = PROCESS_HOLD_NANOS;
   /** Until when the writer holds back a group for the ends of its jobs (see {@link #worthWaitingFor}); 0: it does not. */
   private long holdUntilNanos;
   /**
@@ -266,6 +285,7 @@ public final class SqliteStore implements Store {
       Recovery recovery = recover();
       prepare();
       completions.execute(() -> completionsThread = Thread.currentThread());
+      lastCheckpointNanos = System.nanoTime();
       writer = Thread.ofPlatform().name("offload-store-writer").daemon(true).unstarted(this::writeLoop);
       writer.start();
       return recovery;
@@ -320,6 +340,8 @@ public final class SqliteStore implements Store {
       s.execute("PRAGMA synchronous=" + (durability == Durability.MACHINE ? "FULL" : "NORMAL"));
       // Most writes are small: a larger cache and no checkpoints on the commit path of a large WAL.
       s.execute("PRAGMA cache_size=-16384");
+      // Checkpoints are the writer's, once a second at most (see checkpointIfDue): never in a commit on the I/O thread.
+      s.execute("PRAGMA wal_autocheckpoint=0");
     } catch (StoreException | SQLException e) {
       if (!c.isClosed()) {
         c.close();
@@ -563,7 +585,12 @@ public final class SqliteStore implements Store {
       if (!commitHereAsked) {
         // Behind the caller's own task, which may hold a lock and may be about to send the job: see commitHere.
         commitHereAsked = true;
-        completions.execute(this::commitHere);
+        try {
+          completions.execute(this::commitHere);
+        } catch (RejectedExecutionException stopping) {
+          commitHereAsked = false; // the I/O thread is stopping: the writer commits them
+          LockSupport.unpark(writer);
+        }
       }
     } else {
       LockSupport.unpark(writer);
@@ -584,6 +611,12 @@ public final class SqliteStore implements Store {
    * thread's event loop; the writer's, if it has none): a short job's acceptance and end then take
    * one commit here, and a longer job's acceptance is committed here when the timer fires.
    */
+  /** The hold's timer: commits what waited, ends included, unless the writer has them. */
+  private void holdIsOver() {
+    holdTimerSet = false;
+    commitHere();
+  }
+
   private void commitHere() {
     commitHereAsked = false;
     if (!committing.tryLock()) {
@@ -596,16 +629,23 @@ public final class SqliteStore implements Store {
         return;
       }
       takeQueued();
-      if (backlog.size() > MOST_COMMITTED_HERE) {
-        LockSupport.unpark(writer); // a busy service's group: the writer's
+      if (backlog.size() > MOST_COMMITTED_HERE || endedSincePrune + backlog.size() >= pruneEvery) {
+        LockSupport.unpark(writer); // a busy service's group, or one that prunes (a delete of hundreds of rows): the writer's
         return;
       }
       long hold = holdForEnds(System.nanoTime());
       if (hold > 0) {
         // Acceptances wait for their ends: the end's own commitHere commits them, or this one once the hold is over.
-        if (completions instanceof ScheduledExecutorService timer) {
-          timer.schedule(this::commitHere, hold, TimeUnit.NANOSECONDS);
-        } else {
+        if (!holdTimerSet && completions instanceof ScheduledExecutorService timer) {
+          try {
+            timer.schedule(this::holdIsOver, hold, TimeUnit.NANOSECONDS);
+            holdTimerSet = true;
+            return;
+          } catch (RejectedExecutionException stopping) {
+            // the I/O thread is stopping: the writer waits the hold out
+          }
+        }
+        if (!holdTimerSet) {
           LockSupport.unpark(writer);
         }
         return;
@@ -638,6 +678,7 @@ public final class SqliteStore implements Store {
         takeQueued();
         long now = System.nanoTime();
         endOutageIfCalm(now);
+        checkpointIfDue(now);
         if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
           wait = holdForEnds(now); // writes not tried yet, or kept ones the store can take now
         } else if (closing) {
@@ -652,6 +693,9 @@ public final class SqliteStore implements Store {
         } else {
           wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
         }
+        if (committedSinceCheckpoint && wait > 0) {
+          wait = Math.max(1, Math.min(wait, lastCheckpointNanos + CHECKPOINT_NANOS - now));
+        }
         if (wait <= 0) {
           commitGroup();
           continue;
@@ -664,6 +708,25 @@ public final class SqliteStore implements Store {
         LockSupport.parkNanos(this, wait);
       }
       writerParked = false;
+    }
+  }
+
+  /**
+   * Copies the WAL's commits into the database file once {@link #CHECKPOINT_NANOS} have passed
+   * since the last time, if anything was committed since; passive: it does not wait for readers,
+   * and what they still need is copied the next time.
+   */
+  private void checkpointIfDue(long now) {
+    if (!committedSinceCheckpoint || failing != null || now - lastCheckpointNanos < CHECKPOINT_NANOS) {
+      return;
+    }
+    lastCheckpointNanos = now;
+    committedSinceCheckpoint = false;
+    try (Statement s = connection.createStatement()) {
+      s.execute("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch (SQLException e) {
+      // The commits are in the WAL, and safe there: the next checkpoint copies them.
+      LOG.debug("the job store {} could not checkpoint its WAL: {}", path, e.getMessage());
     }
   }
 
@@ -707,7 +770,7 @@ public final class SqliteStore implements Store {
       return 0;
     }
     if (holdUntilNanos == 0) {
-      holdUntilNanos = now + (durability == Durability.MACHINE ? Math.min(commitAverageNanos, MAX_HOLD_NANOS) : PROCESS_HOLD_NANOS);
+      holdUntilNanos = now + (durability == Durability.MACHINE ? Math.min(commitAverageNanos, MAX_HOLD_NANOS) : processHoldNanos);
     }
     if (now >= holdUntilNanos) {
       holdUntilNanos = 0;
@@ -872,6 +935,7 @@ public final class SqliteStore implements Store {
       return;
     }
     rows += rowsChange;
+    committedSinceCheckpoint = true;
     long took = System.nanoTime() - began;
     commitNanos.accept(took);
     commitAverageNanos = commitAverageNanos == 0 ? took : (commitAverageNanos * 7 + took) / 8;
@@ -1152,9 +1216,14 @@ public final class SqliteStore implements Store {
     return heldWrites;
   }
 
-  /** For tests: whether the writer is parked, idle. */
-  boolean writerIdle() {
+  /** For tests: whether the writer is parked. */
+  boolean writerParked() {
     return writerParked;
+  }
+
+  /** For tests: how long an acceptance waits for its job's end with process durability, instead of {@link #PROCESS_HOLD_NANOS}. */
+  void processHold(long nanos) {
+    processHoldNanos = nanos;
   }
 
   /**

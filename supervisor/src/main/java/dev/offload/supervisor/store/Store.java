@@ -12,7 +12,10 @@ import java.util.function.LongConsumer;
  * <p>Writes never block their caller. Those with a {@link Completion} are committed in groups by
  * the store's own writer, and each group's completions are handed back, all at once, to the
  * executor given to {@link #open} (the service's I/O thread): at most one thread hand-off each
- * way per group, and never a wait on the caller's thread. Writes are committed in the order they
+ * way per group, and never a wait on the caller's thread. A store may instead commit a few writes
+ * on that executor itself, in a task of their own, while its writer is idle (the SQLite store does
+ * so with {@code process} durability, where a commit costs less than two hand-offs); never more
+ * than a quiet service's few, nor anything that waits on the disk. Writes are committed in the order they
  * were made, so a completion also means that every earlier write is committed. A store that
  * {@link #recordsNothing records nothing} completes every write at once, on the caller's thread.
  *
@@ -47,9 +50,11 @@ public interface Store extends AutoCloseable {
    * and settles what an earlier service left (see {@link Recovery}). Blocks; call it once, before
    * any write.
    *
-   * @param completions where completions run: the service's I/O thread
+   * @param completions where completions run: the service's I/O thread, a single thread (an
+   *     event loop, whose timer a store may use)
    * @param commitNanos told how long each commit took, in nanoseconds (for the service's metrics);
-   *     called on the store's writer, so it must not block
+   *     called on the thread that committed (the store's writer, or the I/O thread), so it must not
+   *     block
    * @throws StoreException if the store is in use by another service, was written by a newer
    *     offload, or cannot be read; nothing is changed then
    */

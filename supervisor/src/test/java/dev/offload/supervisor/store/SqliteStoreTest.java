@@ -16,11 +16,12 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,12 +35,16 @@ class SqliteStoreTest {
   @TempDir Path dir;
 
   private final ExecutorService io = Executors.newSingleThreadExecutor();
+  /** An I/O thread with a timer, as the service's event loop has. */
+  private final ScheduledExecutorService timerIo = Executors.newSingleThreadScheduledExecutor();
   private final AtomicLong commits = new AtomicLong();
 
   @AfterEach
   void stopIo() throws InterruptedException {
     io.shutdownNow();
+    timerIo.shutdownNow();
     assertTrue(io.awaitTermination(5, TimeUnit.SECONDS));
+    assertTrue(timerIo.awaitTermination(5, TimeUnit.SECONDS));
   }
 
   private SqliteStore store(int keepFinished) {
@@ -212,20 +217,27 @@ class SqliteStoreTest {
     assertTrue(commits.get() < 1_000, "grouped: " + commits.get() + " commits for 1,000 jobs");
   }
 
+  /** Opens a process-durability store on the given I/O thread, and waits for its writer to park. */
+  private SqliteStore openOnIo(ExecutorService ioThread, List<String> committers) {
+    SqliteStore store = store(100);
+    store.open(ioThread, nanos -> committers.add(Thread.currentThread().getName()));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!store.writerParked()) {
+      assertTrue(System.nanoTime() < deadline, "the writer never parked after open");
+      Thread.onSpinWait();
+    }
+    return store;
+  }
+
   @Test
   void processDurability_writesQueuedOnTheIoThreadWhileTheWriterIsIdle_commitThere_afterTheTaskThatQueuedThem() throws Exception {
-    List<String> committers = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> committers = Collections.synchronizedList(new ArrayList<>());
     List<String> events = new ArrayList<>(); // the I/O thread's only
-    CompletableFuture<String> ioThread = new CompletableFuture<>();
+    CompletableFuture<Integer> commitsDuringTheTask = new CompletableFuture<>();
     CompletableFuture<StoreException> ended = new CompletableFuture<>();
-    try (SqliteStore store = store(100)) {
-      store.open(io, nanos -> committers.add(Thread.currentThread().getName()));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!store.writerIdle()) {
-        assertTrue(System.nanoTime() < deadline, "the writer never went idle after open");
-        Thread.onSpinWait();
-      }
+    try (SqliteStore store = openOnIo(io, committers)) {
       io.execute(() -> {
+        int before = committers.size();
         JobRecord job = running(queued(1, 0), 1);
         store.accepted(job, f -> events.add("accepted"));
         store.ended(succeeded(job), f -> {
@@ -233,11 +245,13 @@ class SqliteStoreTest {
           ended.complete(f);
         });
         events.add("the task that queued them is over");
-        ioThread.complete(Thread.currentThread().getName());
+        commitsDuringTheTask.complete(committers.size() - before);
       });
       await(ended);
+      assertEquals(0, commitsDuringTheTask.get(), "nothing committed while the task that queued them ran");
       assertEquals(List.of("the task that queued them is over", "accepted", "ended"), events);
-      assertTrue(committers.contains(ioThread.get()), "committed on the I/O thread: " + committers);
+      String ioThread = io.submit(() -> Thread.currentThread().getName()).get(10, TimeUnit.SECONDS);
+      assertEquals(1, Collections.frequency(committers, ioThread), "one commit, on the I/O thread: " + committers);
     }
     try (SqliteStore store = store(100)) {
       Recovery recovery = open(store);
@@ -247,35 +261,67 @@ class SqliteStoreTest {
   }
 
   @Test
-  void processDurability_anAcceptanceQueuedOnTheIoThread_waitsForItsEndNoLongerThanTheHold_onTheIoThreadsTimer() throws Exception {
-    ScheduledExecutorService timerIo = Executors.newSingleThreadScheduledExecutor();
-    List<String> committers = java.util.Collections.synchronizedList(new ArrayList<>());
-    CompletableFuture<String> ioThread = new CompletableFuture<>();
+  void processDurability_anAcceptanceQueuedOnTheIoThread_waitsForItsEnd_andBothTakeOneCommitThere() throws Exception {
+    List<String> committers = Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<StoreException> accepted = new CompletableFuture<>();
-    try (SqliteStore store = store(100)) {
-      store.open(timerIo, nanos -> committers.add(Thread.currentThread().getName()));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (!store.writerIdle()) {
-        assertTrue(System.nanoTime() < deadline, "the writer never went idle after open");
-        Thread.onSpinWait();
-      }
+    CompletableFuture<StoreException> ended = new CompletableFuture<>();
+    JobRecord job = running(queued(1, 0), 1);
+    try (SqliteStore store = openOnIo(timerIo, committers)) {
+      store.processHold(TimeUnit.MINUTES.toNanos(1)); // only the end can end it within the test
+      String ioThread = timerIo.submit(() -> {
+        store.accepted(job, accepted::complete);
+        return Thread.currentThread().getName();
+      }).get(10, TimeUnit.SECONDS);
+      timerIo.submit(() -> committers.size()).get(10, TimeUnit.SECONDS); // the acceptance's commitHere has run
+      assertFalse(accepted.isDone(), "the acceptance waits for its job's end");
+      timerIo.execute(() -> store.ended(succeeded(job), ended::complete));
+      await(accepted);
+      await(ended);
+      assertEquals(List.of(ioThread), committers.stream().filter(ioThread::equals).toList(),
+          "the acceptance and the end took one commit, on the I/O thread: " + committers);
+    }
+  }
+
+  @Test
+  void processDurability_anAcceptanceWhoseEndDoesNotCome_isCommittedWhenTheHoldIsOver_byTheIoThreadsTimer() throws Exception {
+    List<String> committers = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+    long hold = TimeUnit.MILLISECONDS.toNanos(300);
+    try (SqliteStore store = openOnIo(timerIo, committers)) {
+      store.processHold(hold);
       long[] queuedAt = new long[1];
-      timerIo.execute(() -> {
-        ioThread.complete(Thread.currentThread().getName());
+      String ioThread = timerIo.submit(() -> {
         queuedAt[0] = System.nanoTime();
         store.accepted(running(queued(1, 0), 1), accepted::complete); // no end comes
-      });
+        return Thread.currentThread().getName();
+      }).get(10, TimeUnit.SECONDS);
       await(accepted);
       long waited = System.nanoTime() - queuedAt[0];
-      assertTrue(waited >= SqliteStore.PROCESS_HOLD_NANOS, "held for its end first: " + waited + " ns");
-      assertTrue(committers.contains(ioThread.get()), "committed by the I/O thread's timer: " + committers);
-    } finally {
-      timerIo.shutdownNow();
-      assertTrue(timerIo.awaitTermination(5, TimeUnit.SECONDS));
+      assertTrue(waited >= hold, "held for its end first: " + waited + " ns");
+      assertTrue(committers.contains(ioThread), "committed by the I/O thread's timer: " + committers);
     }
     try (SqliteStore store = store(100)) {
       Recovery recovery = open(store);
       assertEquals(1, recovery.lost(), "recorded running, so found lost at the next open: " + recovery);
+    }
+  }
+
+  @Test
+  void theWriter_checkpointsTheWal_intoTheDatabaseFile() throws Exception {
+    Path file = dir.resolve("jobs.db");
+    try (SqliteStore store = store(10_000)) {
+      open(store);
+      long before = Files.size(file);
+      CompletableFuture<StoreException> last = new CompletableFuture<>();
+      for (long id = 1; id <= 500; id++) {
+        store.accepted(queued(id, 0), id == 500 ? last::complete : f -> {});
+      }
+      await(last);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (Files.size(file) <= before) {
+        assertTrue(System.nanoTime() < deadline, "no checkpoint copied the commits into " + file + " within 10 s");
+        Thread.sleep(50); // polls a file for at most 10 s: the writer checkpoints within about a second
+      }
     }
   }
 

@@ -732,7 +732,11 @@ public final class SqliteStore implements Store {
 
   /** Moves what is queued to the backlog, in order, up to a group's worth. */
   private void takeQueued() {
-    for (Write w = backlog.size() < MAX_GROUP ? queue.poll() : null; w != null; w = backlog.size() < MAX_GROUP ? queue.poll() : null) {
+    while (backlog.size() < MAX_GROUP) {
+      Write w = queue.poll();
+      if (w == null) {
+        return;
+      }
       backlog.add(w);
     }
   }

@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -92,14 +91,8 @@ public final class SqliteStore implements Store {
    */
   static final long ID_RESERVATION = 10_000;
 
-  /** The longest the writer holds a group back for its jobs' ends, with machine durability: see {@link #holdForEnds}. */
+  /** The longest the writer holds a group back for its jobs' ends: see {@link #holdForEnds}. */
   static final long MAX_HOLD_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
-
-  /**
-   * How long an acceptance of a job sent at once waits for the job's end, with process durability
-   * (see {@link #holdForEnds}): about a short job's round trip to its worker on a quiet service.
-   */
-  static final long PROCESS_HOLD_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
   /**
    * The most writes the I/O thread commits itself (see {@link #commitHere}): a lone job's, or two
@@ -172,8 +165,6 @@ public final class SqliteStore implements Store {
    * thread's other tasks meanwhile go with it. Read and written on the completions thread only.
    */
   private boolean commitHereAsked;
-  /** Whether a hold's timer is set on the completions executor (see {@link #commitHere}); that thread's only. */
-  private boolean holdTimerSet;
   private volatile boolean closing;
   /** Rows in the jobs table, as the writer counts them. */
   private volatile long rows;
@@ -210,8 +201,6 @@ public final class SqliteStore implements Store {
   private boolean committedSinceCheckpoint;
   /** How long recent commits took: a moving average, in nanoseconds. */
   private long commitAverageNanos;
-  /** {@link #PROCESS_HOLD_NANOS}, but for tests. */
-  private volatile long processHoldNanos = PROCESS_HOLD_NANOS;
   /** Until when the writer holds back a group for the ends of its jobs (see {@link #worthWaitingFor}); 0: it does not. */
   private long holdUntilNanos;
   /**
@@ -231,6 +220,8 @@ public final class SqliteStore implements Store {
   private long failedCommits;
   private long refusedWhileFailing;
   private PreparedStatement insert;
+  /** Inserts a job's row as it ended (see {@link #acceptedAndEndedIn}). */
+  private PreparedStatement insertEnded;
   /** Takes a key off an older row (see where it is used). */
   private PreparedStatement releaseKey;
   private PreparedStatement setState;
@@ -521,6 +512,9 @@ public final class SqliteStore implements Store {
     insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, worker_pid, attempts,"
         + " retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms, idempotency_key)"
         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    insertEnded = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, output_json,"
+        + " error_code, error_message, worker_pid, attempts, retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms,"
+        + " queued_ms, run_ms, finished_seq, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     releaseKey = connection.prepareStatement("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?");
     setState = connection.prepareStatement(
         "UPDATE jobs SET state = ?, worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ? WHERE id = ?");
@@ -606,17 +600,8 @@ public final class SqliteStore implements Store {
    * thread, in groups: more than {@link #MOST_COMMITTED_HERE} writes go to the writer. Runs as a
    * task of its own, after the one that queued the write, so that it holds no caller's lock and a
    * job's acceptance commits after the job has gone to its worker. The writer does it instead if it
-   * is at work by then, or the store cannot write. An acceptance of a job sent at once waits for
-   * the job's end (see {@link #holdForEnds}) on a timer of the completions executor (the I/O
-   * thread's event loop; the writer's, if it has none): a short job's acceptance and end then take
-   * one commit here, and a longer job's acceptance is committed here when the timer fires.
+   * is at work by then, or the store cannot write.
    */
-  /** The hold's timer: commits what waited, ends included, unless the writer has them. */
-  private void holdIsOver() {
-    holdTimerSet = false;
-    commitHere();
-  }
-
   private void commitHere() {
     commitHereAsked = false;
     if (!committing.tryLock()) {
@@ -631,23 +616,6 @@ public final class SqliteStore implements Store {
       takeQueued();
       if (backlog.size() > MOST_COMMITTED_HERE || endedSincePrune + backlog.size() >= pruneEvery) {
         LockSupport.unpark(writer); // a busy service's group, or one that prunes (a delete of hundreds of rows): the writer's
-        return;
-      }
-      long hold = holdForEnds(System.nanoTime());
-      if (hold > 0) {
-        // Acceptances wait for their ends: the end's own commitHere commits them, or this one once the hold is over.
-        if (!holdTimerSet && completions instanceof ScheduledExecutorService timer) {
-          try {
-            timer.schedule(this::holdIsOver, hold, TimeUnit.NANOSECONDS);
-            holdTimerSet = true;
-            return;
-          } catch (RejectedExecutionException stopping) {
-            // the I/O thread is stopping: the writer waits the hold out
-          }
-        }
-        if (!holdTimerSet) {
-          LockSupport.unpark(writer);
-        }
         return;
       }
       if (!backlog.isEmpty()) {
@@ -752,29 +720,24 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * Holds back a group made only of acceptances of jobs sent to a worker as they were accepted,
-   * for their ends, so that a short job's acceptance and end share one commit instead of paying
-   * one each. Nobody waits for such an acceptance but a {@code submit}'s acknowledgement; a job's
-   * end, and anything else, goes at once.
-   *
-   * <ul>
-   *   <li>With {@code machine} durability, the wait is at most one commit's time (as PostgreSQL's
-   *       commit_delay), so it costs at most the fsync it may save; the ends that come meanwhile
-   *       wait with it for the others (they share that fsync).
-   *   <li>With {@code process} durability, it is {@link #PROCESS_HOLD_NANOS}, and the first end
-   *       ends it: a commit is cheap, and an end's client waits for nobody else's.
-   * </ul>
+   * With {@code machine} durability, holds back a group made only of jobs sent to a worker as they
+   * were accepted, for their ends, for at most one commit's time (as PostgreSQL's commit_delay
+   * does): a short job's acceptance and end then share one fsync instead of paying one each, and
+   * the wait costs at most what it may save. Nobody waits for such an acceptance but a {@code
+   * submit}'s acknowledgement; a job's end, and anything else, goes at once. (With {@code process}
+   * durability a commit costs less than the timer such a wait needs on the I/O thread: measured,
+   * a 200 µs hold saved nothing there.)
    *
    * @return how long the writer should wait (it parks until a write comes or the time is up); 0:
    *     commit now
    */
   private long holdForEnds(long now) {
-    if (failing != null || closing || isolate > 0 || !worthWaitingFor()) {
+    if (durability != Durability.MACHINE || failing != null || closing || isolate > 0 || !worthWaitingFor()) {
       holdUntilNanos = 0;
       return 0;
     }
     if (holdUntilNanos == 0) {
-      holdUntilNanos = now + (durability == Durability.MACHINE ? Math.min(commitAverageNanos, MAX_HOLD_NANOS) : processHoldNanos);
+      holdUntilNanos = now + Math.min(commitAverageNanos, MAX_HOLD_NANOS);
     }
     if (now >= holdUntilNanos) {
       holdUntilNanos = 0;
@@ -784,8 +747,8 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * Whether the backlog holds only acceptances of jobs sent at once (RUNNING) and, with {@code
-   * machine} durability, ends of those same jobs, with at least one end still to come.
+   * Whether the backlog holds only acceptances of jobs sent at once (RUNNING) and ends of those
+   * same jobs, with at least one end still to come.
    */
   private boolean worthWaitingFor() {
     if (backlog.isEmpty() || backlog.size() > ENDS_WORTH_WAITING_FOR || kept > 0) {
@@ -801,7 +764,7 @@ public final class SqliteStore implements Store {
           running.add(w.job().id());
         }
         case ENDED -> {
-          if (durability != Durability.MACHINE || !running.remove(w.job().id())) {
+          if (!running.remove(w.job().id())) {
             return false; // the end of a job accepted earlier: its client waits for it
           }
         }
@@ -811,6 +774,62 @@ public final class SqliteStore implements Store {
       }
     }
     return !running.isEmpty();
+  }
+
+  /**
+   * The jobs whose acceptance and end are both in this group: each is inserted once, ended, at its
+   * end's place in the group (one statement instead of an insert, an end, and perhaps a start
+   * between them; the group is one transaction, so nothing could see those steps apart). A short
+   * job's, on a quiet service.
+   */
+  private static Set<Long> acceptedAndEndedIn(List<Write> group) {
+    Set<Long> accepted = new HashSet<>();
+    Set<Long> both = new HashSet<>();
+    for (Write w : group) {
+      if (w.kind() == Kind.ACCEPTED) {
+        accepted.add(w.job().id());
+      } else if (w.kind() == Kind.ENDED && accepted.contains(w.job().id())) {
+        both.add(w.job().id());
+      }
+    }
+    return both;
+  }
+
+  /** Inserts a job's row as it ended: its acceptance and end in one statement (see {@link #acceptedAndEndedIn}). */
+  private void insertEnded(JobRecord j, long seq) throws SQLException {
+    insertEnded.setLong(1, j.id());
+    insertEnded.setString(2, j.handler());
+    insertEnded.setString(3, j.state().name());
+    insertEnded.setString(4, j.inputJson());
+    insertEnded.setString(5, j.outputJson());
+    insertEnded.setString(6, j.errorCode());
+    insertEnded.setString(7, j.errorMessage());
+    insertEnded.setLong(8, j.workerPid());
+    insertEnded.setInt(9, j.attempts());
+    insertEnded.setInt(10, j.retries());
+    insertEnded.setLong(11, j.timeoutMs());
+    insertEnded.setLong(12, j.deadlineMs());
+    insertEnded.setLong(13, j.submittedAtMs());
+    insertEnded.setLong(14, j.startedAtMs());
+    insertEnded.setLong(15, j.queuedMs());
+    insertEnded.setLong(16, j.runMs());
+    insertEnded.setLong(17, seq);
+    insertEnded.setString(18, j.idempotencyKey());
+    releaseKeyOf(j);
+    insertEnded.executeUpdate();
+  }
+
+  /**
+   * The service gives a key to a new job only once it has forgotten the job that had it (pruned
+   * past --keep-finished); this file prunes later, and may hold that job still: it keeps its row,
+   * without the key. (REPLACE would delete the row instead.)
+   */
+  private void releaseKeyOf(JobRecord j) throws SQLException {
+    if (j.idempotencyKey() != null) {
+      releaseKey.setString(1, j.idempotencyKey());
+      releaseKey.setLong(2, j.id());
+      releaseKey.executeUpdate();
+    }
   }
 
   /**
@@ -837,10 +856,14 @@ public final class SqliteStore implements Store {
         prepareNeeded = false;
       }
       long maxId = 0;
+      Set<Long> endedHere = acceptedAndEndedIn(group);
       for (Write w : group) {
         switch (w.kind()) {
           case ACCEPTED -> {
             JobRecord j = w.job();
+            if (endedHere.contains(j.id())) {
+              continue; // inserted ended, at its end's place
+            }
             insert.setLong(1, j.id());
             insert.setString(2, j.handler());
             insert.setString(3, j.state().name());
@@ -854,21 +877,14 @@ public final class SqliteStore implements Store {
             insert.setLong(11, j.startedAtMs());
             insert.setLong(12, j.queuedMs());
             insert.setString(13, j.idempotencyKey());
-            if (j.idempotencyKey() != null) {
-              // The service gives a key to a new job only once it has forgotten the job that had it
-              // (pruned past --keep-finished); this file prunes later, and may hold that job still:
-              // it keeps its row, without the key. (REPLACE would delete the row instead.)
-              releaseKey.setString(1, j.idempotencyKey());
-              releaseKey.setLong(2, j.id());
-              releaseKey.executeUpdate();
-            }
+            releaseKeyOf(j);
             insert.executeUpdate();
             rowsChange++;
             maxId = Math.max(maxId, j.id());
           }
           case STATE -> {
             JobRecord j = w.job();
-            if (j == null) {
+            if (j == null || endedHere.contains(j.id())) {
               continue;
             }
             setState.setString(1, j.state().name());
@@ -881,6 +897,14 @@ public final class SqliteStore implements Store {
           }
           case ENDED -> {
             JobRecord j = w.job();
+            if (endedHere.contains(j.id())) {
+              insertEnded(j, finishedSeq + 1);
+              rowsChange++;
+              maxId = Math.max(maxId, j.id());
+              finishedSeq++;
+              endedSincePrune++;
+              continue;
+            }
             setEnd.setString(1, j.state().name());
             setEnd.setString(2, j.outputJson());
             setEnd.setString(3, j.errorCode());
@@ -1074,7 +1098,7 @@ public final class SqliteStore implements Store {
   }
 
   private void closeStatements() {
-    for (PreparedStatement p : new PreparedStatement[] {insert, releaseKey, setState, setEnd, delete, setMeta, prune}) {
+    for (PreparedStatement p : new PreparedStatement[] {insert, insertEnded, releaseKey, setState, setEnd, delete, setMeta, prune}) {
       try {
         if (p != null) {
           p.close();
@@ -1225,10 +1249,6 @@ public final class SqliteStore implements Store {
     return writerParked;
   }
 
-  /** For tests: how long an acceptance waits for its job's end with process durability, instead of {@link #PROCESS_HOLD_NANOS}. */
-  void processHold(long nanos) {
-    processHoldNanos = nanos;
-  }
 
   /**
    * For tests: sets a SQLite pragma on the writer's connection, to make writes fail as a full disk

@@ -50,8 +50,7 @@ public interface Store extends AutoCloseable {
    * and settles what an earlier service left (see {@link Recovery}). Blocks; call it once, before
    * any write.
    *
-   * @param completions where completions run: the service's I/O thread, a single thread (an
-   *     event loop, whose timer a store may use)
+   * @param completions where completions run: the service's I/O thread, a single thread
    * @param commitNanos told how long each commit took, in nanoseconds (for the service's metrics);
    *     called on the thread that committed (the store's writer, or the I/O thread), so it must not
    *     block

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,16 +34,12 @@ class SqliteStoreTest {
   @TempDir Path dir;
 
   private final ExecutorService io = Executors.newSingleThreadExecutor();
-  /** An I/O thread with a timer, as the service's event loop has. */
-  private final ScheduledExecutorService timerIo = Executors.newSingleThreadScheduledExecutor();
   private final AtomicLong commits = new AtomicLong();
 
   @AfterEach
   void stopIo() throws InterruptedException {
     io.shutdownNow();
-    timerIo.shutdownNow();
     assertTrue(io.awaitTermination(5, TimeUnit.SECONDS));
-    assertTrue(timerIo.awaitTermination(5, TimeUnit.SECONDS));
   }
 
   private SqliteStore store(int keepFinished) {
@@ -261,48 +256,36 @@ class SqliteStoreTest {
   }
 
   @Test
-  void processDurability_anAcceptanceQueuedOnTheIoThread_waitsForItsEnd_andBothTakeOneCommitThere() throws Exception {
+  void aJobAcceptedAndEndedInOneGroup_isRecordedAsItEnded_inItsOrderOfEnds() throws Exception {
     List<String> committers = Collections.synchronizedList(new ArrayList<>());
-    CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+    JobRecord before = queued(1, 0);
+    JobRecord keyed = new JobRecord(2, "echo", JobState.RUNNING, "{\"n\":2}", "", "", "", 4242, 1, 0, 0, 0,
+        System.currentTimeMillis(), System.currentTimeMillis(), 3, 0, "key-2");
+    JobRecord keyedEnd = new JobRecord(2, "echo", JobState.FAILED, keyed.inputJson(), "", "HANDLER_ERROR", "it said no", 4242, 1, 0,
+        0, 0, keyed.submittedAtMs(), keyed.startedAtMs(), 3, 5, "key-2");
     CompletableFuture<StoreException> ended = new CompletableFuture<>();
-    JobRecord job = running(queued(1, 0), 1);
-    try (SqliteStore store = openOnIo(timerIo, committers)) {
-      store.processHold(TimeUnit.MINUTES.toNanos(1)); // only the end can end it within the test
-      String ioThread = timerIo.submit(() -> {
-        store.accepted(job, accepted::complete);
-        return Thread.currentThread().getName();
-      }).get(10, TimeUnit.SECONDS);
-      timerIo.submit(() -> committers.size()).get(10, TimeUnit.SECONDS); // the acceptance's commitHere has run
-      assertFalse(accepted.isDone(), "the acceptance waits for its job's end");
-      timerIo.execute(() -> store.ended(succeeded(job), ended::complete));
-      await(accepted);
+    try (SqliteStore store = openOnIo(io, committers)) {
+      CompletableFuture<StoreException> first = new CompletableFuture<>();
+      store.accepted(before, f -> {});
+      store.ended(succeeded(before), first::complete); // ended first, in a commit of its own
+      await(first);
+      io.execute(() -> {
+        JobRecord job = running(queued(3, 0), 1);
+        store.accepted(keyed, f -> {});
+        store.accepted(job, f -> {});
+        store.started(List.of(job), f -> {});
+        store.ended(keyedEnd, f -> {});
+        store.ended(succeeded(job), ended::complete);
+      });
       await(ended);
-      assertEquals(List.of(ioThread), committers.stream().filter(ioThread::equals).toList(),
-          "the acceptance and the end took one commit, on the I/O thread: " + committers);
     }
-  }
-
-  @Test
-  void processDurability_anAcceptanceWhoseEndDoesNotCome_isCommittedWhenTheHoldIsOver_byTheIoThreadsTimer() throws Exception {
-    List<String> committers = Collections.synchronizedList(new ArrayList<>());
-    CompletableFuture<StoreException> accepted = new CompletableFuture<>();
-    long hold = TimeUnit.MILLISECONDS.toNanos(300);
-    try (SqliteStore store = openOnIo(timerIo, committers)) {
-      store.processHold(hold);
-      long[] queuedAt = new long[1];
-      String ioThread = timerIo.submit(() -> {
-        queuedAt[0] = System.nanoTime();
-        store.accepted(running(queued(1, 0), 1), accepted::complete); // no end comes
-        return Thread.currentThread().getName();
-      }).get(10, TimeUnit.SECONDS);
-      await(accepted);
-      long waited = System.nanoTime() - queuedAt[0];
-      assertTrue(waited >= hold, "held for its end first: " + waited + " ns");
-      assertTrue(committers.contains(ioThread), "committed by the I/O thread's timer: " + committers);
-    }
-    try (SqliteStore store = store(100)) {
+    try (SqliteStore store = store(2)) {
       Recovery recovery = open(store);
-      assertEquals(1, recovery.lost(), "recorded running, so found lost at the next open: " + recovery);
+      List<JobRecord> finished = recovery.finished();
+      assertEquals(List.of(2L, 3L), finished.stream().map(JobRecord::id).toList(), "the two that ended last, in their order");
+      assertEquals(keyedEnd, finished.getFirst(), "recorded whole, as it ended, its key with it");
+      assertEquals(JobState.SUCCEEDED, finished.get(1).state());
+      assertEquals(2, store.jobsKept(), "the job that ended first pruned at open, the two after it kept");
     }
   }
 

@@ -20,8 +20,7 @@ import java.util.concurrent.locks.LockSupport;
  * text and integer columns, one partial index), and each transaction is one INSERT and its commit,
  * as a lone job's acceptance is. NORMAL and FULL take turns in rounds, so that a change in the
  * machine's load weighs on both alike; SQLite's automatic checkpoints happen on the committing
- * connection and are part of the figures (the store's writer checkpoints once a second instead,
- * apart from the commits).
+ * connection, as in the store, and are part of the figures.
  *
  * <p>The hand-off is the time from one platform thread's {@code LockSupport.unpark} of another,
  * parked, thread until that thread runs: what the store's writer costs a lone job each time it is

@@ -107,13 +107,6 @@ public final class SqliteStore implements Store {
   static final long HEARTBEAT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   /**
-   * How often, at most, the writer copies the WAL's commits into the database file (a checkpoint,
-   * which with {@code process} durability also syncs both): SQLite's own, every 1,000 pages, would
-   * come in whichever commit passes that mark, on the I/O thread too (see {@link #commitHere}).
-   */
-  static final long CHECKPOINT_NANOS = TimeUnit.SECONDS.toNanos(1);
-
-  /**
    * How often the writes the store could not commit are tried again while no other write comes
    * (every new write tries them at once): often enough that the service records again within about
    * a second of the disk having room, seldom enough that an outage costs nothing and logs nothing.
@@ -196,9 +189,6 @@ public final class SqliteStore implements Store {
   private int kept;
   /** When the writer last tried a commit: the retry interval counts from it. */
   private long lastAttemptNanos;
-  /** When the writer last checkpointed, and whether a commit came since. */
-  private long lastCheckpointNanos;
-  private boolean committedSinceCheckpoint;
   /** How long recent commits took: a moving average, in nanoseconds. */
   private long commitAverageNanos;
   /** Until when the writer holds back a group for the ends of its jobs (see {@link #worthWaitingFor}); 0: it does not. */
@@ -276,7 +266,6 @@ public final class SqliteStore implements Store {
       Recovery recovery = recover();
       prepare();
       completions.execute(() -> completionsThread = Thread.currentThread());
-      lastCheckpointNanos = System.nanoTime();
       writer = Thread.ofPlatform().name("offload-store-writer").daemon(true).unstarted(this::writeLoop);
       writer.start();
       return recovery;
@@ -331,8 +320,6 @@ public final class SqliteStore implements Store {
       s.execute("PRAGMA synchronous=" + (durability == Durability.MACHINE ? "FULL" : "NORMAL"));
       // Most writes are small: a larger cache and no checkpoints on the commit path of a large WAL.
       s.execute("PRAGMA cache_size=-16384");
-      // Checkpoints are the writer's, once a second at most (see checkpointIfDue): never in a commit on the I/O thread.
-      s.execute("PRAGMA wal_autocheckpoint=0");
     } catch (StoreException | SQLException e) {
       if (!c.isClosed()) {
         c.close();
@@ -646,7 +633,6 @@ public final class SqliteStore implements Store {
         takeQueued();
         long now = System.nanoTime();
         endOutageIfCalm(now);
-        checkpointIfDue(now);
         if (backlog.size() > kept || (failing == null && !backlog.isEmpty())) {
           wait = holdForEnds(now); // writes not tried yet, or kept ones the store can take now
         } else if (closing) {
@@ -661,9 +647,6 @@ public final class SqliteStore implements Store {
         } else {
           wait = lastHeartbeatNanos + HEARTBEAT_NANOS - now; // the heartbeat alone, when it is due
         }
-        if (committedSinceCheckpoint && wait > 0) {
-          wait = Math.max(1, Math.min(wait, lastCheckpointNanos + CHECKPOINT_NANOS - now));
-        }
         if (wait <= 0) {
           commitGroup();
           continue;
@@ -676,25 +659,6 @@ public final class SqliteStore implements Store {
         LockSupport.parkNanos(this, wait);
       }
       writerParked = false;
-    }
-  }
-
-  /**
-   * Copies the WAL's commits into the database file once {@link #CHECKPOINT_NANOS} have passed
-   * since the last time, if anything was committed since; passive: it does not wait for readers,
-   * and what they still need is copied the next time.
-   */
-  private void checkpointIfDue(long now) {
-    if (!committedSinceCheckpoint || failing != null || now - lastCheckpointNanos < CHECKPOINT_NANOS) {
-      return;
-    }
-    lastCheckpointNanos = now;
-    committedSinceCheckpoint = false;
-    try (Statement s = connection.createStatement()) {
-      s.execute("PRAGMA wal_checkpoint(PASSIVE)");
-    } catch (SQLException e) {
-      // The commits are in the WAL, and safe there: the next checkpoint copies them.
-      LOG.debug("the job store {} could not checkpoint its WAL: {}", path, e.getMessage());
     }
   }
 
@@ -963,7 +927,6 @@ public final class SqliteStore implements Store {
       return;
     }
     rows += rowsChange;
-    committedSinceCheckpoint = true;
     long took = System.nanoTime() - began;
     commitNanos.accept(took);
     commitAverageNanos = commitAverageNanos == 0 ? took : (commitAverageNanos * 7 + took) / 8;

@@ -290,25 +290,6 @@ class SqliteStoreTest {
   }
 
   @Test
-  void theWriter_checkpointsTheWal_intoTheDatabaseFile() throws Exception {
-    Path file = dir.resolve("jobs.db");
-    try (SqliteStore store = store(10_000)) {
-      open(store);
-      long before = Files.size(file);
-      CompletableFuture<StoreException> last = new CompletableFuture<>();
-      for (long id = 1; id <= 500; id++) {
-        store.accepted(queued(id, 0), id == 500 ? last::complete : f -> {});
-      }
-      await(last);
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (Files.size(file) <= before) {
-        assertTrue(System.nanoTime() < deadline, "no checkpoint copied the commits into " + file + " within 10 s");
-        Thread.sleep(50); // polls a file for at most 10 s: the writer checkpoints within about a second
-      }
-    }
-  }
-
-  @Test
   void machineDurability_jobsSentAtOnce_areAcceptedAndEndedInOrder_whetherOrNotTheirEndsShareACommit() throws Exception {
     List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<StoreException> last = new CompletableFuture<>();

@@ -346,8 +346,8 @@ public final class Report {
     md.append(String.format(Locale.ROOT, "A service of its own per store, one after another, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
         + " \"sequential\" is in-flight 1, send to result; \"durable submit\" is SubmitJob until its acknowledgement, which comes once the"
         + " job is committed (`offload bench --submit-only`), one at a time. `memory:` and `process` ran in-flight 1, 8, 64 and 256 in"
-        + " one `offload bench`, as the main services, so that each was warmed alike; `machine` ran in-flight 256, then in-flight 1.%n%n", value("workers"), d.path("store_filesystem").asText(),
-        d.path("store_device").asText()));
+        + " one `offload bench`, as the main services, so that each was warmed alike; `machine` ran in-flight 256, then in-flight"
+        + " 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText()));
     md.append("| store | jobs/s, in-flight 256 | sequential p50 µs | sequential p99 µs | durable submit p50 µs | durable submit p99 µs |\n");
     md.append("|---|---|---|---|---|---|\n");
     for (String store : STORES) {

@@ -13,6 +13,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -210,8 +211,6 @@ public final class SqliteStore implements Store {
   private long failedCommits;
   private long refusedWhileFailing;
   private PreparedStatement insert;
-  /** Inserts a job's row as it ended (see {@link #acceptedAndEndedIn}). */
-  private PreparedStatement insertEnded;
   /** Takes a key off an older row (see where it is used). */
   private PreparedStatement releaseKey;
   private PreparedStatement setState;
@@ -496,10 +495,7 @@ public final class SqliteStore implements Store {
   }
 
   private void prepare() throws SQLException {
-    insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, worker_pid, attempts,"
-        + " retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms, queued_ms, idempotency_key)"
-        + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    insertEnded = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, output_json,"
+    insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, output_json,"
         + " error_code, error_message, worker_pid, attempts, retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms,"
         + " queued_ms, run_ms, finished_seq, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     releaseKey = connection.prepareStatement("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?");
@@ -759,28 +755,36 @@ public final class SqliteStore implements Store {
     return both;
   }
 
-  /** Inserts a job's row as it ended: its acceptance and end in one statement (see {@link #acceptedAndEndedIn}). */
-  private void insertEnded(JobRecord j, long seq) throws SQLException {
-    insertEnded.setLong(1, j.id());
-    insertEnded.setString(2, j.handler());
-    insertEnded.setString(3, j.state().name());
-    insertEnded.setString(4, j.inputJson());
-    insertEnded.setString(5, j.outputJson());
-    insertEnded.setString(6, j.errorCode());
-    insertEnded.setString(7, j.errorMessage());
-    insertEnded.setLong(8, j.workerPid());
-    insertEnded.setInt(9, j.attempts());
-    insertEnded.setInt(10, j.retries());
-    insertEnded.setLong(11, j.timeoutMs());
-    insertEnded.setLong(12, j.deadlineMs());
-    insertEnded.setLong(13, j.submittedAtMs());
-    insertEnded.setLong(14, j.startedAtMs());
-    insertEnded.setLong(15, j.queuedMs());
-    insertEnded.setLong(16, j.runMs());
-    insertEnded.setLong(17, seq);
-    insertEnded.setString(18, j.idempotencyKey());
+  /**
+   * Inserts a job's row as its record has it: as it was accepted ({@code finishedSeq} 0: not
+   * ended), or as it ended, its acceptance and end in one statement (see {@link
+   * #acceptedAndEndedIn}).
+   */
+  private void insert(JobRecord j, long finishedSeq) throws SQLException {
+    insert.setLong(1, j.id());
+    insert.setString(2, j.handler());
+    insert.setString(3, j.state().name());
+    insert.setString(4, j.inputJson());
+    insert.setString(5, j.outputJson());
+    insert.setString(6, j.errorCode());
+    insert.setString(7, j.errorMessage());
+    insert.setLong(8, j.workerPid());
+    insert.setInt(9, j.attempts());
+    insert.setInt(10, j.retries());
+    insert.setLong(11, j.timeoutMs());
+    insert.setLong(12, j.deadlineMs());
+    insert.setLong(13, j.submittedAtMs());
+    insert.setLong(14, j.startedAtMs());
+    insert.setLong(15, j.queuedMs());
+    insert.setLong(16, j.runMs());
+    if (finishedSeq == 0) {
+      insert.setNull(17, Types.BIGINT);
+    } else {
+      insert.setLong(17, finishedSeq);
+    }
+    insert.setString(18, j.idempotencyKey());
     releaseKeyOf(j);
-    insertEnded.executeUpdate();
+    insert.executeUpdate();
   }
 
   /**
@@ -828,21 +832,7 @@ public final class SqliteStore implements Store {
             if (endedHere.contains(j.id())) {
               continue; // inserted ended, at its end's place
             }
-            insert.setLong(1, j.id());
-            insert.setString(2, j.handler());
-            insert.setString(3, j.state().name());
-            insert.setString(4, j.inputJson());
-            insert.setLong(5, j.workerPid());
-            insert.setInt(6, j.attempts());
-            insert.setInt(7, j.retries());
-            insert.setLong(8, j.timeoutMs());
-            insert.setLong(9, j.deadlineMs());
-            insert.setLong(10, j.submittedAtMs());
-            insert.setLong(11, j.startedAtMs());
-            insert.setLong(12, j.queuedMs());
-            insert.setString(13, j.idempotencyKey());
-            releaseKeyOf(j);
-            insert.executeUpdate();
+            insert(j, 0);
             rowsChange++;
             maxId = Math.max(maxId, j.id());
           }
@@ -862,7 +852,7 @@ public final class SqliteStore implements Store {
           case ENDED -> {
             JobRecord j = w.job();
             if (endedHere.contains(j.id())) {
-              insertEnded(j, finishedSeq + 1);
+              insert(j, finishedSeq + 1);
               rowsChange++;
               maxId = Math.max(maxId, j.id());
               finishedSeq++;
@@ -1061,7 +1051,7 @@ public final class SqliteStore implements Store {
   }
 
   private void closeStatements() {
-    for (PreparedStatement p : new PreparedStatement[] {insert, insertEnded, releaseKey, setState, setEnd, delete, setMeta, prune}) {
+    for (PreparedStatement p : new PreparedStatement[] {insert, releaseKey, setState, setEnd, delete, setMeta, prune}) {
       try {
         if (p != null) {
           p.close();
@@ -1211,7 +1201,6 @@ public final class SqliteStore implements Store {
   boolean writerParked() {
     return writerParked;
   }
-
 
   /**
    * For tests: sets a SQLite pragma on the writer's connection, to make writes fail as a full disk

@@ -16,8 +16,8 @@ import java.util.function.LongConsumer;
  * on that executor itself, in a task of their own, while its writer is idle (the SQLite store does
  * so with {@code process} durability, where a commit costs less than two hand-offs); never more
  * than a quiet service's few, and never with an fsync of each commit (SQLite's periodic checkpoint
- * may still fall in one). Writes are committed in the order they
- * were made, so a completion also means that every earlier write is committed. A store that
+ * may still fall in one). Writes are committed in the order they were made, so a completion also
+ * means that every earlier write is committed. A store that
  * {@link #recordsNothing records nothing} completes every write at once, on the caller's thread.
  *
  * <p>The contract leaves room for a store that several services share: ids come from the store

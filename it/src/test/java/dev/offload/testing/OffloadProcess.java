@@ -13,9 +13,11 @@ public final class OffloadProcess {
   /**
    * {@code java [the launcher's options] [jvmOptions] -cp cli/target/lib/* dev.offload.cli.Main
    * args...}, as {@code scripts/offload} runs it: with the worker distribution and its
-   * class-data-sharing archive, the CLI's own archive if the build made one, Netty's native library
-   * as the build unpacked it, the JVM's warnings on stderr, and, for every command but {@code
-   * serve} and {@code bench}, C1 only and the serial GC. So a test runs what a user runs, and each
+   * class-data-sharing archive, the CLI's own archive if the build made one (client.jsa and
+   * unpooled Netty buffers for a command that only talks to a running service, see
+   * {@link #talksToRunningService}), Netty's native library as the build unpacked it, the JVM's
+   * warnings on stderr, and, for every command but {@code serve} and {@code bench}, C1 only and
+   * the serial GC. So a test runs what a user runs, and each
    * JVM it starts costs what it costs them (a {@code serve} up and serving: about 2.5 s of CPU so,
    * 3.5–4 s without the archive and the launcher's Netty settings, measured on 2 busy cores).
    * {@code jvmOptions} come after the launcher's and so win over them. SIGINT, SIGTERM and SIGHUP are set back to their defaults
@@ -39,9 +41,16 @@ public final class OffloadProcess {
     if (Files.isDirectory(natives)) {
       command.add("-Djava.library.path=" + natives);
     }
-    Path archive = cliLib().resolveSibling("cds").resolve("cli.jsa");
+    boolean client = talksToRunningService(args);
+    Path cds = cliLib().resolveSibling("cds");
+    Path archive = cds.resolve(client ? "client.jsa" : "cli.jsa");
     if (Files.exists(archive)) {
       command.add("-XX:SharedArchiveFile=" + archive);
+    } else if (Files.exists(cds.resolve("cli.jsa"))) {
+      command.add("-XX:SharedArchiveFile=" + cds.resolve("cli.jsa"));
+    }
+    if (client) {
+      command.addAll(List.of("-Dio.netty.allocator.type=unpooled", "-Dio.grpc.netty.useCustomAllocator=false"));
     }
     if (args.length == 0 || !List.of("serve", "bench").contains(args[0])) {
       command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
@@ -50,6 +59,37 @@ public final class OffloadProcess {
     command.addAll(List.of("-cp", cliLib() + "/*", "dev.offload.cli.Main"));
     command.addAll(List.of(args));
     return command;
+  }
+
+  /**
+   * Whether the launcher takes these arguments for a command that only talks to a running
+   * service, and so gives it client.jsa and unpooled Netty buffers: any command but {@code serve},
+   * {@code bench}, {@code batch} and {@code each}, and {@code run} when its {@code --server} names
+   * a TCP target or a Unix socket that is there. Tests name their service with {@code --server}, so
+   * neither {@code $OFFLOAD_SERVER} nor the default socket is looked at.
+   */
+  private static boolean talksToRunningService(String... args) {
+    if (args.length == 0) {
+      return true;
+    }
+    if (List.of("serve", "bench", "batch", "each").contains(args[0])) {
+      return false;
+    }
+    if (!args[0].equals("run")) {
+      return true;
+    }
+    String target = null;
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("--server") && i + 1 < args.length) {
+        target = args[++i];
+      } else if (args[i].startsWith("--server=")) {
+        target = args[i].substring("--server=".length());
+      }
+    }
+    if (target == null) {
+      return false;
+    }
+    return !target.startsWith("unix:") || Files.exists(Path.of(target.substring("unix:".length())));
   }
 
   /** The CLI's runnable lib/ directory, as the build made it. */

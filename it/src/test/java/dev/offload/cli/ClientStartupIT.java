@@ -63,16 +63,15 @@ class ClientStartupIT {
     Started run = start("run", "run", "echo", "{\"n\": 1}", "--server", service.target());
     assertEquals("{\"n\": 1}", run.out().strip());
     run.assertClientOnly();
-    if (Files.exists(archive())) {
-      // client.jsa is made from this very command (see cli/src/build/client-archive.sh): a class
-      // it loads from a jar means the training ran with other options than the launcher's. Save
-      // the classes of Netty's leak records, which it makes for one buffer in 128, at random.
-      List<String> fromJars = run.classes().stream()
-          .filter(c -> c[1].startsWith("file:") || c[1].startsWith("jar:"))
-          .filter(c -> !c[0].startsWith("io.netty.util.ResourceLeakDetector$"))
-          .map(c -> c[0] + " from " + c[1]).toList();
-      assertEquals(List.of(), fromJars, "every class of the run comes from client.jsa");
-    }
+    assertTrue(Files.exists(archive()), "the build made the client archive (its output says why not): " + archive());
+    // client.jsa is made from this very command (see cli/src/build/client-archive.sh): a class it
+    // loads from a jar means the training ran with other options than the launcher's. Save the
+    // classes of Netty's leak records, which it makes for one buffer in 128, at random.
+    List<String> fromJars = run.classes().stream()
+        .filter(c -> c[1].startsWith("file:") || c[1].startsWith("jar:"))
+        .filter(c -> !c[0].startsWith("io.netty.util.ResourceLeakDetector$"))
+        .map(c -> c[0] + " from " + c[1]).toList();
+    assertEquals(List.of(), fromJars, "every class of the run comes from client.jsa");
   }
 
   /** One command's exit, output and the classes its JVM loaded, with where from. */

@@ -301,7 +301,8 @@ public final class SqliteStore implements Store {
     SQLiteConfig config = new SQLiteConfig();
     // Else the driver follows every insert with a SELECT last_insert_rowid() of its own (a new
     // statement, prepared each time) for getGeneratedKeys, which nothing here calls: the store
-    // gives the ids. Measured at in-flight 256: a third of the writer's time in its statements.
+    // gives the ids. Measured at in-flight 256: a third of the time the writer spent executing
+    // statements.
     config.setGetGeneratedKeys(false);
     Connection c = config.createConnection("jdbc:sqlite:" + path);
     try (Statement s = c.createStatement()) {

@@ -1,21 +1,21 @@
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
+import org.sqlite.SQLiteConfig;
 
 /**
  * The two costs the durability targets of {@code scripts/bench} are built from, measured on their
  * own: one SQLite commit of one small row, with {@code synchronous=NORMAL} (durability
  * {@code process}) and {@code synchronous=FULL} ({@code machine}), and one thread hand-off.
  *
- * <p>The commits go to a WAL-mode SQLite file opened with the pragmas {@code SqliteStore} uses
- * (journal_mode=WAL, synchronous, cache_size=-16384) in DIR, which the bench puts on the same
+ * <p>The commits go to a WAL-mode SQLite file opened as {@code SqliteStore} opens its own (the
+ * driver's getGeneratedKeys off; journal_mode=WAL, synchronous, cache_size=-16384) in DIR, which the bench puts on the same
  * filesystem as the stores it measures; the table has the store's shape (an integer key, a few
  * text and integer columns, one partial index), and each transaction is one INSERT and its commit,
  * as a lone job's acceptance is. NORMAL and FULL take turns in rounds, so that a change in the
@@ -66,7 +66,9 @@ public final class CommitCost {
   }
 
   private static void commits(Path file, long[] normal, long[] full) throws SQLException {
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setGetGeneratedKeys(false); // as SqliteStore opens its file: no extra query per insert
+    try (Connection c = config.createConnection("jdbc:sqlite:" + file)) {
       try (Statement s = c.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
         s.execute("PRAGMA cache_size=-16384");

@@ -30,12 +30,17 @@ client=("$@")
 
 lib="$target/lib/*"
 cds="$target/cds"
+# An archive from an earlier build no longer matches the jars, and the JVM would warn about it.
+rm -f "$cds/client.jsa"
+# Who builds it must not matter: a client command reads these (an unreadable token file would
+# fail the training run, a readable one add its classes to the archive).
+unset OFFLOAD_SERVER OFFLOAD_TOKEN_FILE OFFLOAD_TLS_CA
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/offload-client-archive.XXXXXX")
 socket="$scratch/s.sock"
 service=""
 
-# Stops the service as Ctrl-C would, and kills it if it has not exited within 30 s (its workers
-# then exit by themselves, as they do when their supervisor dies).
+# Stops the service with SIGTERM (a background job of a script ignores SIGINT), and kills it if it
+# has not exited within 30 s (its workers then exit by themselves, as when their supervisor dies).
 stop_service() {
   if [ -n "$service" ] && kill -0 "$service" 2>/dev/null; then
     kill -TERM "$service" 2>/dev/null || true
@@ -53,7 +58,7 @@ trap 'stop_service; rm -rf "$scratch"' EXIT
 # Says why there is no client archive, with the log that tells more, and ends the script.
 give_up() { # why log
   echo "client-archive: WARNING: $1; no client.jsa, so client commands map the larger cli.jsa. Its log:" >&2
-  cat "$2" >&2
+  cat "$2" >&2 || true
   rm -f "$cds/client.jsa"
   exit 0
 }
@@ -73,9 +78,11 @@ until [ -S "$socket" ]; do
   sleep 0.1
 done
 
-"$java" "${shared[@]}" "${client[@]}" -XX:DumpLoadedClassList="$cds/client.classlist" -cp "$lib" \
+# Bounded like the rest: a run that hangs (a worker that never starts) stops the build no longer
+# than two minutes; on TERM it cancels its job and exits.
+timeout 120 "$java" "${shared[@]}" "${client[@]}" -XX:DumpLoadedClassList="$cds/client.classlist" -cp "$lib" \
   dev.offload.cli.Main run echo 1 --server "unix:$socket" >"$cds/client-training.log" 2>&1 \
-  || give_up "the training run failed" "$cds/client-training.log"
+  || give_up "the training run failed or took over two minutes" "$cds/client-training.log"
 stop_service
 
 "$java" "${shared[@]}" -Xshare:dump -XX:SharedClassListFile="$cds/client.classlist" \

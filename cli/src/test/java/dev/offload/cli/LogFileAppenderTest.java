@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.util.LogbackMDCAdapter;
+import ch.qos.logback.core.rolling.TimeBasedRollingPolicy;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -51,6 +52,12 @@ class LogFileAppenderTest {
   void fullDisk_warnsOnceNamingTheFileAndWhy_andCountsEveryLostLine() throws Exception {
     Path file = Files.createSymbolicLink(dir.resolve("offload.log"), Path.of("/dev/full")); // every write: ENOSPC
     LogFileAppender appender = appenderOn(file);
+    // /dev/full's timestamp is usually the machine's boot: on a later day Logback takes the link
+    // for an earlier day's log and rolls it over at the first line (renames the link, then writes
+    // a fresh file, and compresses the endless /dev/full until it stops). Its clock is set to that
+    // timestamp, so that the link stays the log file.
+    ((TimeBasedRollingPolicy<?>) appender.getRollingPolicy()).getTimeBasedFileNamingAndTriggeringPolicy()
+        .setCurrentTime(Files.getLastModifiedTime(file).toMillis());
     Logger log = context.getLogger("test");
 
     for (int i = 1; i <= 5; i++) {

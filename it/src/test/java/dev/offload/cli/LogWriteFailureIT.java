@@ -7,6 +7,7 @@ import dev.offload.testing.Await;
 import dev.offload.testing.Cli;
 import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.testing.ServeProcess;
+import dev.offload.testing.SmallDisk;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +31,18 @@ class LogWriteFailureIT {
   @Test
   void logFileOnAFullDisk_warnsOnceOnStderr_andTheMetricKeepsCounting() throws Exception {
     Path state = Files.createDirectories(dir.resolve("state"));
-    Path log = Files.createSymbolicLink(state.resolve("offload.log"), Path.of("/dev/full")); // every write: ENOSPC, even for root
+    // The log is a file on a full disk of its own: every write fails with ENOSPC, even for root. Not
+    // a link to /dev/full: its timestamp is the machine's boot, and on a later day Logback takes it
+    // for an earlier day's log and rolls it over at the first line, writing a fresh file after.
+    try (SmallDisk disk = SmallDisk.mount(dir, 1)) {
+      Path full = Files.createFile(disk.path().resolve("offload.log"));
+      disk.fill();
+      Path log = Files.createSymbolicLink(state.resolve("offload.log"), full);
+      serveWithTheLogOn(state, log);
+    }
+  }
+
+  private void serveWithTheLogOn(Path state, Path log) throws Exception {
     try (ServeProcess serve = ServeProcess.start(dir, List.of(),
         "--workers", "1", "--state-dir", state.toString(), "--metrics", ServeProcess.freeLoopbackAddress())) {
       failAJob(serve); // a FAILED job is a warning in the log

@@ -13,8 +13,8 @@ public final class OffloadProcess {
   /**
    * {@code java [the launcher's options] [jvmOptions] -cp cli/target/lib/* dev.offload.cli.Main
    * args...}, as {@code scripts/offload} runs it: with the worker distribution and its
-   * class-data-sharing archive, the CLI's own archive if the build made one (client.jsa and
-   * unpooled Netty buffers for a command that only talks to a running service, see
+   * class-data-sharing archive, the CLI's own archive if the build made one (client.jsa, with
+   * unpooled Netty buffers, for a command that only talks to a running service, see
    * {@link #talksToRunningService}), Netty's native library as the build unpacked it, the JVM's
    * warnings on stderr, and, for every command but {@code serve} and {@code bench}, C1 only and
    * the serial GC. So a test runs what a user runs, and each JVM it starts costs what it costs
@@ -41,15 +41,15 @@ public final class OffloadProcess {
     if (Files.isDirectory(natives)) {
       command.add("-Djava.library.path=" + natives);
     }
-    boolean client = talksToRunningService(args);
     Path cds = cliLib().resolveSibling("cds");
-    Path archive = cds.resolve(client ? "client.jsa" : "cli.jsa");
+    Path archive = cds.resolve(talksToRunningService(args) ? "client.jsa" : "cli.jsa");
+    if (!Files.exists(archive)) {
+      archive = cds.resolve("cli.jsa");
+    }
     if (Files.exists(archive)) {
       command.add("-XX:SharedArchiveFile=" + archive);
-    } else if (Files.exists(cds.resolve("cli.jsa"))) {
-      command.add("-XX:SharedArchiveFile=" + cds.resolve("cli.jsa"));
     }
-    if (client) {
+    if (archive.endsWith("client.jsa")) {
       command.addAll(List.of("-Dio.netty.allocator.type=unpooled", "-Dio.grpc.netty.useCustomAllocator=false"));
     }
     if (args.length == 0 || !List.of("serve", "bench").contains(args[0])) {
@@ -89,7 +89,11 @@ public final class OffloadProcess {
     if (target == null) {
       return false;
     }
-    return !target.startsWith("unix:") || Files.exists(Path.of(target.substring("unix:".length())));
+    if (!target.startsWith("unix:")) {
+      return true;
+    }
+    Path socket = Path.of(target.substring("unix:".length())); // the launcher's [ -S ]: there, and neither a file nor a directory
+    return Files.exists(socket) && !Files.isRegularFile(socket) && !Files.isDirectory(socket);
   }
 
   /** The CLI's runnable lib/ directory, as the build made it. */

@@ -113,8 +113,25 @@ public final class OffloadCommand implements Runnable {
     return args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
   }
 
+  /**
+   * picocli's system property naming the built-in converters it should not set up, as regular
+   * expressions of their types' class names.
+   */
+  static final String CONVERTER_EXCLUDES = "picocli.converters.excludes";
+
+  /**
+   * The built-in converters no option here uses. picocli sets up one for every java.time and
+   * java.sql type on each command line it makes, each found by reflection and its class
+   * initialized (java.time's build formatters and compile patterns): 7 ms of every command's
+   * start. Durations have {@link DurationConverter}; a test checks that no option needs these.
+   */
+  static final String UNUSED_CONVERTERS = "java\\.time\\..*,java\\.sql\\..*";
+
   /** With offload's error handling: short messages, exit codes from {@link ExitCodes}. */
   private static CommandLine newCommandLine(List<Subcommand> commands) {
+    if (System.getProperty(CONVERTER_EXCLUDES) == null) {
+      System.setProperty(CONVERTER_EXCLUDES, UNUSED_CONVERTERS);
+    }
     CommandLine cli = new CommandLine(new OffloadCommand());
     for (Subcommand command : commands) {
       CommandLine sub = new CommandLine(command.type());

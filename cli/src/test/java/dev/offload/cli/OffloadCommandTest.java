@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -62,6 +63,30 @@ class OffloadCommandTest {
     assertEquals(0, cli.execute("--version"));
     assertTrue(out.toString().startsWith("offload "), out.toString());
     assertTrue(out.toString().contains("Java " + Runtime.version()), out.toString());
+  }
+
+  @Test
+  void noOptionNeedsAConverterTheCommandLineLeavesOut() {
+    CommandLine cli = OffloadCommand.newCommandLine();
+    assertEquals(OffloadCommand.UNUSED_CONVERTERS, System.getProperty(OffloadCommand.CONVERTER_EXCLUDES));
+    List<String> needing = new ArrayList<>();
+    collectArgsNeedingExcludedConverters(cli, needing);
+    assertEquals(List.of(), needing, "these options need a converter of their own (the built-in ones for java.time and java.sql are left out)");
+  }
+
+  private static void collectArgsNeedingExcludedConverters(CommandLine cli, List<String> needing) {
+    for (CommandLine.Model.ArgSpec arg : cli.getCommandSpec().args()) {
+      boolean ownConverter = arg.converters().length > 0;
+      for (Class<?> type : arg.auxiliaryTypes()) {
+        String name = type.getName();
+        if (!ownConverter && (name.startsWith("java.time.") || name.startsWith("java.sql."))) {
+          needing.add(cli.getCommandName() + " " + arg.paramLabel() + " (" + name + ")");
+        }
+      }
+    }
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      collectArgsNeedingExcludedConverters(sub, needing);
+    }
   }
 
   @Test

@@ -1,5 +1,6 @@
 package dev.offload.wire;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ch.qos.logback.classic.Level;
@@ -11,6 +12,10 @@ import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.netty.channel.EventLoopGroup;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -64,6 +69,20 @@ class UnixSocketsTest {
       server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     assertTrue(events.list.isEmpty(), "warnings logged: " + events.list);
+  }
+
+  @Test
+  void answers_whileSomethingListens_andNotForAMissingOrLeftBehindSocketFile() throws Exception {
+    Path socket = dir.resolve("probe.sock");
+    assertFalse(UnixSockets.answers(socket), "no file");
+    try (ServerSocketChannel listener = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+      listener.bind(UnixDomainSocketAddress.of(socket));
+      assertTrue(UnixSockets.answers(socket), "a listener that has not accepted yet");
+      assertTrue(UnixSockets.answers(socket), "a second probe, the first one's connection still unaccepted");
+    }
+    // Closing a listener leaves its file behind, as a service killed with -9 does.
+    assertTrue(Files.exists(socket));
+    assertFalse(UnixSockets.answers(socket), "a file nothing listens on");
   }
 
   private static boolean awaitReady(ManagedChannel channel) throws InterruptedException {

@@ -85,6 +85,22 @@ timeout 120 "$java" "${shared[@]}" "${client[@]}" -XX:DumpLoadedClassList="$cds/
   || give_up "the training run failed or took over two minutes" "$cds/client-training.log"
 stop_service
 
+# Which way gRPC's first call goes depends on timing: if the connection is not up yet when the
+# call starts (the usual case), the call waits in a DelayedStream, which loads a dozen classes
+# the other way does not; if it is (a cold page cache slows the main thread), those never load.
+# The archive holds them either way, whichever the training run took: every class of both
+# families in the jar that the list lacks, each with an id of its own (the list's format).
+missing=$("${java%/*}/jar" tf "$target/lib/offload.jar" \
+  | sed -n 's#^\(io/grpc/internal/Delayed\(Stream\|ClientTransport\)[^/]*\)\.class$#\1#p' \
+  | grep -vxF -f <(sed -n 's/ id: .*//p' "$cds/client.classlist") || true)
+if [ -n "$missing" ]; then
+  next_id=$(sed -n 's/.* id: \([0-9]*\).*/\1/p' "$cds/client.classlist" | sort -n | tail -n 1)
+  while IFS= read -r class; do
+    next_id=$((next_id + 1))
+    echo "$class id: $next_id" >>"$cds/client.classlist"
+  done <<<"$missing"
+fi
+
 "$java" "${shared[@]}" -Xshare:dump -XX:SharedClassListFile="$cds/client.classlist" \
   -XX:SharedArchiveFile="$cds/client.jsa" -cp "$lib" >"$cds/client-archive.log" 2>&1 \
   || give_up "the dump failed" "$cds/client-archive.log"

@@ -73,7 +73,8 @@ public sealed interface ServerTarget {
 
   /**
    * The default: {@code $OFFLOAD_SERVER} if set, else
-   * {@code unix:${XDG_RUNTIME_DIR:-/tmp}/offload-$USER/offload.sock}.
+   * {@code unix:${XDG_RUNTIME_DIR:-/tmp}/offload-$USER/offload.sock}, where {@code $USER} is Java's
+   * {@code user.name} (the password database's name for this uid), not the environment's.
    *
    * @return the default target
    * @throws IllegalArgumentException if {@code $OFFLOAD_SERVER} is set and not a target

@@ -29,7 +29,10 @@ final class ClientLogging {
 
   private ClientLogging() {}
 
-  /** First thing in main for a client command: before any Netty or gRPC class is loaded. */
+  /**
+   * First thing for a client command, on {@link ClientWarmUp}'s thread: before any Netty or gRPC
+   * class is initialized.
+   */
   static void configure() {
     // SLF4J 2.0.9 and later read this when they initialize, which a client command may never do.
     System.setProperty("slf4j.provider", PROVIDER);

@@ -1,5 +1,7 @@
 package dev.offload.cli;
 
+import picocli.CommandLine;
+
 /** The {@code offload} command; {@code scripts/offload} execs the JVM with this class. */
 public final class Main {
 
@@ -23,9 +25,16 @@ public final class Main {
     }
     if (args.length > 0 && args[0].equals("serve")) {
       Logging.configure();
-    } else {
-      ClientLogging.configure();
+      System.exit(OffloadCommand.newCommandLine(args).execute(args));
     }
-    System.exit(OffloadCommand.newCommandLine(args).execute(args));
+    // A client command: logging and the classes of its connection get ready on a second thread
+    // meanwhile, and the command runs (picocli's default, RunLast) once they are.
+    ClientWarmUp warmUp = ClientWarmUp.start();
+    CommandLine cli = OffloadCommand.newCommandLine(args);
+    cli.setExecutionStrategy(parsed -> {
+      warmUp.await();
+      return new CommandLine.RunLast().execute(parsed);
+    });
+    System.exit(cli.execute(args));
   }
 }

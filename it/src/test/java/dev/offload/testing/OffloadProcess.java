@@ -14,12 +14,12 @@ public final class OffloadProcess {
    * {@code java [the launcher's options] [jvmOptions] -cp cli/target/lib/* dev.offload.cli.Main
    * args...}, as {@code scripts/offload} runs it: with the worker distribution and its
    * class-data-sharing archive, the CLI's own archive if the build made one (client.jsa, with
-   * unpooled Netty buffers, for a command that only talks to a running service, see
-   * {@link #talksToRunningService}), Netty's native library as the build unpacked it, the JVM's
-   * warnings on stderr, and, for every command but {@code serve} and {@code bench}, C1 only and
-   * the serial GC. So a test runs what a user runs, and each JVM it starts costs what it costs
-   * them (a {@code serve} up and serving: about 2.5 s of CPU so, 3.5–4 s without the archive and
-   * the launcher's Netty settings, measured on 2 busy cores). {@code jvmOptions} come after the
+   * unpooled Netty buffers and fewer compiles, for a command that only talks to a running service,
+   * see {@link #talksToRunningService}), Netty's native library as the build unpacked it, the JVM's
+   * warnings on stderr, and, for every command but {@code serve} and {@code bench}, C1 only and the
+   * serial GC. So a test runs what a user runs, and each JVM it starts costs what it costs them (a
+   * {@code serve} up and serving: about 2.5 s of CPU so, 3.5–4 s without the archive and the
+   * launcher's Netty settings, measured on 2 busy cores). {@code jvmOptions} come after the
    * launcher's and so win over them. SIGINT, SIGTERM and SIGHUP are set back to their defaults
    * first: a test JVM started from a background shell inherits SIGINT ignored (and under nohup
    * SIGHUP), and a process that ignores a signal cannot show what the signal does.
@@ -50,7 +50,7 @@ public final class OffloadProcess {
       command.add("-XX:SharedArchiveFile=" + archive);
     }
     if (archive.endsWith("client.jsa")) {
-      command.addAll(List.of("-Dio.netty.allocator.type=unpooled", "-Dio.grpc.netty.useCustomAllocator=false"));
+      command.addAll(List.of("-Dio.netty.allocator.type=unpooled", "-Dio.grpc.netty.useCustomAllocator=false", "-XX:CompileThresholdScaling=8"));
     }
     if (args.length == 0 || !List.of("serve", "bench").contains(args[0])) {
       command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));

@@ -70,6 +70,7 @@ public final class CommitCost {
     config.setGetGeneratedKeys(false); // as SqliteStore opens its file: no extra query per insert
     try (Connection c = config.createConnection("jdbc:sqlite:" + file)) {
       try (Statement s = c.createStatement()) {
+        s.execute("PRAGMA locking_mode=EXCLUSIVE"); // as SqliteStore: its file locks taken once, no -shm
         s.execute("PRAGMA journal_mode=WAL");
         s.execute("PRAGMA cache_size=-16384");
         s.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, handler TEXT NOT NULL, state TEXT NOT NULL,"

@@ -306,6 +306,11 @@ public final class SqliteStore implements Store {
     config.setGetGeneratedKeys(false);
     Connection c = config.createConnection("jdbc:sqlite:" + path);
     try (Statement s = c.createStatement()) {
+      // This service alone uses the file (StoreLock sees to that): SQLite takes its file locks once
+      // and keeps them, where it would take and drop them with fcntl around every transaction, and
+      // keeps the WAL's index in its own memory instead of a shared -shm file (which needs this
+      // before the WAL is first opened, so before the first read).
+      s.execute("PRAGMA locking_mode=EXCLUSIVE");
       int version;
       try (ResultSet r = s.executeQuery("PRAGMA user_version")) {
         version = r.getInt(1);

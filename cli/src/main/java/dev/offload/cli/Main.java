@@ -23,18 +23,20 @@ public final class Main {
       }
       return;
     }
+    CommandLine cli;
     if (args.length > 0 && args[0].equals("serve")) {
       Logging.configure();
-      System.exit(OffloadCommand.newCommandLine(args).execute(args));
+      cli = OffloadCommand.newCommandLine(args);
+    } else {
+      // A client command: logging and the classes of its connection get ready on a second thread
+      // while picocli builds its model, and the command runs (picocli's default, RunLast) once they are.
+      ClientWarmUp warmUp = ClientWarmUp.start();
+      cli = OffloadCommand.newCommandLine(args);
+      cli.setExecutionStrategy(parsed -> {
+        warmUp.await();
+        return new CommandLine.RunLast().execute(parsed);
+      });
     }
-    // A client command: logging and the classes of its connection get ready on a second thread
-    // meanwhile, and the command runs (picocli's default, RunLast) once they are.
-    ClientWarmUp warmUp = ClientWarmUp.start();
-    CommandLine cli = OffloadCommand.newCommandLine(args);
-    cli.setExecutionStrategy(parsed -> {
-      warmUp.await();
-      return new CommandLine.RunLast().execute(parsed);
-    });
     System.exit(cli.execute(args));
   }
 }

@@ -14,6 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -27,6 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sqlite.SQLiteConfig;
 
 /** The SQLite store on its own: what it records, what it gives back after a crash, and what it refuses. */
 class SqliteStoreTest {
@@ -79,6 +82,28 @@ class SqliteStoreTest {
       assertEquals(0, recovery.lostAtMs());
       assertEquals(0, store.jobsKept());
       assertTrue(store.sizeBytes() > 0);
+    }
+  }
+
+  @Test
+  void whileOpen_theFileIsHeldForGood_withoutAShmFile_andReadableOnceClosed() throws Exception {
+    Path db = dir.resolve("jobs.db");
+    SQLiteConfig noWait = new SQLiteConfig();
+    noWait.setBusyTimeout(0);
+    try (SqliteStore store = store(10)) {
+      open(store);
+      CompletableFuture<StoreException> committed = new CompletableFuture<>();
+      store.accepted(queued(1, 0), committed::complete);
+      await(committed);
+      assertFalse(Files.exists(dir.resolve("jobs.db-shm")), "the WAL's index is in the service's memory");
+      try (Connection other = noWait.createConnection("jdbc:sqlite:" + db); Statement s = other.createStatement()) {
+        SQLException e = assertThrows(SQLException.class, () -> s.executeQuery("SELECT count(*) FROM jobs"));
+        assertTrue(e.getMessage().contains("locked") || e.getMessage().contains("BUSY"), e.getMessage());
+      }
+    }
+    try (Connection other = noWait.createConnection("jdbc:sqlite:" + db); Statement s = other.createStatement();
+        ResultSet r = s.executeQuery("SELECT count(*) FROM jobs")) {
+      assertEquals(1, r.getInt(1));
     }
   }
 

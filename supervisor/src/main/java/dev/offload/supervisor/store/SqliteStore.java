@@ -47,6 +47,11 @@ import org.sqlite.SQLiteException;
  * committed there instead (see {@link #commitHere}): a lone job then pays its commits, not four
  * thread hand-offs.
  *
+ * <p><b>A group's statements.</b> A group is written as the rows it leaves ({@link GroupRows}):
+ * each job once, as its last write in the group has it, and each kind of row (inserted, started or
+ * queued again, ended) in a few multi-row statements ({@link MultiRowStatement}) rather than one
+ * statement a write. Through the JDBC driver a statement's execution costs more than its row.
+ *
  * <p><b>What is kept.</b> One row per job, and a few facts ({@code meta}): the next id, the time of
  * the service's last heartbeat (written with the commits, and once a second while idle), and how
  * many jobs had ended at the last pruning (each job ended since carries its place in that count,
@@ -210,12 +215,11 @@ public final class SqliteStore implements Store {
   private String loggedFailure;
   private long failedCommits;
   private long refusedWhileFailing;
-  private PreparedStatement insert;
+  private MultiRowStatement<GroupRows.Row> insertRows;
   /** Takes a key off an older row (see where it is used). */
   private PreparedStatement releaseKey;
-  private PreparedStatement setState;
-  private PreparedStatement setEnd;
-  private PreparedStatement delete;
+  private MultiRowStatement<JobRecord> restateRows;
+  private MultiRowStatement<GroupRows.Row> endRows;
   private PreparedStatement setMeta;
   private PreparedStatement prune;
 
@@ -506,25 +510,80 @@ public final class SqliteStore implements Store {
   }
 
   private void prepare() throws SQLException {
-    insert = connection.prepareStatement("INSERT OR REPLACE INTO jobs (id, handler, state, input_json, output_json,"
+    insertRows = new MultiRowStatement<>(connection, "INSERT OR REPLACE INTO jobs (id, handler, state, input_json, output_json,"
         + " error_code, error_message, worker_pid, attempts, retries, timeout_ms, deadline_ms, submitted_at_ms, started_at_ms,"
-        + " queued_ms, run_ms, finished_seq, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        + " queued_ms, run_ms, finished_seq, idempotency_key) VALUES ", 18, "", SqliteStore::bindInsert);
     releaseKey = connection.prepareStatement("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?");
-    setState = connection.prepareStatement(
-        "UPDATE jobs SET state = ?, worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ? WHERE id = ?");
-    setEnd = connection.prepareStatement("UPDATE jobs SET state = ?, output_json = ?, error_code = ?, error_message = ?,"
-        + " worker_pid = ?, attempts = ?, started_at_ms = ?, queued_ms = ?, run_ms = ?, finished_seq = ? WHERE id = ?");
-    delete = connection.prepareStatement("DELETE FROM jobs WHERE id = ?");
+    restateRows = new MultiRowStatement<>(connection, "UPDATE jobs SET state = v.column2, worker_pid = v.column3,"
+        + " attempts = v.column4, started_at_ms = v.column5, queued_ms = v.column6 FROM (VALUES ", 6,
+        ") AS v WHERE jobs.id = v.column1", SqliteStore::bindRestate);
+    endRows = new MultiRowStatement<>(connection, "UPDATE jobs SET state = v.column2, output_json = v.column3,"
+        + " error_code = v.column4, error_message = v.column5, worker_pid = v.column6, attempts = v.column7,"
+        + " started_at_ms = v.column8, queued_ms = v.column9, run_ms = v.column10, finished_seq = v.column11 FROM (VALUES ", 11,
+        ") AS v WHERE jobs.id = v.column1", SqliteStore::bindEnd);
     setMeta = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?");
     prune = connection.prepareStatement("DELETE FROM jobs WHERE finished_seq <= ?");
+  }
+
+  /** A job's whole row, as {@link #insertRows} takes it: ended if its place in the order of ends is set. */
+  private static void bindInsert(PreparedStatement p, int first, GroupRows.Row row) throws SQLException {
+    JobRecord j = row.job();
+    p.setLong(first, j.id());
+    p.setString(first + 1, j.handler());
+    p.setString(first + 2, j.state().name());
+    p.setString(first + 3, j.inputJson());
+    p.setString(first + 4, j.outputJson());
+    p.setString(first + 5, j.errorCode());
+    p.setString(first + 6, j.errorMessage());
+    p.setLong(first + 7, j.workerPid());
+    p.setInt(first + 8, j.attempts());
+    p.setInt(first + 9, j.retries());
+    p.setLong(first + 10, j.timeoutMs());
+    p.setLong(first + 11, j.deadlineMs());
+    p.setLong(first + 12, j.submittedAtMs());
+    p.setLong(first + 13, j.startedAtMs());
+    p.setLong(first + 14, j.queuedMs());
+    p.setLong(first + 15, j.runMs());
+    if (row.finishedSeq() == 0) {
+      p.setNull(first + 16, Types.BIGINT);
+    } else {
+      p.setLong(first + 16, row.finishedSeq());
+    }
+    p.setString(first + 17, j.idempotencyKey());
+  }
+
+  /** What a start, or a return to the queue, changes: as {@link #restateRows} takes it. */
+  private static void bindRestate(PreparedStatement p, int first, JobRecord j) throws SQLException {
+    p.setLong(first, j.id());
+    p.setString(first + 1, j.state().name());
+    p.setLong(first + 2, j.workerPid());
+    p.setInt(first + 3, j.attempts());
+    p.setLong(first + 4, j.startedAtMs());
+    p.setLong(first + 5, j.queuedMs());
+  }
+
+  /** What an end changes: as {@link #endRows} takes it. */
+  private static void bindEnd(PreparedStatement p, int first, GroupRows.Row row) throws SQLException {
+    JobRecord j = row.job();
+    p.setLong(first, j.id());
+    p.setString(first + 1, j.state().name());
+    p.setString(first + 2, j.outputJson());
+    p.setString(first + 3, j.errorCode());
+    p.setString(first + 4, j.errorMessage());
+    p.setLong(first + 5, j.workerPid());
+    p.setInt(first + 6, j.attempts());
+    p.setLong(first + 7, j.startedAtMs());
+    p.setLong(first + 8, j.queuedMs());
+    p.setLong(first + 9, j.runMs());
+    p.setLong(first + 10, row.finishedSeq());
   }
 
   // ---- writes: queued by any thread, applied by the writer ----
 
   /** One write: a kind, the job (null: nothing to write), and who waits for it (may be null). */
-  private record Write(Kind kind, JobRecord job, Completion done) {}
+  record Write(Kind kind, JobRecord job, Completion done) {}
 
-  private enum Kind { ACCEPTED, STATE, ENDED }
+  enum Kind { ACCEPTED, STATE, ENDED }
 
   @Override
   public void accepted(JobRecord job, Completion done) {
@@ -748,57 +807,6 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * The jobs whose acceptance and end are both in this group: each is inserted once, ended, at its
-   * end's place in the group (one statement instead of an insert, an end, and perhaps a start
-   * between them; the group is one transaction, so nothing could see those steps apart). A short
-   * job's, on a quiet service.
-   */
-  private static Set<Long> acceptedAndEndedIn(List<Write> group) {
-    Set<Long> accepted = new HashSet<>();
-    Set<Long> both = new HashSet<>();
-    for (Write w : group) {
-      if (w.kind() == Kind.ACCEPTED) {
-        accepted.add(w.job().id());
-      } else if (w.kind() == Kind.ENDED && accepted.contains(w.job().id())) {
-        both.add(w.job().id());
-      }
-    }
-    return both;
-  }
-
-  /**
-   * Inserts a job's row as its record has it: as it was accepted ({@code finishedSeq} 0: not
-   * ended), or as it ended, its acceptance and end in one statement (see {@link
-   * #acceptedAndEndedIn}).
-   */
-  private void insert(JobRecord j, long finishedSeq) throws SQLException {
-    insert.setLong(1, j.id());
-    insert.setString(2, j.handler());
-    insert.setString(3, j.state().name());
-    insert.setString(4, j.inputJson());
-    insert.setString(5, j.outputJson());
-    insert.setString(6, j.errorCode());
-    insert.setString(7, j.errorMessage());
-    insert.setLong(8, j.workerPid());
-    insert.setInt(9, j.attempts());
-    insert.setInt(10, j.retries());
-    insert.setLong(11, j.timeoutMs());
-    insert.setLong(12, j.deadlineMs());
-    insert.setLong(13, j.submittedAtMs());
-    insert.setLong(14, j.startedAtMs());
-    insert.setLong(15, j.queuedMs());
-    insert.setLong(16, j.runMs());
-    if (finishedSeq == 0) {
-      insert.setNull(17, Types.BIGINT);
-    } else {
-      insert.setLong(17, finishedSeq);
-    }
-    insert.setString(18, j.idempotencyKey());
-    releaseKeyOf(j);
-    insert.executeUpdate();
-  }
-
-  /**
    * The service gives a key to a new job only once it has forgotten the job that had it (pruned
    * past --keep-finished); this file prunes later, and may hold that job still: it keeps its row,
    * without the key. (REPLACE would delete the row instead.)
@@ -809,6 +817,25 @@ public final class SqliteStore implements Store {
       releaseKey.setLong(2, j.id());
       releaseKey.executeUpdate();
     }
+  }
+
+  /**
+   * Numbers a group's ends again, in order, counting only the jobs that have a row. Rare: the end
+   * of a job whose acceptance the store never recorded (refused while it could not write) updates
+   * no row, and its number would be a gap in the order of ends, which pruning counts by.
+   *
+   * @return how many of the ends have a row
+   */
+  private int renumberEnds(List<GroupRows.Row> ends) throws SQLException {
+    int numbered = 0;
+    try (PreparedStatement p = connection.prepareStatement("UPDATE jobs SET finished_seq = ? WHERE id = ?")) {
+      for (GroupRows.Row row : ends) {
+        p.setLong(1, finishedSeq + numbered + 1);
+        p.setLong(2, row.job().id());
+        numbered += p.executeUpdate();
+      }
+    }
+    return numbered;
   }
 
   /**
@@ -834,61 +861,20 @@ public final class SqliteStore implements Store {
         prepare();
         prepareNeeded = false;
       }
-      long maxId = 0;
-      Set<Long> endedHere = acceptedAndEndedIn(group);
-      for (Write w : group) {
-        switch (w.kind()) {
-          case ACCEPTED -> {
-            JobRecord j = w.job();
-            if (endedHere.contains(j.id())) {
-              continue; // inserted ended, at its end's place
-            }
-            insert(j, 0);
-            rowsChange++;
-            maxId = Math.max(maxId, j.id());
-          }
-          case STATE -> {
-            JobRecord j = w.job();
-            if (j == null || endedHere.contains(j.id())) {
-              continue;
-            }
-            setState.setString(1, j.state().name());
-            setState.setLong(2, j.workerPid());
-            setState.setInt(3, j.attempts());
-            setState.setLong(4, j.startedAtMs());
-            setState.setLong(5, j.queuedMs());
-            setState.setLong(6, j.id());
-            setState.executeUpdate();
-          }
-          case ENDED -> {
-            JobRecord j = w.job();
-            if (endedHere.contains(j.id())) {
-              insert(j, finishedSeq + 1);
-              rowsChange++;
-              maxId = Math.max(maxId, j.id());
-              finishedSeq++;
-              endedSincePrune++;
-              continue;
-            }
-            setEnd.setString(1, j.state().name());
-            setEnd.setString(2, j.outputJson());
-            setEnd.setString(3, j.errorCode());
-            setEnd.setString(4, j.errorMessage());
-            setEnd.setLong(5, j.workerPid());
-            setEnd.setInt(6, j.attempts());
-            setEnd.setLong(7, j.startedAtMs());
-            setEnd.setLong(8, j.queuedMs());
-            setEnd.setLong(9, j.runMs());
-            setEnd.setLong(10, finishedSeq + 1);
-            setEnd.setLong(11, j.id());
-            if (setEnd.executeUpdate() > 0) {
-              finishedSeq++;
-              endedSincePrune++;
-            }
-          }
-        }
+      GroupRows rows = GroupRows.of(group, finishedSeq);
+      rowsChange += insertRows.execute(rows.inserted);
+      for (GroupRows.Row row : rows.insertedWithKey) {
+        releaseKeyOf(row.job());
+        rowsChange += insertRows.execute(List.of(row));
       }
-      nextId = Math.max(nextId, maxId + 1);
+      restateRows.execute(rows.restated);
+      int ends = rows.endsInOrder.size();
+      if (endRows.execute(rows.ended) < rows.ended.size()) {
+        ends = renumberEnds(rows.endsInOrder);
+      }
+      finishedSeq += ends;
+      endedSincePrune += ends;
+      nextId = Math.max(nextId, rows.maxInsertedId + 1);
       if (nextId + ID_RESERVATION / 2 > reserved) {
         reserved = nextId + ID_RESERVATION;
         setMeta(setMeta, "next_id", reserved);
@@ -1062,7 +1048,10 @@ public final class SqliteStore implements Store {
   }
 
   private void closeStatements() {
-    for (PreparedStatement p : new PreparedStatement[] {insert, releaseKey, setState, setEnd, delete, setMeta, prune}) {
+    for (MultiRowStatement<?> m : List.of(insertRows, restateRows, endRows)) {
+      m.close();
+    }
+    for (PreparedStatement p : new PreparedStatement[] {releaseKey, setMeta, prune}) {
       try {
         if (p != null) {
           p.close();

@@ -315,6 +315,79 @@ class SqliteStoreTest {
   }
 
   @Test
+  void manyJobsAtEveryStep_inGroupsOfAnySize_areRecordedRowForRow() throws Exception {
+    // 100 accepted, 70 of them started, 37 of those ended: lengths that take several statements each.
+    List<JobRecord> expected = new ArrayList<>();
+    try (SqliteStore store = store(1_000)) {
+      open(store);
+      CompletableFuture<StoreException> last = new CompletableFuture<>();
+      List<JobRecord> started = new ArrayList<>();
+      List<JobRecord> stillQueued = new ArrayList<>();
+      for (long id = 1; id <= 100; id++) {
+        JobRecord job = queued(id, 1);
+        store.accepted(job, f -> {});
+        (id <= 70 ? started : stillQueued).add(id <= 70 ? running(job, 1) : job);
+      }
+      store.started(started, f -> {});
+      for (int i = 0; i < 70; i++) {
+        JobRecord job = started.get(i);
+        if (i < 37) {
+          JobRecord end = succeeded(job);
+          store.ended(end, i == 36 ? last::complete : f -> {});
+          expected.add(end);
+        } else {
+          expected.add(job);
+        }
+      }
+      expected.addAll(stillQueued);
+      await(last);
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("jobs.db")); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT * FROM jobs ORDER BY finished_seq IS NULL, finished_seq, id")) {
+      List<JobRecord> rows = new ArrayList<>();
+      List<Long> order = new ArrayList<>();
+      while (r.next()) {
+        rows.add(JobRecord.read(r));
+        order.add(r.getObject("finished_seq") == null ? null : r.getLong("finished_seq"));
+      }
+      assertEquals(expected.stream().map(JobRecord::id).sorted().toList(), rows.stream().map(JobRecord::id).sorted().toList());
+      for (JobRecord row : rows) {
+        assertEquals(expected.stream().filter(e -> e.id() == row.id()).findFirst().orElseThrow(), row, "j-" + row.id());
+      }
+      for (int i = 0; i < 37; i++) {
+        assertEquals(i + 1, order.get(i), "the ends numbered 1 to 37 in the order they were written");
+        assertEquals(expected.get(i).id(), rows.get(i).id());
+      }
+    }
+  }
+
+  @Test
+  void theEndOfAJobWithNoRow_leavesNoGapInTheOrderOfEnds() throws Exception {
+    List<String> committers = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<StoreException> ended = new CompletableFuture<>();
+    try (SqliteStore store = openOnIo(io, committers)) {
+      CompletableFuture<StoreException> accepted = new CompletableFuture<>();
+      for (long id = 1; id <= 3; id++) {
+        store.accepted(running(queued(id, 0), 1), id == 3 ? accepted::complete : f -> {});
+      }
+      await(accepted);
+      io.execute(() -> { // one task: one group, whose third end has no row (its acceptance was never recorded)
+        store.ended(succeeded(queued(1, 0)), f -> {});
+        store.ended(succeeded(queued(2, 0)), f -> {});
+        store.ended(succeeded(queued(99, 0)), f -> {});
+        store.ended(succeeded(queued(3, 0)), ended::complete);
+      });
+      await(ended);
+    }
+    try (SqliteStore store = store(2)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(2L, 3L), recovery.finished().stream().map(JobRecord::id).toList(),
+          "--keep-finished 2 keeps the last two ends: a gap in their numbers would have kept one");
+      assertEquals(2, store.jobsKept());
+    }
+  }
+
+  @Test
   void machineDurability_jobsSentAtOnce_areAcceptedAndEndedInOrder_whetherOrNotTheirEndsShareACommit() throws Exception {
     List<String> told = java.util.Collections.synchronizedList(new ArrayList<>());
     CompletableFuture<StoreException> last = new CompletableFuture<>();

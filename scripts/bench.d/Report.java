@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
@@ -257,6 +258,9 @@ public final class Report {
   /** The stores measured by the durability section, in the order of its tables. */
   private static final List<String> STORES = List.of("memory", "process", "machine");
 
+  /** The stores the bench runs at once, taking turns round after round: their figures are the rounds' medians. */
+  private static final List<String> TAKING_TURNS = List.of("memory", "process");
+
   /**
    * The durability section's figures: per store (memory:, sqlite: with process and machine
    * durability) jobs/s at in-flight 256, the sequential round trip and the durable submit; one
@@ -265,7 +269,9 @@ public final class Report {
    */
   private ObjectNode durability(JsonNode python) throws IOException {
     ObjectNode d = NODES.objectNode();
-    d.put("description", "a service of its own per store, one after another, with the same --workers: `offload bench` no-op echo"
+    d.put("description", "a service of its own per store, with the same --workers; memory: and process at once, each warmed as the"
+        + " main services, then taking turns for `rounds` rounds, their figures the median round's; machine alone after them:"
+        + " `offload bench` no-op echo"
         + " jobs at in-flight 256 (jobs/s) and 1 (sequential round trip), and `offload bench --submit-only` at in-flight 1 (SubmitJob"
         + " until its acknowledgement, which comes once the job is committed); one single-row SQLite commit (WAL, synchronous NORMAL"
         + " and FULL, the store's pragmas) and one thread hand-off (unpark of a parked platform thread until it runs) timed on their"
@@ -275,14 +281,32 @@ public final class Report {
     JsonNode cost = json("commit_cost.json");
     d.set("commit_and_handoff", cost);
     ObjectNode stores = d.putObject("stores");
+    int rounds = (int) number("durability_rounds");
+    d.put("rounds", rounds);
     for (String store : STORES) {
       ObjectNode node = stores.putObject(store);
       node.put("store", storeName(store));
       node.put("ready_s", number("durability_" + store + "_ready_s"));
-      node.set("in_flight_256", level(json("durability_" + store + ".json"), 256));
-      node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
+      if (TAKING_TURNS.contains(store)) {
+        List<JsonNode> at256 = new ArrayList<>();
+        List<JsonNode> at1 = new ArrayList<>();
+        ArrayNode each = node.putArray("rounds");
+        for (int round = 1; round <= rounds; round++) {
+          JsonNode bench = json("durability_" + store + "_round" + round + ".json");
+          at256.add(level(bench, 256));
+          at1.add(level(bench, 1));
+          each.addObject().put("round", round).put("jobs_per_s_in_flight_256", level(bench, 256).path("jobs_per_s").asDouble())
+              .put("sequential_p50_us", level(bench, 1).path("p50_us").asDouble());
+        }
+        node.set("in_flight_256", medianBy(at256, "jobs_per_s"));
+        node.set("sequential", medianBy(at1, "p50_us"));
+        node.put("sequential_warm_up_jobs", (int) number("durability_round_warmup"));
+      } else {
+        node.set("in_flight_256", level(json("durability_" + store + ".json"), 256));
+        node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
+        node.put("sequential_warm_up_jobs", (int) number("durability_" + store + "_seq_warmup"));
+      }
       node.set("submit", level(json("durability_" + store + "_submit.json"), 1));
-      node.put("sequential_warm_up_jobs", (int) number("durability_" + store + "_seq_warmup"));
       node.set("stats", json("durability_" + store + ".stats.json"));
     }
     double memory256 = jobsPerSecond(stores, "memory");
@@ -343,11 +367,13 @@ public final class Report {
     JsonNode stores = d.path("stores");
     JsonNode cost = d.path("commit_and_handoff");
     md.append("\n## Durability: the job store\n\n");
-    md.append(String.format(Locale.ROOT, "A service of its own per store, one after another, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
+    md.append(String.format(Locale.ROOT, "A service of its own per store, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
         + " \"sequential\" is in-flight 1, send to result; \"durable submit\" is SubmitJob until its acknowledgement, which comes once the"
-        + " job is committed (`offload bench --submit-only`), one at a time. `memory:` and `process` ran in-flight 1, 8, 64 and 256 in"
-        + " one `offload bench`, as the main services, so that each was warmed alike; `machine` ran in-flight 256, then in-flight"
-        + " 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText()));
+        + " job is committed (`offload bench --submit-only`), one at a time. `memory:` and `process` ran at once: each was warmed by"
+        + " in-flight 1, 8, 64 and 256, as the main services, and then they took turns for %d rounds of in-flight 256 and 1 (which"
+        + " went first alternating); their figures are the median round's. `machine` ran alone after them: in-flight 256, then"
+        + " in-flight 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText(),
+        d.path("rounds").asInt()));
     md.append("| store | jobs/s, in-flight 256 | sequential p50 µs | sequential p99 µs | durable submit p50 µs | durable submit p99 µs |\n");
     md.append("|---|---|---|---|---|---|\n");
     for (String store : STORES) {
@@ -356,6 +382,15 @@ public final class Report {
           fmt(s.path("sequential").path("p50_us").asDouble()), fmt(s.path("sequential").path("p99_us").asDouble()),
           fmt(s.path("submit").path("p50_us").asDouble()), fmt(s.path("submit").path("p99_us").asDouble())));
     }
+    for (String store : TAKING_TURNS) {
+      StringBuilder each = new StringBuilder();
+      for (JsonNode round : stores.path(store).path("rounds")) {
+        each.append(each.isEmpty() ? "" : ", ").append(fmt(round.path("jobs_per_s_in_flight_256").asDouble())).append(" jobs/s and ")
+            .append(fmt(round.path("sequential_p50_us").asDouble())).append(" µs");
+      }
+      md.append(String.format(Locale.ROOT, "%n`%s`, round by round (in-flight 256; sequential p50): %s.", storeName(store), each));
+    }
+    md.append("\n");
     md.append(String.format(Locale.ROOT, "%nMeasured on their own in this run, on the same filesystem (`scripts/bench.d/CommitCost.java`, %d of"
         + " each):%n%n", cost.path("normal").path("n").asInt()));
     md.append("| what | p50 µs | p99 µs |\n|---|---|---|\n");
@@ -584,7 +619,8 @@ public final class Report {
   private ObjectNode config() {
     ObjectNode c = NODES.objectNode();
     for (String key : List.of("workers", "echo_jobs", "cpu_jobs", "py_tasks", "py_round_trips", "prime_rounds", "py_prime_rounds",
-        "noop_jvms", "startup_runs", "cli_startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup")) {
+        "noop_jvms", "startup_runs", "cli_startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup",
+        "durability_rounds", "durability_round_warmup")) {
       c.put(key, Integer.parseInt(value(key)));
     }
     return c;
@@ -643,6 +679,16 @@ public final class Report {
       }
     }
     return null;
+  }
+
+  /**
+   * The level whose figure is the median of the rounds' (the bench runs an odd number of them), so
+   * that its other figures are one round's, as measured.
+   */
+  private static JsonNode medianBy(List<JsonNode> levels, String figure) {
+    List<JsonNode> sorted = new ArrayList<>(levels);
+    sorted.sort(Comparator.comparingDouble(l -> l.path(figure).asDouble()));
+    return sorted.get((sorted.size() - 1) / 2);
   }
 
   private static double median(ArrayNode values) {

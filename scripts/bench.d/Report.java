@@ -300,7 +300,7 @@ public final class Report {
         }
         node.set("in_flight_256", medianBy(at256, "jobs_per_s"));
         node.set("sequential", medianBy(at1, "p50_us"));
-        node.put("sequential_warm_up_jobs", (int) number("durability_round_warmup"));
+        node.put("sequential_warm_up_jobs", (int) number("echo_warmup"));
       } else {
         node.set("in_flight_256", level(json("durability_" + store + ".json"), 256));
         node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
@@ -620,7 +620,7 @@ public final class Report {
     ObjectNode c = NODES.objectNode();
     for (String key : List.of("workers", "echo_jobs", "cpu_jobs", "py_tasks", "py_round_trips", "prime_rounds", "py_prime_rounds",
         "noop_jvms", "startup_runs", "cli_startup_runs", "echo_warmup", "commits", "handoffs", "machine_seq_jobs", "machine_seq_warmup",
-        "durability_rounds", "durability_round_warmup")) {
+        "durability_rounds")) {
       c.put(key, Integer.parseInt(value(key)));
     }
     return c;

@@ -14,8 +14,10 @@ import java.util.List;
  *
  * <p>It is prepared for 1, 2, 4 … {@link #MOST_ROWS} rows, each size once, when first used: a list
  * of any length goes in at most one execution per bit of its length (and one per {@link #MOST_ROWS}
- * rows beyond that), without a statement prepared for every length. Not thread-safe: its store's
- * committer uses it.
+ * rows beyond that), without a statement prepared for every length. A statement may have a form of
+ * its own for one row: an {@code UPDATE … FROM (VALUES (…))} of one row took twice as long as the
+ * plain {@code UPDATE … WHERE id = ?} (SQLite materializes the values first), and one row is what a
+ * lone job's commit carries. Not thread-safe: its store's committer uses it.
  *
  * @param <T> what one row is made from
  */
@@ -37,6 +39,8 @@ final class MultiRowStatement<T> implements AutoCloseable {
   private final String head;
   private final String rowPlaceholders;
   private final String tail;
+  /** The statement for one row, or null to make it from head and tail as for any other size. */
+  private final String oneRow;
   private final int parametersPerRow;
   private final Binder<T> binder;
   /** By the base-2 logarithm of their rows: 1, 2, 4 … MOST_ROWS. */
@@ -48,10 +52,19 @@ final class MultiRowStatement<T> implements AutoCloseable {
    * @param tail the statement after its last row (may be empty)
    */
   MultiRowStatement(Connection connection, String head, int parametersPerRow, String tail, Binder<T> binder) {
+    this(connection, head, parametersPerRow, tail, null, binder);
+  }
+
+  /**
+   * @param oneRow the statement for one row, its parameters numbered ({@code ?1}, {@code ?2} …) in
+   *     the order the binder binds them
+   */
+  MultiRowStatement(Connection connection, String head, int parametersPerRow, String tail, String oneRow, Binder<T> binder) {
     this.connection = connection;
     this.head = head;
     this.rowPlaceholders = "(" + "?, ".repeat(parametersPerRow - 1) + "?)";
     this.tail = tail;
+    this.oneRow = oneRow;
     this.parametersPerRow = parametersPerRow;
     this.binder = binder;
   }
@@ -77,7 +90,9 @@ final class MultiRowStatement<T> implements AutoCloseable {
 
   private PreparedStatement prepared(int rows) throws SQLException {
     int slot = Integer.numberOfTrailingZeros(rows);
-    if (bySize[slot] == null) {
+    if (bySize[slot] == null && rows == 1 && oneRow != null) {
+      bySize[slot] = connection.prepareStatement(oneRow);
+    } else if (bySize[slot] == null) {
       StringBuilder sql = new StringBuilder(head);
       for (int i = 0; i < rows; i++) {
         sql.append(i == 0 ? "" : ", ").append(rowPlaceholders);

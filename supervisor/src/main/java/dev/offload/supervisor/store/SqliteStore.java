@@ -516,11 +516,14 @@ public final class SqliteStore implements Store {
     releaseKey = connection.prepareStatement("UPDATE jobs SET idempotency_key = NULL WHERE idempotency_key = ? AND id <> ?");
     restateRows = new MultiRowStatement<>(connection, "UPDATE jobs SET state = v.column2, worker_pid = v.column3,"
         + " attempts = v.column4, started_at_ms = v.column5, queued_ms = v.column6 FROM (VALUES ", 6,
-        ") AS v WHERE jobs.id = v.column1", SqliteStore::bindRestate);
+        ") AS v WHERE jobs.id = v.column1", "UPDATE jobs SET state = ?2, worker_pid = ?3, attempts = ?4, started_at_ms = ?5,"
+        + " queued_ms = ?6 WHERE id = ?1", SqliteStore::bindRestate);
     endRows = new MultiRowStatement<>(connection, "UPDATE jobs SET state = v.column2, output_json = v.column3,"
         + " error_code = v.column4, error_message = v.column5, worker_pid = v.column6, attempts = v.column7,"
         + " started_at_ms = v.column8, queued_ms = v.column9, run_ms = v.column10, finished_seq = v.column11 FROM (VALUES ", 11,
-        ") AS v WHERE jobs.id = v.column1", SqliteStore::bindEnd);
+        ") AS v WHERE jobs.id = v.column1", "UPDATE jobs SET state = ?2, output_json = ?3, error_code = ?4, error_message = ?5,"
+        + " worker_pid = ?6, attempts = ?7, started_at_ms = ?8, queued_ms = ?9, run_ms = ?10, finished_seq = ?11 WHERE id = ?1",
+        SqliteStore::bindEnd);
     setMeta = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?");
     prune = connection.prepareStatement("DELETE FROM jobs WHERE finished_seq <= ?");
   }

@@ -370,8 +370,8 @@ public final class Report {
     md.append(String.format(Locale.ROOT, "A service of its own per store, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
         + " \"sequential\" is in-flight 1, send to result; \"durable submit\" is SubmitJob until its acknowledgement, which comes once the"
         + " job is committed (`offload bench --submit-only`), one at a time. `memory:` and `process` ran at once: each was warmed by"
-        + " in-flight 1, 8, 64 and 256, as the main services, and then they took turns for %d rounds of in-flight 256 and 1 (which"
-        + " went first alternating); their figures are the median round's. `machine` ran alone after them: in-flight 256, then"
+        + " in-flight 1, 8, 64 and 256, as the main services, and then they took turns for %d rounds of in-flight 1 and then 256 (which"
+        + " service went first alternating); their figures are the median round's. `machine` ran alone after them: in-flight 256, then"
         + " in-flight 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText(),
         d.path("rounds").asInt()));
     md.append("| store | jobs/s, in-flight 256 | sequential p50 µs | sequential p99 µs | durable submit p50 µs | durable submit p99 µs |\n");
@@ -388,7 +388,7 @@ public final class Report {
         each.append(each.isEmpty() ? "" : ", ").append(fmt(round.path("jobs_per_s_in_flight_256").asDouble())).append(" jobs/s and ")
             .append(fmt(round.path("sequential_p50_us").asDouble())).append(" µs");
       }
-      md.append(String.format(Locale.ROOT, "%n`%s`, round by round (in-flight 256; sequential p50): %s.", storeName(store), each));
+      md.append(String.format(Locale.ROOT, "%n`%s`, round by round (jobs/s at in-flight 256; sequential p50): %s.", storeName(store), each));
     }
     md.append("\n");
     md.append(String.format(Locale.ROOT, "%nMeasured on their own in this run, on the same filesystem (`scripts/bench.d/CommitCost.java`, %d of"

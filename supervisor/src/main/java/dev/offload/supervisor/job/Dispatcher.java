@@ -17,6 +17,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,8 +65,10 @@ import org.slf4j.LoggerFactory;
  * committed the client has not been told it was accepted, and a crash leaves no trace of it to
  * run again. Its id was reserved in the store beforehand ({@link
  * Store#reservedIdsBelow}), so that no later job is ever given it. A job that waited in the queue
- * is sent when the store's group commit of its start comes back, on the I/O thread. With a store
- * that records nothing, jobs go at once.
+ * is sent when the store's group commit of its start comes back, on the I/O thread; meanwhile it
+ * is assigned to its worker, but counts apart from the jobs the worker holds (see {@link Load}),
+ * so that a worker does not run dry while its next jobs' starts commit. With a store that records
+ * nothing, jobs go at once.
  *
  * <p>With a {@link SharedStore} (several services on one PostgreSQL database), the queue is shared:
  * a job that finds no room on this service's workers as it is submitted goes to the shared queue
@@ -87,6 +90,14 @@ public final class Dispatcher implements WorkerPool.Listener {
   /** The most jobs one worker holds at a time, however short they are. */
   static final int MAX_JOBS_PER_WORKER = 32;
 
+  /**
+   * The most jobs assigned to one worker that wait for the store to record their start, besides
+   * those it holds: enough to cover a group commit at the busiest (see {@link Load}). Measured
+   * with no-op jobs at in-flight 256, a worker sent ahead up to 32 jobs in all ran dry while their
+   * starts committed.
+   */
+  static final int MAX_JOBS_AWAITING_START_PER_WORKER = 128;
+
   /** The error code of a job whose deadline (deadline_ms) passed, queued or running. */
   public static final String DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED";
 
@@ -99,6 +110,11 @@ public final class Dispatcher implements WorkerPool.Listener {
   private final Deque<Worker> idle = new ArrayDeque<>();
   /** The jobs sent to each worker that holds any, in the order sent: the first is running. */
   private final Map<Worker, Deque<Job>> sent = new HashMap<>();
+  /**
+   * The jobs among {@link #sent} that wait for the store to record their start before they go: a
+   * worker is not holding them yet, so they count apart (see {@link Load}).
+   */
+  private final Set<Job> awaitingStart = new HashSet<>();
   private final RunTimeEstimates runTimes = new RunTimeEstimates();
   /** Each running job's run-time limit (timeout_ms), from when its attempt was sent to a worker. */
   private final Map<Job, ScheduledFuture<?>> timeouts = new ConcurrentHashMap<>();
@@ -793,9 +809,15 @@ public final class Dispatcher implements WorkerPool.Listener {
       return held == null ? null : List.of();
     }
     List<Job> next = new ArrayList<>();
-    for (Job job = queue.peek(); job != null && hasRoom(held, job); job = queue.peek()) {
+    boolean recording = !store.recordsNothing();
+    Load load = loadOf(held);
+    for (Job job = queue.peek(); job != null && load.roomForMore(); job = queue.peek()) {
       queue.poll();
       assign(worker, job);
+      if (recording) {
+        awaitingStart.add(job); // until its start is recorded: see send
+      }
+      load.add(runTimes.nanos(job.handler()), recording);
       next.add(job);
       held = sent.get(worker);
     }
@@ -815,7 +837,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     for (Map.Entry<Worker, Deque<Job>> entry : sent.entrySet()) {
       Worker worker = entry.getKey();
       int held = entry.getValue().size();
-      if (held < fewest && !worker.isRetired() && worker.isAlive() && hasRoom(entry.getValue(), job)) {
+      if (held < fewest && !worker.isRetired() && worker.isAlive() && loadOf(entry.getValue()).roomForMore()) {
         best = worker;
         fewest = held;
       }
@@ -823,29 +845,47 @@ public final class Dispatcher implements WorkerPool.Listener {
     return best;
   }
 
+  /** Under the lock: the load of a worker holding these jobs (null: none). */
+  private Load loadOf(Deque<Job> held) {
+    Load load = new Load();
+    if (held != null) {
+      for (Job job : held) {
+        load.add(runTimes.nanos(job.handler()), awaitingStart.contains(job));
+      }
+    }
+    return load;
+  }
+
   /**
-   * Under the lock: whether a worker holding these jobs (null: none) may be sent this one too —
-   * when the jobs it holds are expected to end within the budget, so this one waits no longer.
+   * What a worker holds, as far as sending it one more job goes: it may be sent one while the
+   * jobs it holds are expected to end within {@link #SEND_AHEAD_BUDGET_NANOS} (so the next waits
+   * no longer) and it has fewer than {@link #MAX_JOBS_PER_WORKER}. The jobs whose start the store
+   * is recording count towards the budget, since they will run behind the others, but not towards
+   * that cap: they have {@link #MAX_JOBS_AWAITING_START_PER_WORKER} of their own. A worker's next
+   * jobs go only once a group commit comes back, and it would otherwise run dry while it waits
+   * whenever its jobs are shorter than a commit. (So a worker may briefly hold more than the cap,
+   * once those starts commit; it is then sent no more until it holds fewer.)
    */
-  private boolean hasRoom(Deque<Job> held, Job job) {
-    if (held == null) {
-      return true;
-    }
-    if (held.size() >= MAX_JOBS_PER_WORKER) {
-      return false;
-    }
-    long expected = 0;
-    for (Job ahead : held) {
-      long nanos = runTimes.nanos(ahead.handler());
-      if (nanos == RunTimeEstimates.UNKNOWN) {
-        return false;
+  static final class Load {
+    private int atWorker;
+    private int awaitingStart;
+    private long expectedNanos;
+
+    void add(long runNanos, boolean awaitingItsStart) {
+      if (awaitingItsStart) {
+        awaitingStart++;
+      } else {
+        atWorker++;
       }
-      expected += nanos;
-      if (expected > SEND_AHEAD_BUDGET_NANOS) {
-        return false;
-      }
+      // An unknown run time (a handler's first job) is as long as can be: nothing goes behind it.
+      boolean unbounded = runNanos == RunTimeEstimates.UNKNOWN || expectedNanos > Long.MAX_VALUE - runNanos;
+      expectedNanos = unbounded ? Long.MAX_VALUE : expectedNanos + runNanos;
     }
-    return true;
+
+    boolean roomForMore() {
+      return atWorker + awaitingStart == 0
+          || (expectedNanos <= SEND_AHEAD_BUDGET_NANOS && atWorker < MAX_JOBS_PER_WORKER && awaitingStart < MAX_JOBS_AWAITING_START_PER_WORKER);
+    }
   }
 
   private int runningNow() {
@@ -925,6 +965,7 @@ public final class Dispatcher implements WorkerPool.Listener {
   private void takenOver(Worker worker, List<Job> jobs) {
     lock.lock();
     try {
+      jobs.forEach(awaitingStart::remove);
       Deque<Job> held = sent.get(worker);
       if (held != null) {
         held.removeAll(jobs);
@@ -952,6 +993,7 @@ public final class Dispatcher implements WorkerPool.Listener {
     List<Job> still = new ArrayList<>(jobs.size());
     lock.lock();
     try {
+      jobs.forEach(awaitingStart::remove);
       Deque<Job> held = sent.get(worker);
       if (held != null) {
         for (Job job : jobs) {

@@ -87,7 +87,10 @@ public final class Dispatcher implements WorkerPool.Listener {
   /** How much expected work a worker may hold before it is sent no more: what a job sent ahead may wait. */
   static final long SEND_AHEAD_BUDGET_NANOS = 1_000_000;
 
-  /** The most jobs one worker holds at a time, however short they are. */
+  /**
+   * The most jobs one worker holds at a time, however short they are; the jobs waiting for the
+   * store to record their start count apart (see {@link Load}).
+   */
   static final int MAX_JOBS_PER_WORKER = 32;
 
   /**
@@ -214,7 +217,7 @@ public final class Dispatcher implements WorkerPool.Listener {
       }
       worker = idle.pollFirst();
       if (worker == null && queue.size() == 0) {
-        worker = busyWorkerWithRoomFor(job);
+        worker = busyWorkerWithRoom();
       }
       if (worker == null && shared != null) {
         if (inSharedQueue.size() >= queue.capacity()) {
@@ -830,8 +833,8 @@ public final class Dispatcher implements WorkerPool.Listener {
     return next;
   }
 
-  /** Under the lock: the busy worker that can take this job ahead of the ones it holds, least loaded first. */
-  private Worker busyWorkerWithRoomFor(Job job) {
+  /** Under the lock: a busy worker that can take one more job ahead of the ones it holds, least loaded first. */
+  private Worker busyWorkerWithRoom() {
     Worker best = null;
     int fewest = Integer.MAX_VALUE;
     for (Map.Entry<Worker, Deque<Job>> entry : sent.entrySet()) {

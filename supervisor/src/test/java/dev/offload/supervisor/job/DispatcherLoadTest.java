@@ -14,7 +14,7 @@ class DispatcherLoadTest {
 
   private static final long SHORT = 1_000; // 1 µs: the cap binds long before the budget
 
-  /** How many jobs of this run time a worker is sent, from holding nothing. */
+  /** How many more jobs of this run time a worker with this load is sent (each added to it). */
   private static int filled(Dispatcher.Load load, long runNanos, boolean awaitingStart) {
     int sent = 0;
     while (load.roomForMore() && sent < 10_000) {

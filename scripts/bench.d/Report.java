@@ -283,6 +283,9 @@ public final class Report {
     ObjectNode stores = d.putObject("stores");
     int rounds = (int) number("durability_rounds");
     d.put("rounds", rounds);
+    d.put("settle_jobs_per_pass", (int) number("echo_warmup"));
+    d.put("settle_below_compiler_permille", (int) number("settle_permille"));
+    d.put("settle_most_passes", (int) number("settle_passes"));
     for (String store : STORES) {
       ObjectNode node = stores.putObject(store);
       node.put("store", storeName(store));
@@ -301,6 +304,8 @@ public final class Report {
         node.set("in_flight_256", medianBy(at256, "jobs_per_s"));
         node.set("sequential", medianBy(at1, "p50_us"));
         node.put("sequential_warm_up_jobs", (int) number("echo_warmup"));
+        node.put("settle_passes", (int) number("durability_" + store + "_settle_passes"));
+        node.put("settle_last_pass_compiler_permille", (int) number("durability_" + store + "_settle_compiler_permille"));
       } else {
         node.set("in_flight_256", level(json("durability_" + store + ".json"), 256));
         node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
@@ -370,9 +375,14 @@ public final class Report {
     md.append(String.format(Locale.ROOT, "A service of its own per store, N=%s workers, the store on %s (%s). No-op `echo` jobs;"
         + " \"sequential\" is in-flight 1, send to result; \"durable submit\" is SubmitJob until its acknowledgement, which comes once the"
         + " job is committed (`offload bench --submit-only`), one at a time. `memory:` and `process` ran at once: each was warmed by"
-        + " in-flight 1, 8, 64 and 256, as the main services, and then they took turns for %d rounds of in-flight 1 and then 256 (which"
-        + " service went first alternating); their figures are the median round's. `machine` ran alone after them: in-flight 256, then"
-        + " in-flight 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText(),
+        + " in-flight 1, 8, 64 and 256, as the main services, then by passes of %d jobs at in-flight 256 until its JIT compilers used"
+        + " under %d‰ of a core over one, at most %d (`memory:` ran %d, its compilers at %d‰ in the last; `process` %d, at %d‰),"
+        + " and then they took turns for %d rounds of in-flight 1 and then 256 (which service went first alternating); their figures"
+        + " are the median round's. `machine` ran alone after them:"
+        + " in-flight 256, then in-flight 1.%n%n", value("workers"), d.path("store_filesystem").asText(), d.path("store_device").asText(),
+        d.path("settle_jobs_per_pass").asInt(), d.path("settle_below_compiler_permille").asInt(), d.path("settle_most_passes").asInt(),
+        stores.path("memory").path("settle_passes").asInt(), stores.path("memory").path("settle_last_pass_compiler_permille").asInt(),
+        stores.path("process").path("settle_passes").asInt(), stores.path("process").path("settle_last_pass_compiler_permille").asInt(),
         d.path("rounds").asInt()));
     md.append("| store | jobs/s, in-flight 256 | sequential p50 µs | sequential p99 µs | durable submit p50 µs | durable submit p99 µs |\n");
     md.append("|---|---|---|---|---|---|\n");

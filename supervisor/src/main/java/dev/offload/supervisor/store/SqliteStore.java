@@ -633,10 +633,10 @@ public final class SqliteStore implements Store {
     }
     if (durability == Durability.PROCESS && Thread.currentThread() == completionsThread) {
       if (!commitHereAsked) {
-        // Behind the caller's own task, which may hold a lock and may be about to send the job: see commitHere.
+        // Two turns behind the caller's own task, which may hold a lock and may be about to send the job: see commitHere.
         commitHereAsked = true;
         try {
-          completions.execute(this::commitHere);
+          completions.execute(() -> completions.execute(this::commitHere));
         } catch (RejectedExecutionException stopping) {
           commitHereAsked = false; // the I/O thread is stopping: the writer commits them
           LockSupport.unpark(writer);
@@ -653,10 +653,13 @@ public final class SqliteStore implements Store {
    * to the WAL, a few tens of microseconds, less than the two thread hand-offs it saves a lone job:
    * waking the writer, and the writer waking the I/O thread with the completions. A busy service
    * keeps its writer at work, so this does not happen there, and its commits stay off the I/O
-   * thread, in groups: more than {@link #MOST_COMMITTED_HERE} writes go to the writer. Runs as a
-   * task of its own, after the one that queued the write, so that it holds no caller's lock and a
-   * job's acceptance commits after the job has gone to its worker. The writer does it instead if it
-   * is at work by then, or the store cannot write.
+   * thread, in groups: more than {@link #MOST_COMMITTED_HERE} writes go to the writer. Runs in a
+   * task of its own, so that it holds no caller's lock, and two turns behind the task that queued
+   * the write, so that a job sent at once is on its way before its acceptance commits: gRPC's Netty
+   * transport writes a stream's messages to the socket in a task it queues (its flush), after the
+   * sender's task and after whatever that task queued first. The worker then runs the job while
+   * the acceptance commits, and a lone job waits for one commit (its end's), not two. The writer
+   * does it instead if it is at work by then, or the store cannot write.
    */
   private void commitHere() {
     commitHereAsked = false;

@@ -250,16 +250,22 @@ class SqliteStoreTest {
   }
 
   @Test
-  void processDurability_writesQueuedOnTheIoThreadWhileTheWriterIsIdle_commitThere_afterTheTaskThatQueuedThem() throws Exception {
+  void processDurability_writesQueuedOnTheIoThreadWhileTheWriterIsIdle_commitThere_afterTheTasksThatTheirTaskQueued() throws Exception {
     List<String> committers = Collections.synchronizedList(new ArrayList<>());
     List<String> events = new ArrayList<>(); // the I/O thread's only
     CompletableFuture<Integer> commitsDuringTheTask = new CompletableFuture<>();
+    CompletableFuture<Integer> commitsBeforeTheFlush = new CompletableFuture<>();
     CompletableFuture<StoreException> ended = new CompletableFuture<>();
     try (SqliteStore store = openOnIo(io, committers)) {
       io.execute(() -> {
         int before = committers.size();
         JobRecord job = running(queued(1, 0), 1);
         store.accepted(job, f -> events.add("accepted"));
+        // As gRPC's Netty transport sends the job to its worker: in a task it queues, its flush.
+        io.execute(() -> {
+          events.add("the job flushed to its worker");
+          commitsBeforeTheFlush.complete(committers.size() - before);
+        });
         store.ended(succeeded(job), f -> {
           events.add("ended");
           ended.complete(f);
@@ -269,7 +275,8 @@ class SqliteStoreTest {
       });
       await(ended);
       assertEquals(0, commitsDuringTheTask.get(), "nothing committed while the task that queued them ran");
-      assertEquals(List.of("the task that queued them is over", "accepted", "ended"), events);
+      assertEquals(0, commitsBeforeTheFlush.get(), "nothing committed before the job was on its way");
+      assertEquals(List.of("the task that queued them is over", "the job flushed to its worker", "accepted", "ended"), events);
       String ioThread = io.submit(() -> Thread.currentThread().getName()).get(10, TimeUnit.SECONDS);
       assertEquals(1, Collections.frequency(committers, ioThread), "one commit, on the I/O thread: " + committers);
     }

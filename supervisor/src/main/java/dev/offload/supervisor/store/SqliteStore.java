@@ -635,14 +635,19 @@ public final class SqliteStore implements Store {
       if (!commitHereAsked) {
         // Two turns behind the caller's own task, which may hold a lock and may be about to send the job: see commitHere.
         commitHereAsked = true;
-        try {
-          completions.execute(() -> completions.execute(this::commitHere));
-        } catch (RejectedExecutionException stopping) {
-          commitHereAsked = false; // the I/O thread is stopping: the writer commits them
-          LockSupport.unpark(writer);
-        }
+        onCompletionsThread(() -> onCompletionsThread(this::commitHere));
       }
     } else {
+      LockSupport.unpark(writer);
+    }
+  }
+
+  /** Queues a step of {@link #commitHere} on the completions executor; if it is stopping, the writer commits instead. */
+  private void onCompletionsThread(Runnable step) {
+    try {
+      completions.execute(step);
+    } catch (RejectedExecutionException stopping) {
+      commitHereAsked = false;
       LockSupport.unpark(writer);
     }
   }

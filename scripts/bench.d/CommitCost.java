@@ -17,7 +17,7 @@ import org.sqlite.SQLiteConfig;
  * <p>The commits go to a WAL-mode SQLite file opened as {@code SqliteStore} opens its own (the
  * driver's getGeneratedKeys off; journal_mode=WAL, synchronous, cache_size=-16384) in DIR, which the bench puts on the same
  * filesystem as the stores it measures; the table has the store's shape (an integer key, a few
- * text and integer columns, one partial index), and each transaction is one INSERT and its commit,
+ * text and integer columns), and each transaction is one INSERT and its commit,
  * as a lone job's acceptance is. NORMAL and FULL take turns in rounds, so that a change in the
  * machine's load weighs on both alike; SQLite's automatic checkpoints happen on the committing
  * connection, as in the store, and are part of the figures.
@@ -76,7 +76,6 @@ public final class CommitCost {
         s.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, handler TEXT NOT NULL, state TEXT NOT NULL,"
             + " input_json TEXT NOT NULL, output_json TEXT NOT NULL DEFAULT '', worker_pid INTEGER NOT NULL DEFAULT 0,"
             + " attempts INTEGER NOT NULL DEFAULT 0, submitted_at_ms INTEGER NOT NULL, finished_seq INTEGER)");
-        s.execute("CREATE INDEX jobs_by_finish ON jobs (finished_seq) WHERE finished_seq IS NOT NULL");
       }
       c.setAutoCommit(false);
       try (PreparedStatement insert = c.prepareStatement(

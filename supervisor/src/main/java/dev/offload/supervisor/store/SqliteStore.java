@@ -56,7 +56,9 @@ import org.sqlite.SQLiteException;
  * the service's last heartbeat (written with the commits, and once a second while idle), and how
  * many jobs had ended at the last pruning (each job ended since carries its place in that count,
  * {@code finished_seq}). Finished jobs beyond {@code keepFinished} are deleted, oldest ending
- * first, every few hundred ends and at open.
+ * first, every few hundred ends and at open: by their ids, which the store keeps in the order of
+ * ends ({@link EndOrder}) rather than index that order in the file, where every end would write
+ * one more page.
  *
  * <p><b>Schema.</b> Versioned by SQLite's {@code user_version}; each version's migration is a SQL
  * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
@@ -82,7 +84,8 @@ public final class SqliteStore implements Store {
   private static final Logger LOG = LoggerFactory.getLogger(SqliteStore.class);
 
   /** The migrations, in order: migration n takes the schema from version n - 1 to n. */
-  static final List<String> MIGRATIONS = List.of("V1__jobs.sql", "V2__idempotency_key.sql", "V3__finished_seq_at_pruning.sql");
+  static final List<String> MIGRATIONS = List.of("V1__jobs.sql", "V2__idempotency_key.sql", "V3__finished_seq_at_pruning.sql",
+      "V4__end_order_in_memory.sql");
 
   /** The schema version this offload writes. */
   public static final int SCHEMA_VERSION = MIGRATIONS.size();
@@ -185,6 +188,8 @@ public final class SqliteStore implements Store {
   /** One past the highest id recorded. */
   private long nextId;
   private long finishedSeq;
+  /** The ids of the finished jobs in the file, in the order they ended: what pruning deletes. */
+  private final EndOrder endOrder = new EndOrder();
   private long endedSincePrune;
   private long lastHeartbeatNanos;
   /**
@@ -221,7 +226,7 @@ public final class SqliteStore implements Store {
   private MultiRowStatement<JobRecord> restateRows;
   private MultiRowStatement<GroupRows.Row> endRows;
   private PreparedStatement setMeta;
-  private PreparedStatement prune;
+  private MultiRowStatement<Long> deleteRows;
 
   /**
    * @param path the database file; made, with its directory, if it is not there
@@ -458,6 +463,7 @@ public final class SqliteStore implements Store {
       }
     }
     Collections.reverse(finished);
+    finished.forEach(job -> endOrder.add(job.id()));
     try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COUNT(*) FROM jobs")) {
       rows = r.getLong(1);
     }
@@ -525,7 +531,8 @@ public final class SqliteStore implements Store {
         + " worker_pid = ?6, attempts = ?7, started_at_ms = ?8, queued_ms = ?9, run_ms = ?10, finished_seq = ?11 WHERE id = ?1",
         SqliteStore::bindEnd);
     setMeta = connection.prepareStatement("UPDATE meta SET value = ? WHERE key = ?");
-    prune = connection.prepareStatement("DELETE FROM jobs WHERE finished_seq <= ?");
+    deleteRows = new MultiRowStatement<>(connection, "DELETE FROM jobs WHERE id IN (VALUES ", 1, ")",
+        "DELETE FROM jobs WHERE id = ?1", (p, first, id) -> p.setLong(first, id));
   }
 
   /** A job's whole row, as {@link #insertRows} takes it: ended if its place in the order of ends is set. */
@@ -831,22 +838,23 @@ public final class SqliteStore implements Store {
   }
 
   /**
-   * Numbers a group's ends again, in order, counting only the jobs that have a row. Rare: the end
-   * of a job whose acceptance the store never recorded (refused while it could not write) updates
-   * no row, and its number would be a gap in the order of ends, which pruning counts by.
-   *
-   * @return how many of the ends have a row
+   * Numbers a group's ends again, in order, counting only the jobs that have a row, and adds those
+   * to the order of ends. Rare: the end of a job whose acceptance the store never recorded
+   * (refused while it could not write) updates no row; its number would be a gap in the count of
+   * ends, and its id a place in the order of ends that no row takes.
    */
-  private int renumberEnds(List<GroupRows.Row> ends) throws SQLException {
+  private void renumberEnds(List<GroupRows.Row> ends) throws SQLException {
     int numbered = 0;
     try (PreparedStatement p = connection.prepareStatement("UPDATE jobs SET finished_seq = ? WHERE id = ?")) {
       for (GroupRows.Row row : ends) {
         p.setLong(1, finishedSeq + numbered + 1);
         p.setLong(2, row.job().id());
-        numbered += p.executeUpdate();
+        if (p.executeUpdate() > 0) {
+          numbered++;
+          endOrder.add(row.job().id());
+        }
       }
     }
-    return numbered;
   }
 
   /**
@@ -862,6 +870,7 @@ public final class SqliteStore implements Store {
     long finishedSeqBefore = finishedSeq;
     long endedSincePruneBefore = endedSincePrune;
     long heartbeatBefore = lastHeartbeatNanos;
+    int endOrderBefore = endOrder.size();
     long rowsChange = 0;
     try {
       if (beginNeeded) {
@@ -879,10 +888,12 @@ public final class SqliteStore implements Store {
         rowsChange += insertRows.execute(List.of(row));
       }
       restateRows.execute(rows.restated);
-      int ends = rows.endsInOrder.size();
       if (endRows.execute(rows.ended) < rows.ended.size()) {
-        ends = renumberEnds(rows.endsInOrder);
+        renumberEnds(rows.endsInOrder);
+      } else {
+        rows.endsInOrder.forEach(row -> endOrder.add(row.job().id()));
       }
+      int ends = endOrder.size() - endOrderBefore;
       finishedSeq += ends;
       endedSincePrune += ends;
       nextId = Math.max(nextId, rows.maxInsertedId + 1);
@@ -890,9 +901,10 @@ public final class SqliteStore implements Store {
         reserved = nextId + ID_RESERVATION;
         setMeta(setMeta, "next_id", reserved);
       }
+      int pruned = 0;
       if (endedSincePrune >= pruneEvery) {
-        prune.setLong(1, finishedSeq - keepFinished);
-        rowsChange -= prune.executeUpdate();
+        pruned = Math.max(0, endOrder.size() - keepFinished);
+        rowsChange -= deleteRows.execute(endOrder.oldest(pruned));
         // Not with every end: a page more in every commit. The open reads the highest a job carries,
         // and this, which outlives the jobs pruned (all of them, with --keep-finished 0).
         setMeta(setMeta, "finished_seq", finishedSeq);
@@ -905,7 +917,9 @@ public final class SqliteStore implements Store {
       }
       connection.commit();
       reservedIdsBelow = reserved;
+      endOrder.removeOldest(pruned);
     } catch (SQLException | RuntimeException e) {
+      endOrder.removeNewest(endOrder.size() - endOrderBefore);
       nextId = nextIdBefore;
       finishedSeq = finishedSeqBefore;
       endedSincePrune = endedSincePruneBefore;
@@ -1059,10 +1073,10 @@ public final class SqliteStore implements Store {
   }
 
   private void closeStatements() {
-    for (MultiRowStatement<?> m : List.of(insertRows, restateRows, endRows)) {
+    for (MultiRowStatement<?> m : List.of(insertRows, restateRows, endRows, deleteRows)) {
       m.close();
     }
-    for (PreparedStatement p : new PreparedStatement[] {releaseKey, setMeta, prune}) {
+    for (PreparedStatement p : new PreparedStatement[] {releaseKey, setMeta}) {
       try {
         if (p != null) {
           p.close();

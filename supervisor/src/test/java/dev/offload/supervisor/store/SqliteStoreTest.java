@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -186,6 +187,48 @@ class SqliteStoreTest {
       assertEquals(List.of(248L, 249L, 250L), recovery.finished().stream().map(JobRecord::id).toList());
       assertEquals(3, store.jobsKept(), "the rest deleted at open");
       assertEquals(251, recovery.nextId(), "ids never repeat, even once every row is gone");
+    }
+  }
+
+  @Test
+  void pruning_deletesTheJobsThatEndedFirst_notThoseWithTheLowestIds_whileOpenAndAtTheNextOpen() throws Exception {
+    int jobs = 250;
+    try (SqliteStore store = store(3)) {
+      open(store);
+      for (long id = 1; id <= jobs; id++) {
+        store.accepted(queued(id, 0), f -> {});
+      }
+      CompletableFuture<StoreException> last = new CompletableFuture<>();
+      for (long id = jobs; id >= 1; id--) { // the newest job ends first
+        store.ended(succeeded(queued(id, 0)), id == 1 ? last::complete : f -> {});
+      }
+      await(last);
+    }
+    // As the service left the file: what it pruned while open was always the jobs that ended first.
+    List<Long> kept = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("jobs.db")); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT id FROM jobs ORDER BY id")) {
+      while (r.next()) {
+        kept.add(r.getLong(1));
+      }
+    }
+    assertTrue(kept.size() < jobs, "pruned while open: " + kept.size() + " rows kept");
+    assertEquals(LongStream.rangeClosed(1, kept.size()).boxed().toList(), kept, "the rows left are those of the last ends");
+    try (SqliteStore store = store(3)) {
+      Recovery recovery = open(store);
+      assertEquals(List.of(3L, 2L, 1L), recovery.finished().stream().map(JobRecord::id).toList(), "in the order they ended");
+      assertEquals(3, store.jobsKept());
+      // And pruning goes on by the order read at open.
+      CompletableFuture<StoreException> more = new CompletableFuture<>();
+      for (long id = jobs + 1; id <= jobs + 200; id++) {
+        JobRecord job = queued(id, 0);
+        store.accepted(job, f -> {});
+        store.ended(succeeded(job), id == jobs + 200 ? more::complete : f -> {});
+      }
+      await(more);
+    }
+    try (SqliteStore store = store(3)) {
+      assertEquals(List.of(jobs + 198L, jobs + 199L, jobs + 200L), open(store).finished().stream().map(JobRecord::id).toList());
     }
   }
 

@@ -6,8 +6,8 @@ import java.sql.SQLException;
 import java.util.List;
 
 /**
- * One SQL statement that writes many rows per execution: an {@code INSERT … VALUES (…), (…)} or an
- * {@code UPDATE … FROM (VALUES (…), (…))}. Through sqlite-jdbc, each execution of a statement
+ * One SQL statement that writes many rows per execution: an {@code INSERT … VALUES (…), (…)}, an
+ * {@code UPDATE … FROM (VALUES (…), (…))} or a {@code DELETE … WHERE id IN (VALUES (…), (…))}. Through sqlite-jdbc, each execution of a statement
  * costs several microseconds besides its rows' own work (measured: a job's 18-column insert took
  * 7.4 µs one row per execution, 2.6 µs at 30 rows per execution), so a group's rows go in as few
  * executions as its size allows.

@@ -715,20 +715,22 @@ public final class Report {
     return java.math.BigDecimal.valueOf(v).round(new java.math.MathContext(6)).stripTrailingZeros().toPlainString();
   }
 
-  /** Three significant digits or so, without scientific notation. */
   /**
    * A ratio as {@link #fmt} writes it, with more digits while it would read as its target without
    * being it (a p50 of 134 µs against a bound of 133.5 is 1.004×, not met; {@code fmt} says 1.00).
    */
   private static String closeTo(double ratio, double target) {
     String text = fmt(ratio);
-    for (int digits = 3; digits <= 6 && !Double.isNaN(target) && ratio != target
-        && Double.parseDouble(text.replace(",", "")) == target; digits++) {
+    if (Double.isNaN(ratio) || Double.isNaN(target)) {
+      return text; // "—": nothing to tell apart
+    }
+    for (int digits = 3; digits <= 6 && ratio != target && Double.parseDouble(text.replace(",", "")) == target; digits++) {
       text = String.format(Locale.ROOT, "%." + digits + "f", ratio);
     }
     return text;
   }
 
+  /** Three significant digits or so, without scientific notation. */
   private static String fmt(double v) {
     if (Double.isNaN(v)) {
       return "—";

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * The ids of the finished jobs a store holds, in the order they ended, oldest first: what it prunes
  * by, in place of an index on the order of ends (which would add a page to every commit that ends
- * a job). A ring of primitive longs, grown as needed: 8 bytes a finished job kept.
+ * a job). A ring of primitive longs, doubled when full and never shrunk: 8 to 16 bytes a finished
+ * job kept, at the most the store has kept at once.
  *
  * <p>Not thread-safe: its store's committer uses it.
  */
@@ -33,6 +34,12 @@ final class EndOrder {
 
   int size() {
     return size;
+  }
+
+  /** Forgets every id. */
+  void clear() {
+    head = 0;
+    size = 0;
   }
 
   /** The ids of the {@code count} jobs that ended first, oldest first. */

@@ -56,9 +56,9 @@ import org.sqlite.SQLiteException;
  * the service's last heartbeat (written with the commits, and once a second while idle), and how
  * many jobs had ended at the last pruning (each job ended since carries its place in that count,
  * {@code finished_seq}). Finished jobs beyond {@code keepFinished} are deleted, oldest ending
- * first, every few hundred ends and at open: by their ids, which the store keeps in the order
- * they ended ({@link EndOrder}), rather than in an index in the file, to which every end would
- * write one more page.
+ * first, every few hundred ends and at open. While open the store deletes them by their ids,
+ * which it keeps in the order they ended ({@link EndOrder}) rather than in an index in the file,
+ * to which every end would write one more page; the open, once, scans the table instead.
  *
  * <p><b>Schema.</b> Versioned by SQLite's {@code user_version}; each version's migration is a SQL
  * resource ({@code sqlite/V<n>__*.sql}), applied in its own transaction. A store of a newer version
@@ -463,6 +463,7 @@ public final class SqliteStore implements Store {
       }
     }
     Collections.reverse(finished);
+    endOrder.clear(); // an earlier open of this store that failed may have filled it
     finished.forEach(job -> endOrder.add(job.id()));
     try (Statement s = connection.createStatement(); ResultSet r = s.executeQuery("SELECT COUNT(*) FROM jobs")) {
       rows = r.getLong(1);

@@ -37,13 +37,25 @@ class EndOrderTest {
       order.add(id);
     }
     order.removeOldest(90);
-    for (long id = 101; id <= 200; id++) {
-      order.add(id); // wraps, then grows
+    for (long id = 101; id <= 250; id++) {
+      order.add(id); // wraps at 128, then grows past it
     }
-    order.removeNewest(100);
+    order.removeNewest(150);
     assertEquals(List.of(91L, 92L, 93L, 94L, 95L, 96L, 97L, 98L, 99L, 100L), order.oldest(order.size()));
     order.add(7);
     assertEquals(7L, order.oldest(11).get(10));
+  }
+
+  @Test
+  void clear_forgetsEverything() {
+    EndOrder order = new EndOrder();
+    for (long id = 1; id <= 70; id++) {
+      order.add(id);
+    }
+    order.clear();
+    assertEquals(0, order.size());
+    order.add(5);
+    assertEquals(List.of(5L), order.oldest(1));
   }
 
   @Test

@@ -191,9 +191,10 @@ class SqliteStoreTest {
   }
 
   @Test
-  void pruning_deletesTheJobsThatEndedFirst_notThoseWithTheLowestIds_whileOpenAndAtTheNextOpen() throws Exception {
+  void pruning_deletesTheJobsThatEndedFirst_notThoseWithTheLowestIds_whileOpenAndAfterTheNextOpen() throws Exception {
     int jobs = 250;
-    try (SqliteStore store = store(3)) {
+    int keep = 150; // pruning every 100 ends
+    try (SqliteStore store = store(keep)) {
       open(store);
       for (long id = 1; id <= jobs; id++) {
         store.accepted(queued(id, 0), f -> {});
@@ -205,31 +206,38 @@ class SqliteStoreTest {
       await(last);
     }
     // As the service left the file: what it pruned while open was always the jobs that ended first.
-    List<Long> kept = new ArrayList<>();
-    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("jobs.db")); Statement s = c.createStatement();
-        ResultSet r = s.executeQuery("SELECT id FROM jobs ORDER BY id")) {
-      while (r.next()) {
-        kept.add(r.getLong(1));
-      }
-    }
+    List<Long> kept = idsInFile();
     assertTrue(kept.size() < jobs, "pruned while open: " + kept.size() + " rows kept");
     assertEquals(LongStream.rangeClosed(1, kept.size()).boxed().toList(), kept, "the rows left are those of the last ends");
-    try (SqliteStore store = store(3)) {
+
+    try (SqliteStore store = store(keep)) {
       Recovery recovery = open(store);
-      assertEquals(List.of(3L, 2L, 1L), recovery.finished().stream().map(JobRecord::id).toList(), "in the order they ended");
-      assertEquals(3, store.jobsKept());
-      // And pruning goes on by the order read at open.
+      assertEquals(LongStream.iterate(keep, id -> id >= 1, id -> id - 1).boxed().toList(),
+          recovery.finished().stream().map(JobRecord::id).toList(), "pruned at open to the last 150 ends, in the order they ended");
+      // 100 more ends: one pruning, as the last of them commits, through the order of ends read at open.
       CompletableFuture<StoreException> more = new CompletableFuture<>();
-      for (long id = jobs + 1; id <= jobs + 200; id++) {
+      for (long id = jobs + 1; id <= jobs + 100; id++) {
         JobRecord job = queued(id, 0);
         store.accepted(job, f -> {});
-        store.ended(succeeded(job), id == jobs + 200 ? more::complete : f -> {});
+        store.ended(succeeded(job), id == jobs + 100 ? more::complete : f -> {});
       }
       await(more);
     }
-    try (SqliteStore store = store(3)) {
-      assertEquals(List.of(jobs + 198L, jobs + 199L, jobs + 200L), open(store).finished().stream().map(JobRecord::id).toList());
+    List<Long> expected = new ArrayList<>(LongStream.rangeClosed(1, 50).boxed().toList()); // jobs 150 to 51 ended first
+    expected.addAll(LongStream.rangeClosed(jobs + 1, jobs + 100).boxed().toList());
+    assertEquals(expected, idsInFile(), "the 100 that ended first of the 250 finished jobs were deleted");
+  }
+
+  /** The ids of the rows in the store's file, closed, in order. */
+  private List<Long> idsInFile() throws SQLException {
+    List<Long> ids = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("jobs.db")); Statement s = c.createStatement();
+        ResultSet r = s.executeQuery("SELECT id FROM jobs ORDER BY id")) {
+      while (r.next()) {
+        ids.add(r.getLong(1));
+      }
     }
+    return ids;
   }
 
   @Test

@@ -7,10 +7,10 @@ import java.util.List;
 
 /**
  * One SQL statement that writes many rows per execution: an {@code INSERT … VALUES (…), (…)}, an
- * {@code UPDATE … FROM (VALUES (…), (…))} or a {@code DELETE … WHERE id IN (VALUES (…), (…))}. Through sqlite-jdbc, each execution of a statement
- * costs several microseconds besides its rows' own work (measured: a job's 18-column insert took
- * 7.4 µs one row per execution, 2.6 µs at 30 rows per execution), so a group's rows go in as few
- * executions as its size allows.
+ * {@code UPDATE … FROM (VALUES (…), (…))} or a {@code DELETE … WHERE id IN (VALUES (…), (…))}.
+ * Through sqlite-jdbc, each execution of a statement costs several microseconds besides its rows'
+ * own work (measured: a job's 18-column insert took 7.4 µs one row per execution, 2.6 µs at 30
+ * rows per execution), so a group's rows go in as few executions as its size allows.
  *
  * <p>It is prepared for 1, 2, 4 … {@link #MOST_ROWS} rows, each size once, when first used: a list
  * of any length goes in at most one execution per bit of its length (and one per {@link #MOST_ROWS}

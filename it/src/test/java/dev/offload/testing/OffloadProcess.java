@@ -55,6 +55,9 @@ public final class OffloadProcess {
     if (args.length == 0 || !List.of("serve", "bench").contains(args[0])) {
       command.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"));
     }
+    if (args.length > 0 && args[0].equals("serve")) {
+      command.addAll(List.of("-XX:+ExitOnOutOfMemoryError", "-XX:+DisplayVMOutputToStderr"));
+    }
     command.addAll(jvmOptions);
     command.addAll(List.of("-cp", cliLib() + "/*", "dev.offload.cli.Main"));
     command.addAll(List.of(args));

@@ -283,9 +283,11 @@ class DeploymentFilesIT {
     assertTrue(flags.contains("-Doffload.worker.home=" + workerInto), "workers start from the worker distribution the image"
         + " carries at " + workerInto + ": " + flags);
     String launcher = Files.readString(ROOT.resolve("scripts/offload"));
+    String installed = Files.readString(ROOT.resolve("cli/src/dist/bin/offload"));
     for (String flag : List.of("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-Dio.netty.jfr.enabled=false",
         "-XX:+ExitOnOutOfMemoryError", "-XX:+DisplayVMOutputToStderr")) {
       assertTrue(launcher.contains(flag.split("=")[0]), "scripts/offload no longer passes " + flag + ": check the image's jvmFlags");
+      assertTrue(installed.contains(flag.split("=")[0]), "the installed bin/offload does not pass " + flag + " as scripts/offload does");
       assertTrue(flags.contains(flag), "the image's JVM must get " + flag + " as scripts/offload's does: " + flags);
     }
     assertEquals("serve", args.getFirst());

@@ -1,21 +1,25 @@
 package dev.offload.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.offload.sdk.Json;
+import dev.offload.testing.Await;
 import dev.offload.testing.Cli;
 import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.testing.ServeProcess;
 import java.io.BufferedWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,24 +54,28 @@ class ServeOutOfMemoryIT {
     Path state = dir.resolve("state");
     Path results = dir.resolve("results.jsonl");
 
+    List<ProcessHandle> workers = new ArrayList<>();
     try (ServeProcess small = ServeProcess.start(dir, List.of("-Xmx" + HEAP_MIB + "m"), "--workers", "1", "--state-dir",
         state.toString())) {
-      List<Long> workers = small.workerPids();
-      Cli.Result batch = Cli.run("batch", jobs.toString(), "--output", results.toString(), "--server", small.target(), "--progress",
-          "never");
+      small.workerPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(workers::add));
+      Cli.Result batch = bounded(() -> Cli.run("batch", jobs.toString(), "--output", results.toString(), "--server", small.target(),
+          "--progress", "never"));
       assertEquals(ExitCodes.UNAVAILABLE, batch.exitCode(), "the service went away mid-batch: " + batch.err());
       assertTrue(small.process().waitFor(60, TimeUnit.SECONDS), "serve exited after its OutOfMemoryError");
       assertEquals(3, small.process().exitValue(), "the JVM's status for ExitOnOutOfMemoryError; stderr: " + small.stderr());
-      assertTrue(small.stderr().contains("Terminating due to java.lang.OutOfMemoryError: Java heap space"), small.stderr());
-      for (long pid : workers) { // they see their control stream end, and exit by themselves
-        ProcessHandle.of(pid).ifPresent(worker -> worker.onExit().orTimeout(30, TimeUnit.SECONDS).join());
-        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "worker " + pid + " outlived its service");
+      String message = "Terminating due to java.lang.OutOfMemoryError: Java heap space";
+      Await.until("serve's stderr to say " + message, Duration.ofSeconds(10), () -> small.stderrContains(message));
+      for (ProcessHandle worker : workers) { // it sees its control stream end, and exits by itself
+        Await.until("worker " + worker.pid() + " to exit after its service", Duration.ofSeconds(30), () -> !worker.isAlive());
       }
+    } finally {
+      // A dead service's workers are no longer this JVM's descendants, which NoLeftoverProcesses checks.
+      workers.forEach(ProcessHandle::destroyForcibly);
     }
 
     try (ServeProcess again = ServeProcess.start(dir, List.of(), "--workers", "1", "--state-dir", state.toString())) {
-      Cli.Result resumed = Cli.run("batch", jobs.toString(), "--output", results.toString(), "--resume", "--server", again.target(),
-          "--progress", "never");
+      Cli.Result resumed = bounded(() -> Cli.run("batch", jobs.toString(), "--output", results.toString(), "--resume", "--server",
+          again.target(), "--progress", "never"));
       assertTrue(resumed.exitCode() == ExitCodes.OK || resumed.exitCode() == ExitCodes.FAILED, resumed.err());
       Map<String, Integer> resultsById = new HashMap<>();
       for (String line : Files.readAllLines(results)) {
@@ -82,5 +90,10 @@ class ServeOutOfMemoryIT {
       resultsById.forEach((id, n) -> assertEquals(1, n, id + " answered once"));
       again.shutdown();
     }
+  }
+
+  /** A command run in this JVM, waited for a bounded time: a wedged service must fail the test, not hang it. */
+  private static Cli.Result bounded(Supplier<Cli.Result> command) throws Exception {
+    return CompletableFuture.supplyAsync(command).get(3, TimeUnit.MINUTES);
   }
 }

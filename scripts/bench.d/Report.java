@@ -722,7 +722,7 @@ public final class Report {
   private static String closeTo(double ratio, double target) {
     String text = fmt(ratio);
     if (Double.isNaN(ratio) || Double.isNaN(target)) {
-      return text; // "—": nothing to tell apart
+      return text; // a missing figure, or a row without a target: nothing to tell apart
     }
     for (int digits = 3; digits <= 6 && ratio != target && Double.parseDouble(text.replace(",", "")) == target; digits++) {
       text = String.format(Locale.ROOT, "%." + digits + "f", ratio);

@@ -32,7 +32,7 @@ public final class NoLeftoverProcesses implements AfterAllCallback {
     }
     left = descendants();
     if (!left.isEmpty()) {
-      String described = left.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("?")).toList().toString();
+      String described = left.stream().map(p -> p.pid() + " " + p.info().commandLine().orElse("(no command line: exiting, or a zombie)")).toList().toString();
       left.forEach(ProcessHandle::destroyForcibly);
       fail(context.getDisplayName() + " left processes running: " + described);
     }

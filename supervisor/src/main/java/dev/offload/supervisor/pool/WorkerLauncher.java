@@ -23,7 +23,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,10 +57,10 @@ public class WorkerLauncher {
   /**
    * Starts a worker for a slot and returns it once it is ready, or throws saying why not.
    *
-   * @param spawned told the process as soon as it exists, before it is ready, so that whoever
-   *     closes the pool meanwhile can end it
+   * @param spawner starts the process: the pool's, which refuses once it is closing and keeps
+   *     the process, before it is ready, where its close will end it
    */
-  public WorkerProcess launch(int slot, int incarnation, Consumer<Process> spawned)
+  public WorkerProcess launch(int slot, int incarnation, Spawner spawner)
       throws WorkerStartException, InterruptedException {
     String name = "w" + slot + "-" + incarnation;
     Path socket = runDir.resolve(name + ".sock");
@@ -73,14 +72,13 @@ public class WorkerLauncher {
     builder.redirectError(log.isFile() ? ProcessBuilder.Redirect.to(log.path().toFile()) : ProcessBuilder.Redirect.INHERIT);
     Process process;
     try {
-      process = builder.start();
+      process = spawner.spawn(builder);
     } catch (IOException e) {
       throw new WorkerStartException("cannot start a worker JVM with " + config.java() + ": " + e.getMessage());
     }
     // However the process ends (killed, crashed, refused to start, closed), its socket is of no
     // more use: the pool removes it then, as a worker killed with SIGKILL cannot.
     process.onExit().thenRun(() -> removeSocket(socket));
-    spawned.accept(process);
     try {
       awaitReady(process, nonce, log);
       return new WorkerProcess(slot, incarnation, process, socket, log);
@@ -88,6 +86,12 @@ public class WorkerLauncher {
       process.destroyForcibly();
       throw e;
     }
+  }
+
+  /** Starts a worker's process from its builder, or refuses to. */
+  @FunctionalInterface
+  public interface Spawner {
+    Process spawn(ProcessBuilder builder) throws IOException, WorkerStartException;
   }
 
   private static void removeSocket(Path socket) {

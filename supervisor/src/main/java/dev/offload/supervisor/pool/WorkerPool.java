@@ -20,6 +20,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReadWriteLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
@@ -72,8 +74,17 @@ public final class WorkerPool implements AutoCloseable {
    */
   private final Thread cleanUpOnExit = new Thread(this::cleanUpOnExit, "offload-pool-exit");
   private final List<Slot> slots = new ArrayList<>();
-  /** Processes spawned but not yet workers of a slot: close() must end them too. Guarded by this. */
+  /**
+   * Processes spawned but not yet workers of a slot: close() must end them too. Once the pool is
+   * closed nothing leaves it, so close() waits for the exit of each. Guarded by this.
+   */
   private final Set<Process> starting = new HashSet<>();
+  /**
+   * Held shared by each spawn, from its check that the pool is open until its process is in
+   * {@link #starting}; close() takes it alone once, so that it finds every process a spawn under
+   * way makes, and no spawn begins after it.
+   */
+  private final ReadWriteLock spawning = new ReentrantReadWriteLock();
   private volatile List<HandlerInfo> handlers = List.of();
   /** Told the number of ready workers after each change; the lock keeps their calls in order. */
   private final List<IntConsumer> readyWatchers = new CopyOnWriteArrayList<>();
@@ -238,9 +249,10 @@ public final class WorkerPool implements AutoCloseable {
     AtomicReference<Process> spawned = new AtomicReference<>();
     Worker worker;
     try {
-      WorkerProcess process = launcher.launch(slot.number, incarnation, p -> {
+      WorkerProcess process = launcher.launch(slot.number, incarnation, builder -> {
+        Process p = spawn(builder);
         spawned.set(p);
-        trackStarting(p);
+        return p;
       });
       try {
         worker = Worker.connect(process, io.get(), listener, config.startTimeout(), config.maxOutputBytes());
@@ -250,24 +262,23 @@ public final class WorkerPool implements AutoCloseable {
       }
     } catch (WorkerStartException e) {
       synchronized (this) {
-        starting.remove(spawned.get());
+        forgetStarting(spawned.get());
         slot.consecutiveFailures++;
         slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
       }
       throw e;
     } catch (InterruptedException | RuntimeException e) {
       synchronized (this) {
-        starting.remove(spawned.get());
+        forgetStarting(spawned.get());
       }
       throw e;
     }
     synchronized (this) {
-      // In one step with the check below: close() sees this process either as starting or not at all.
-      starting.remove(worker.process());
       if (closed) {
-        worker.kill("the pool closed while it started");
+        worker.kill("the pool closed while it started"); // and close() waits for its exit, in `starting`
         return;
       }
+      starting.remove(worker.process());
       slot.worker = worker;
       slot.consecutiveFailures = 0;
       if (handlers.isEmpty()) {
@@ -278,12 +289,31 @@ public final class WorkerPool implements AutoCloseable {
     listener.onReady(worker);
   }
 
-  /** Keeps a just-spawned process where close() finds it; ends it at once if the pool is closed. */
-  private synchronized void trackStarting(Process process) {
-    if (closed) {
-      process.destroyForcibly(); // its launch then fails, and startIn gives up
-    } else {
-      starting.add(process);
+  /**
+   * Starts a worker's process and keeps it where close() finds it, or refuses once the pool is
+   * closed: a replacement that began before close() must not spawn a process after it returned.
+   */
+  private Process spawn(ProcessBuilder builder) throws IOException, WorkerStartException {
+    spawning.readLock().lock();
+    try {
+      if (isClosed()) {
+        throw new WorkerStartException("the pool closed before the worker started");
+      }
+      Process process = builder.start();
+      synchronized (this) {
+        starting.add(process);
+      }
+      return process;
+    } finally {
+      spawning.readLock().unlock();
+    }
+  }
+
+  /** A process whose start failed leaves {@link #starting}, unless close() is to wait for it. */
+  private void forgetStarting(Process process) {
+    assert Thread.holdsLock(this);
+    if (!closed) {
+      starting.remove(process);
     }
   }
 
@@ -384,6 +414,10 @@ public final class WorkerPool implements AutoCloseable {
       }
       closed = true;
       workers = slots.stream().map(s -> s.worker).filter(w -> w != null).toList();
+    }
+    spawning.writeLock().lock(); // a spawn under way puts its process in `starting` first
+    spawning.writeLock().unlock();
+    synchronized (this) {
       unready = List.copyOf(starting);
     }
     if (healthChecks != null) {

@@ -147,9 +147,14 @@ final class ServeCommand implements Callable<Integer> {
   int keepFinished;
 
   @Option(names = "--finished-memory", paramLabel = "SIZE", converter = SizeConverter.class,
-      description = "The most memory finished jobs' inputs, outputs and error messages may hold (UTF-8 bytes); past it the oldest"
+      description = "The most memory finished jobs' inputs, outputs and error messages may hold (UTF-8 bytes, or the whole heap regions of a large one); past it the oldest"
           + " ones' are dropped and their records kept (default: a quarter of the service's heap).")
   Long finishedMemory;
+
+  @Option(names = "--pending-memory", paramLabel = "SIZE", converter = SizeConverter.class,
+      description = "The most memory the inputs of jobs accepted and not yet ended (queued or running) may hold (UTF-8 bytes, or the whole heap regions of a large one);"
+          + " past it submissions are refused with RESOURCE_EXHAUSTED and batch streams wait (default: an eighth of the service's heap).")
+  Long pendingMemory;
 
   @Option(names = "--max-retries", paramLabel = "N", defaultValue = "" + Limits.DEFAULT_MAX_RETRIES,
       description = "The most retries a job may ask for; more are refused as invalid (default: ${DEFAULT-VALUE}).")
@@ -340,8 +345,13 @@ final class ServeCommand implements Callable<Integer> {
   }
 
   private Limits limits() {
+    if (pendingMemory != null && pendingMemory < 1) {
+      throw new ParameterException(spec.commandLine(), "--pending-memory must be at least 1 byte, got " + pendingMemory
+          + "; give a size such as 256m (a job whose input is larger still runs when no other job holds any)");
+    }
     try {
-      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams, maxRetries);
+      return new Limits((int) maxRequestSize, (int) maxInputSize, maxWatchersPerJob, maxStreams, maxRetries,
+          pendingMemory == null ? Limits.defaultMaxPendingBytes() : pendingMemory);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), e.getMessage().replace("the request size limit", "--max-request-size")
           .replace("the input size limit", "--max-input-size") + "; raise --max-request-size with --max-input-size");

@@ -25,11 +25,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A service whose heap fills exits at once, saying why, instead of going on in no known state:
- * before, a service that caught an OutOfMemoryError in a gRPC or store task went on holding a job
- * that never ended, and every job queued behind it, while it answered {@code stats} as if well.
- * Its store gives the jobs back at the next start, and {@code batch --resume} answers every line
- * once.
+ * A batch of inputs twice the size of a small service's heap runs through it: {@code
+ * --pending-memory} (a quarter of the heap by default) holds the batch back. And a service whose
+ * heap fills all the same (its limit set past what the heap holds) exits at once, saying why,
+ * instead of going on in no known state: before, a service that caught an OutOfMemoryError in a
+ * gRPC or store task went on holding a job that never ended, and every job queued behind it, while
+ * it answered {@code stats} as if well. Its store gives the jobs back at the next start, and
+ * {@code batch --resume} answers every line once.
  */
 @ExtendWith(NoLeftoverProcesses.class)
 class ServeOutOfMemoryIT {
@@ -42,8 +44,7 @@ class ServeOutOfMemoryIT {
 
   @TempDir Path dir;
 
-  @Test
-  void aBatchThatFillsTheHeap_serveExitsSayingSo_andAfterARestart_resumeAnswersEveryLineOnce() throws Exception {
+  private Path largeLines() throws Exception {
     Path jobs = dir.resolve("jobs.jsonl");
     String input = "\"" + "x".repeat(INPUT_BYTES - 2) + "\"";
     try (BufferedWriter out = Files.newBufferedWriter(jobs)) {
@@ -51,12 +52,36 @@ class ServeOutOfMemoryIT {
         out.write("{\"id\": \"L" + i + "\", \"handler\": \"echo\", \"input\": " + input + "}\n");
       }
     }
+    return jobs;
+  }
+
+  @Test
+  void aBatchTwiceTheHeap_runsThroughASmallService_heldBackByItsPendingMemory() throws Exception {
+    Path jobs = largeLines();
+    try (ServeProcess small = ServeProcess.start(dir, List.of("-Xmx" + HEAP_MIB + "m"), "--workers", "1", "--state-dir",
+        dir.resolve("state").toString())) {
+      Cli.Result batch = bounded(() -> Cli.run("batch", jobs.toString(), "--server", small.target(), "--progress", "never"));
+
+      assertEquals(ExitCodes.OK, batch.exitCode(), batch.err());
+      assertEquals(LINES, batch.out().lines().map(Json::parse).filter(r -> r.get("state").asText().equals("SUCCEEDED")).count(),
+          "every line succeeded");
+      assertTrue(small.process().isAlive(), "serve is up; stderr: " + small.stderr());
+      Cli.Result stats = Cli.run("stats", "--server", small.target());
+      assertEquals(ExitCodes.OK, stats.exitCode(), stats.err());
+      small.shutdown();
+    }
+  }
+
+  @Test
+  void aBatchThatFillsTheHeap_serveExitsSayingSo_andAfterARestart_resumeAnswersEveryLineOnce() throws Exception {
+    Path jobs = largeLines();
     Path state = dir.resolve("state");
     Path results = dir.resolve("results.jsonl");
 
     List<ProcessHandle> workers = new ArrayList<>();
+    // A limit past what the heap holds: the inputs the batch sends at once then fill it.
     try (ServeProcess small = ServeProcess.start(dir, List.of("-Xmx" + HEAP_MIB + "m"), "--workers", "1", "--state-dir",
-        state.toString())) {
+        state.toString(), "--pending-memory", "1g")) {
       small.workerPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(workers::add));
       Cli.Result batch = bounded(() -> Cli.run("batch", jobs.toString(), "--output", results.toString(), "--server", small.target(),
           "--progress", "never"));

@@ -62,7 +62,8 @@ class LimitsIT {
     service = RunningService.start(RunningService.config(1)
         .withPool(RunningService.pool(1).maxOutputBytes(MAX_OUTPUT).build())
         .withKeepFinished(KEEP_FINISHED)
-        .withLimits(new Limits(MAX_REQUEST, MAX_INPUT, MAX_WATCHERS, MAX_STREAMS, Limits.DEFAULT_MAX_RETRIES)), dir);
+        .withLimits(new Limits(MAX_REQUEST, MAX_INPUT, MAX_WATCHERS, MAX_STREAMS, Limits.DEFAULT_MAX_RETRIES,
+            Limits.defaultMaxPendingBytes())), dir);
     group = UnixSockets.newEventLoopGroup(1, "test-io");
   }
 

@@ -8,7 +8,6 @@ import dev.offload.supervisor.store.FencedException;
 import dev.offload.supervisor.store.JobRecord;
 import dev.offload.supervisor.store.Store;
 import dev.offload.supervisor.store.StoreException;
-import dev.offload.wire.Utf8;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -84,9 +83,11 @@ public final class Job {
   private JobState state = JobState.QUEUED;
   private String outputJson = "";
   private JobError error;
-  /** UTF-8 bytes of input, output and error message this ended job holds; 0 before its end and once dropped. */
+  /** Bytes of input, output and error message this ended job holds ({@link HeapBytes}); 0 before its end and once dropped. */
   private long dataBytes;
   private boolean dataDropped;
+  /** Bytes of input this job holds of the service's {@link PendingInputs}, until it ends or is discarded. */
+  private long pendingInputBytes;
   private long workerPid;
   private int attempts;
   private long startedNanos;
@@ -173,8 +174,8 @@ public final class Job {
             : JobError.newBuilder().setCode(record.errorCode()).setMessage(record.errorMessage()).build();
         job.startedNanos = job.submittedNanos + record.queuedMs() * 1_000_000;
         job.endedNanos = job.startedNanos + record.runMs() * 1_000_000;
-        job.dataBytes = Utf8.length(job.inputJson) + Utf8.length(job.outputJson)
-            + (job.error == null ? 0 : Utf8.length(job.error.getMessage()));
+        job.dataBytes = HeapBytes.ofText(job.inputJson) + HeapBytes.ofText(job.outputJson)
+            + (job.error == null ? 0 : HeapBytes.ofText(job.error.getMessage()));
       }
     }
     return job;
@@ -510,7 +511,8 @@ public final class Job {
     this.state = terminal;
     this.outputJson = output;
     this.error = error;
-    this.dataBytes = Utf8.length(inputJson) + Utf8.length(output) + (error == null ? 0 : Utf8.length(error.getMessage()) + Utf8.length(error.getStackTrace()));
+    this.dataBytes = HeapBytes.ofText(inputJson) + HeapBytes.ofText(output)
+        + (error == null ? 0 : HeapBytes.ofText(error.getMessage()) + HeapBytes.ofText(error.getStackTrace()));
     if (terminal == JobState.FAILED || terminal == JobState.TIMED_OUT) {
       LOG.warn("{} ({}) {}: {}: {}", id, handler, terminal, error.getCode(), error.getMessage());
     } else {
@@ -521,8 +523,20 @@ public final class Job {
     onEnd.accept(this);
   }
 
+  /** Takes on {@code bytes} held for its input in the service's {@link PendingInputs}. */
+  public synchronized void holdPendingInput(long bytes) {
+    pendingInputBytes = bytes;
+  }
+
+  /** The bytes held for its input in the service's {@link PendingInputs}, now given up: 0 the second time. */
+  public synchronized long takePendingInput() {
+    long bytes = pendingInputBytes;
+    pendingInputBytes = 0;
+    return bytes;
+  }
+
   /**
-   * UTF-8 bytes of the input, output and error message that this ended job holds: what {@link
+   * Bytes of the input, output and error message that this ended job holds ({@link HeapBytes}): what {@link
    * #dropData} would free. 0 while it runs (its input is owed to a worker) and once dropped.
    */
   public synchronized long dataBytes() {

@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * <ul>
  *   <li>a count: past {@code keepFinished} finished jobs, the oldest are forgotten (expire);
  *   <li>bytes: past {@code finishedMemoryBytes} of data held by finished jobs (their input, output
- *       and error message, counted in UTF-8 bytes by {@link Job#dataBytes}), the oldest finished
+ *       and error message, counted as {@link HeapBytes} does by {@link Job#dataBytes}), the oldest finished
  *       jobs' data are dropped ({@link Job#dropData}) while their records stay.
  * </ul>
  *

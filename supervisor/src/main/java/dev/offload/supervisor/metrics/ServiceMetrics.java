@@ -111,9 +111,21 @@ public final class ServiceMetrics implements AutoCloseable {
    */
   public void trackFinishedJobData(LongSupplier bytes, long limit) {
     Gauge.builder("offload.finished.job.data", bytes::getAsLong).baseUnit("bytes")
-        .description("UTF-8 bytes of input, output and error text that finished jobs hold").register(registry);
+        .description("Bytes of input, output and error text that finished jobs hold (UTF-8; whole G1 regions for a text of half one or more)").register(registry);
     Gauge.builder("offload.finished.job.data.limit", () -> limit).baseUnit("bytes")
         .description("The most finished jobs may hold (--finished-memory); past it the oldest ones' data are dropped")
+        .register(registry);
+  }
+
+  /**
+   * Tracks the bytes of input that jobs not yet ended hold, and their bound ({@code serve
+   * --pending-memory}).
+   */
+  public void trackPendingInputs(LongSupplier bytes, long limit) {
+    Gauge.builder("offload.pending.job.input", bytes::getAsLong).baseUnit("bytes")
+        .description("Bytes of input that jobs accepted and not yet ended (queued or running) hold (UTF-8; whole G1 regions for a text of half one or more)").register(registry);
+    Gauge.builder("offload.pending.job.input.limit", () -> limit).baseUnit("bytes")
+        .description("The most they may hold (--pending-memory); past it submissions are refused and batch streams wait")
         .register(registry);
   }
 

@@ -7,6 +7,7 @@ import dev.offload.proto.v1.JobError;
 import dev.offload.proto.v1.JobEvent;
 import dev.offload.supervisor.job.Dispatcher;
 import dev.offload.supervisor.job.Job;
+import dev.offload.supervisor.job.PendingInputs;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 
 /**
  * One {@code RunBatch} stream: jobs come in, and exactly one result per job goes out as each job
@@ -26,6 +28,10 @@ import java.util.function.Consumer;
  * stream whose first request asks for acknowledgements, each job gets a result carrying its id once
  * its record is committed, before its terminal result.
  *
+ * <p>A line whose input does not fit in what {@code --pending-memory} leaves is not refused: the
+ * stream waits until it fits, and reads no more lines meanwhile (so the client's sends wait in
+ * gRPC's flow control), then submits it again.
+ *
  * <p>If the service stops and leaves some of the batch's jobs queued for the next service on its
  * store, the stream ends, once every other job of the batch has ended, with UNAVAILABLE and a
  * message naming the kept jobs ({@link KeptJobs}); those jobs are not cancelled when the stream
@@ -33,12 +39,14 @@ import java.util.function.Consumer;
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
-  /** How a job is accepted: see {@link OffloadService#accept}. */
+  /** How a job is accepted: see {@link OffloadService#accept(dev.offload.proto.v1.SubmitJobRequest, Consumer, Consumer, LongConsumer)}. */
   interface Acceptor {
-    void accept(dev.offload.proto.v1.SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused);
+    void accept(dev.offload.proto.v1.SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused,
+        LongConsumer noRoom);
   }
 
   private final Acceptor accept;
+  private final PendingInputs pending;
   private final Dispatcher dispatcher;
   private final BatchLimits limits;
   private final ServerCallStreamObserver<BatchResult> results;
@@ -63,10 +71,11 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   /** Whether the client went away (cancelled the call, or its connection broke). Guarded by {@code this}. */
   private boolean clientLeft;
 
-  BatchSession(Acceptor accept, Dispatcher dispatcher, Limits limits, String storeUrl,
+  BatchSession(Acceptor accept, PendingInputs pending, Dispatcher dispatcher, Limits limits, String storeUrl,
       ServerCallStreamObserver<BatchResult> results) {
     this.storeUrl = storeUrl;
     this.accept = accept;
+    this.pending = pending;
     this.dispatcher = dispatcher;
     this.limits = BatchLimits.newBuilder()
         .setMaxRequestBytes(limits.maxRequestBytes())
@@ -74,6 +83,9 @@ final class BatchSession implements StreamObserver<BatchRequest> {
         .build();
     this.results = results;
     results.setOnCancelHandler(this::clientGone);
+    // Each line is read once the one before has been taken: see take.
+    results.disableAutoRequest();
+    results.request(1);
   }
 
   @Override
@@ -85,12 +97,23 @@ final class BatchSession implements StreamObserver<BatchRequest> {
     if (request.getSendLimits()) {
       send(BatchResult.newBuilder().setKey(request.getKey()).setLimits(limits).build());
       if (!request.hasJob()) {
+        results.request(1);
         return;
       }
     }
     synchronized (this) {
       deciding++;
     }
+    take(request);
+  }
+
+  /**
+   * Submits a line's job and reads the next line; or, if its input does not fit in what {@code
+   * --pending-memory} leaves, waits for room without reading on, and then takes it again (on a
+   * virtual thread: room comes on the thread of a job's end, which may hold locks).
+   */
+  private void take(BatchRequest request) {
+    boolean[] waits = {false};
     accept.accept(request.getJob(), job -> accepted(request, job), e -> {
       send(BatchResult.newBuilder().setKey(request.getKey())
           .setRejected(JobError.newBuilder()
@@ -98,7 +121,25 @@ final class BatchSession implements StreamObserver<BatchRequest> {
               .setMessage(String.valueOf(e.getStatus().getDescription())))
           .build());
       decided();
+    }, bytes -> {
+      waits[0] = true;
+      pending.whenFits(bytes, () -> Thread.ofVirtual().name("offload-batch-room").start(() -> takeAfterWait(request)));
     });
+    if (!waits[0]) {
+      results.request(1);
+    }
+  }
+
+  private void takeAfterWait(BatchRequest request) {
+    boolean gone;
+    synchronized (this) {
+      gone = clientLeft;
+    }
+    if (gone) {
+      decided(); // nothing to run it for, and nothing to read on
+      return;
+    }
+    take(request);
   }
 
   private void accepted(BatchRequest request, Job job) {

@@ -25,6 +25,7 @@ import dev.offload.proto.v1.WorkerStatus;
 import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobRejectedException;
 import dev.offload.supervisor.job.JobStore;
+import dev.offload.supervisor.job.PendingInputs;
 import dev.offload.supervisor.pool.WorkerPool.SlotStatus;
 import dev.offload.supervisor.store.KeyTakenException;
 import dev.offload.supervisor.store.SharedStore;
@@ -44,6 +45,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.LongConsumer;
 import java.util.stream.Collectors;
 
 /**
@@ -81,7 +83,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
 
   @Override
   public StreamObserver<dev.offload.proto.v1.BatchRequest> runBatch(StreamObserver<dev.offload.proto.v1.BatchResult> results) {
-    return new BatchSession(this::accept, supervisor.dispatcher(), supervisor.config().limits(), keptStoreUrl(),
+    return new BatchSession(this::accept, supervisor.pendingInputs(), supervisor.dispatcher(), supervisor.config().limits(), keptStoreUrl(),
         (ServerCallStreamObserver<dev.offload.proto.v1.BatchResult>) results);
   }
 
@@ -239,8 +241,22 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
    *
    * <p>A request whose idempotency key the service holds creates nothing and never reaches the
    * dispatcher: it follows the job that has the key (see {@link #follow}).
+   *
+   * <p>A valid job whose input does not fit in what {@code --pending-memory} leaves is refused
+   * with RESOURCE_EXHAUSTED.
    */
   void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
+    accept(request, accepted, refused, null);
+  }
+
+  /**
+   * As {@link #accept(SubmitJobRequest, Consumer, Consumer)}, except that a valid job whose input
+   * does not fit in what {@code --pending-memory} leaves is neither created nor refused: {@code
+   * noRoom} is told its input's bytes instead, on this thread, to submit it again once they fit.
+   *
+   * @param noRoom null to refuse such a job
+   */
+  void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused, LongConsumer noRoom) {
     String key = request.getIdempotencyKey();
     if (!key.isEmpty()) {
       String problem = IdempotencyKeys.problem(key);
@@ -257,21 +273,38 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
         return;
       }
     }
-    JobStore.Admission admission;
+    String input;
     try {
-      admission = create(request);
+      input = validInput(request);
     } catch (StatusRuntimeException e) {
       refused.accept(e);
       return;
+    }
+    PendingInputs pending = supervisor.pendingInputs();
+    long bytes = PendingInputs.bytesOf(input);
+    if (!pending.tryHold(bytes)) {
+      if (noRoom != null) {
+        noRoom.accept(bytes);
+      } else {
+        refused.accept(noRoomFor(bytes, pending));
+      }
+      return;
+    }
+    JobStore.Admission admission;
+    try {
+      admission = admit(request, input);
     } catch (StoreException e) {
+      pending.release(bytes);
       refused.accept(storeRefusal(e)); // a shared store without job ids at hand: see SharedStore#newId
       return;
     }
     if (!admission.created()) {
+      pending.release(bytes);
       follow(admission.job(), request, accepted, refused); // the same key came at the same time
       return;
     }
     Job job = admission.job();
+    job.holdPendingInput(bytes);
     Acceptance acceptance = new Acceptance(job, request, accepted, refused);
     try {
       submit(job, acceptance);
@@ -280,7 +313,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     } catch (RuntimeException e) {
       // A fault of this service's, not of the request: the job is forgotten (its key freed, so
       // that submissions waiting on it are told), and the client is told.
-      supervisor.jobs().discard(job);
+      discard(job);
       acceptance.refuse(Status.INTERNAL.withDescription(bounded("the service could not accept the job: " + e
           + "; this is a bug in offload, please report it")).withCause(e).asRuntimeException());
     }
@@ -321,7 +354,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       // Not accepted after all: the client is told so, and the job must not run (it may have been
       // sent already) or stay queued.
       supervisor.dispatcher().withdraw(job);
-      supervisor.jobs().discard(job);
+      discard(job);
       if (failure instanceof KeyTakenException taken) {
         // Another service of the cluster accepted a job with this key first: this request follows it.
         job.acceptanceDecided(Status.ABORTED.withDescription(job.id() + " was not made: its idempotency key is "
@@ -379,7 +412,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     try {
       supervisor.dispatcher().submit(job, recorded);
     } catch (JobRejectedException e) {
-      supervisor.jobs().discard(job);
+      discard(job);
       Status status = switch (e.reason()) {
         case QUEUE_FULL -> Status.RESOURCE_EXHAUSTED;
         case SHUTTING_DOWN -> Status.UNAVAILABLE;
@@ -392,11 +425,26 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     }
   }
 
-  /**
-   * Validates a request and creates its job, QUEUED, recorded nowhere yet; or finds the job that
-   * has its idempotency key, held already.
-   */
-  private JobStore.Admission create(SubmitJobRequest request) {
+  /** Forgets a job that was not accepted after all, and gives back what its input held of --pending-memory. */
+  private void discard(Job job) {
+    supervisor.jobs().discard(job);
+    supervisor.pendingInputs().release(job.takePendingInput());
+  }
+
+  /** The refusal of a job whose input does not fit in what --pending-memory leaves now. */
+  private static StatusRuntimeException noRoomFor(long bytes, PendingInputs pending) {
+    return Status.RESOURCE_EXHAUSTED.withDescription("the service holds " + mib(pending.held()) + " of input for jobs not yet ended,"
+        + " and this job's " + mib(bytes) + " would pass its limit of " + mib(pending.budget()) + " (--pending-memory); retry once"
+        + " some have ended, send smaller inputs (a file's path instead of its contents), or start the service with a larger"
+        + " --pending-memory").asRuntimeException(RefusalTrailers.of(RefusalTrailers.QUEUE_FULL));
+  }
+
+  private static String mib(long bytes) {
+    return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / (double) (1 << 20));
+  }
+
+  /** A request's input, checked with everything else a new job is checked for; the job is not made yet. */
+  private String validInput(SubmitJobRequest request) {
     String handler = request.getHandler();
     if (supervisor.pool().handlers().stream().noneMatch(h -> h.getName().equals(handler))) {
       List<String> known = supervisor.pool().handlers().stream().map(HandlerInfo::getName).toList();
@@ -433,9 +481,17 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     if (request.getDeadlineMs() < 0) {
       throw invalid("deadline_ms must be >= 0 (0 for none), got " + request.getDeadlineMs());
     }
+    return input;
+  }
+
+  /**
+   * Creates a request's job from its valid input, QUEUED, recorded nowhere yet; or finds the job
+   * that has its idempotency key, held already.
+   */
+  private JobStore.Admission admit(SubmitJobRequest request, String input) {
     long timeout = request.getTimeoutMs() > 0 ? request.getTimeoutMs() : supervisor.config().jobTimeout().toMillis();
     String key = request.getIdempotencyKey().isEmpty() ? null : request.getIdempotencyKey();
-    return supervisor.jobs().admit(handler, input, timeout, request.getDeadlineMs(), request.getRetries(), key);
+    return supervisor.jobs().admit(request.getHandler(), input, timeout, request.getDeadlineMs(), request.getRetries(), key);
   }
 
   /**

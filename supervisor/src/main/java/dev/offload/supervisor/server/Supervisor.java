@@ -2,6 +2,7 @@ package dev.offload.supervisor.server;
 
 import dev.offload.supervisor.job.Dispatcher;
 import dev.offload.supervisor.job.JobStore;
+import dev.offload.supervisor.job.PendingInputs;
 import dev.offload.supervisor.metrics.ServiceMetrics;
 import dev.offload.supervisor.pool.WorkerPool;
 import dev.offload.supervisor.pool.WorkerStartException;
@@ -38,6 +39,8 @@ public final class Supervisor {
   private final SupervisorConfig config;
   private final ScheduledExecutorService scheduler;
   private final JobStore jobs;
+  /** What the inputs of the jobs accepted and not yet ended hold, against {@code --pending-memory}. */
+  private final PendingInputs pendingInputs;
   private final Store store;
   /** With a shared store: what claims this service's share of the shared queue; else null. */
   private final SharedQueueClaimer claimer;
@@ -74,11 +77,14 @@ public final class Supervisor {
     this.dispatcher = new Dispatcher(config.maxQueue(), config.pool().cancelGrace(), scheduler, store);
     this.metrics = new ServiceMetrics(dispatcher::queueDepth);
     metrics.trackStore(store);
+    this.pendingInputs = new PendingInputs(config.limits().maxPendingBytes());
     this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), store, job -> {
       dispatcher.jobEnded(job);
       metrics.jobEnded(job);
+      pendingInputs.release(job.takePendingInput());
     });
     metrics.trackFinishedJobData(jobs::finishedDataBytes, config.finishedMemoryBytes());
+    metrics.trackPendingInputs(pendingInputs::held, pendingInputs.budget());
     this.pool = new WorkerPool(config.pool(), dispatcher, scheduler, this::io, metrics::workerRestarted);
     dispatcher.attach(pool);
     if (store instanceof SharedStore shared) {
@@ -281,11 +287,17 @@ public final class Supervisor {
     } else {
       dispatcher.closeIntake();
     }
+    pendingInputs.stopWaiting();
     Duration killAfter = config.pool().cancelGrace().compareTo(NOW_KILL_WAIT) < 0 ? config.pool().cancelGrace() : NOW_KILL_WAIT;
     LOG.info("stopping now: " + dispatcher.runningCount() + " running jobs cancelled, their workers killed after "
         + killAfter.toMillis() + " ms");
     dispatcher.stopAllRunning(killAfter);
     return terminated;
+  }
+
+  /** What the inputs of the jobs accepted and not yet ended hold, against {@code --pending-memory}. */
+  public PendingInputs pendingInputs() {
+    return pendingInputs;
   }
 
   /** Completes as soon as a shutdown has been asked for. */
@@ -307,6 +319,7 @@ public final class Supervisor {
       } else {
         queued = dispatcher.closeIntake() + " queued jobs cancelled";
       }
+      pendingInputs.stopWaiting(); // the batch lines waiting for room are refused now, as the service takes no more
       LOG.info("shutting down: " + queued + ", " + dispatcher.runningCount() + " running get " + grace.toMillis() + " ms");
       if (!dispatcher.awaitNoneRunning(grace)) {
         dispatcher.stopAllRunning();

@@ -13,7 +13,8 @@ import java.time.Duration;
  * @param maxQueue how many jobs may wait for a worker before submissions are refused
  * @param jobTimeout the run-time limit of jobs that set none; zero for none
  * @param keepFinished how many ended jobs are remembered for status queries
- * @param finishedMemoryBytes how many bytes of data (input, output, error message, in UTF-8) the
+ * @param finishedMemoryBytes how many bytes of data (input, output, error message, as {@link
+ *     dev.offload.supervisor.job.HeapBytes} counts them) the
  *     ended jobs may hold; past it the oldest ones' data are dropped and their records kept
  * @param shutdownGrace how long running jobs get to finish at shutdown when no grace is asked for
  * @param limits what the service takes at most from clients

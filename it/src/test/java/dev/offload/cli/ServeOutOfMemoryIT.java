@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A batch of inputs twice the size of a small service's heap runs through it: {@code
- * --pending-memory} (a quarter of the heap by default) holds the batch back. And a service whose
+ * --pending-memory} (an eighth of the heap by default) holds the batch back. And a service whose
  * heap fills all the same (its limit set past what the heap holds) exits at once, saying why,
  * instead of going on in no known state: before, a service that caught an OutOfMemoryError in a
  * gRPC or store task went on holding a job that never ended, and every job queued behind it, while

@@ -9,7 +9,7 @@ import java.lang.management.ManagementFactory;
  * hold count it ({@code --pending-memory}, {@code --finished-memory}): its UTF-8 bytes (the size
  * of its array when it is ASCII, as JSON mostly is); or, for a text of half a G1 region or more,
  * the whole regions G1 gives it, as it gives a "humongous" object regions of its own. A 1 MiB
- * input in a heap of 1 MiB regions (any heap under 2 GiB) takes two: counted by its bytes alone,
+ * input in a heap of 1 MiB regions (any heap under 4 GiB) takes two: counted by its bytes alone,
  * such inputs held twice what the bounds allowed, and a 48 MiB service filled its heap under
  * bounds of a quarter of it each.
  */

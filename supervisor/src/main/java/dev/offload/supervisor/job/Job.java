@@ -523,9 +523,16 @@ public final class Job {
     onEnd.accept(this);
   }
 
-  /** Takes on {@code bytes} held for its input in the service's {@link PendingInputs}. */
-  public synchronized void holdPendingInput(long bytes) {
+  /**
+   * Takes on {@code bytes} held for its input in the service's {@link PendingInputs}, to give them
+   * back when it ends; returns false, taking nothing, if it has ended already.
+   */
+  public synchronized boolean holdPendingInput(long bytes) {
+    if (isTerminal(state)) {
+      return false;
+    }
     pendingInputBytes = bytes;
+    return true;
   }
 
   /** The bytes held for its input in the service's {@link PendingInputs}, now given up: 0 the second time. */

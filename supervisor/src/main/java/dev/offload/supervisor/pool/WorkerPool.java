@@ -19,7 +19,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Consumer;
@@ -75,8 +74,8 @@ public final class WorkerPool implements AutoCloseable {
   private final Thread cleanUpOnExit = new Thread(this::cleanUpOnExit, "offload-pool-exit");
   private final List<Slot> slots = new ArrayList<>();
   /**
-   * Processes spawned but not yet workers of a slot: close() must end them too. Once the pool is
-   * closed nothing leaves it, so close() waits for the exit of each. Guarded by this.
+   * Processes spawned and not yet workers of a slot, nor exited: close() ends them too, and waits
+   * for the exit of each. Guarded by this.
    */
   private final Set<Process> starting = new HashSet<>();
   /**
@@ -245,15 +244,10 @@ public final class WorkerPool implements AutoCloseable {
     synchronized (this) {
       incarnation = slot.incarnations++;
     }
-    // What launch spawned, if it got that far: in `starting` until it is this slot's worker or gone.
-    AtomicReference<Process> spawned = new AtomicReference<>();
+    // What launch spawns is in `starting` until it is this slot's worker or has exited.
     Worker worker;
     try {
-      WorkerProcess process = launcher.launch(slot.number, incarnation, builder -> {
-        Process p = spawn(builder);
-        spawned.set(p);
-        return p;
-      });
+      WorkerProcess process = launcher.launch(slot.number, incarnation, this::spawn);
       try {
         worker = Worker.connect(process, io.get(), listener, config.startTimeout(), config.maxOutputBytes());
       } catch (WorkerStartException | RuntimeException e) {
@@ -262,14 +256,10 @@ public final class WorkerPool implements AutoCloseable {
       }
     } catch (WorkerStartException e) {
       synchronized (this) {
-        forgetStarting(spawned.get());
-        slot.consecutiveFailures++;
-        slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
-      }
-      throw e;
-    } catch (InterruptedException | RuntimeException e) {
-      synchronized (this) {
-        forgetStarting(spawned.get());
+        if (!closed) { // not a failure of the slot's, and not to be reported as one
+          slot.consecutiveFailures++;
+          slot.lastRestartReason = e.getMessage().lines().findFirst().orElse("start failed");
+        }
       }
       throw e;
     }
@@ -303,18 +293,17 @@ public final class WorkerPool implements AutoCloseable {
       synchronized (this) {
         starting.add(process);
       }
+      // Out of `starting` once it has exited, not when its start fails (it is being killed then):
+      // close() waits for the exit of what is in it. One that became a slot's worker left already.
+      process.onExit().thenRun(() -> leftStarting(process));
       return process;
     } finally {
       spawning.readLock().unlock();
     }
   }
 
-  /** A process whose start failed leaves {@link #starting}, unless close() is to wait for it. */
-  private void forgetStarting(Process process) {
-    assert Thread.holdsLock(this);
-    if (!closed) {
-      starting.remove(process);
-    }
+  private synchronized void leftStarting(Process process) {
+    starting.remove(process);
   }
 
   private synchronized boolean isClosed() {
@@ -359,7 +348,9 @@ public final class WorkerPool implements AutoCloseable {
       try {
         startIn(slot);
       } catch (WorkerStartException e) {
-        LOG.warn("could not start the replacement of retiring " + worker + "; it serves on: " + e.getMessage());
+        if (!isClosed()) {
+          LOG.warn("could not start the replacement of retiring " + worker + "; it serves on: " + e.getMessage());
+        }
         return;
       } catch (InterruptedException e) {
         return;

@@ -39,10 +39,10 @@ import java.util.function.LongConsumer;
  */
 final class BatchSession implements StreamObserver<BatchRequest> {
 
-  /** How a job is accepted: see {@link OffloadService#accept(dev.offload.proto.v1.SubmitJobRequest, Consumer, Consumer, LongConsumer)}. */
+  /** How a job is accepted: see {@link OffloadService#accept(dev.offload.proto.v1.SubmitJobRequest, long, Consumer, Consumer, LongConsumer)}. */
   interface Acceptor {
-    void accept(dev.offload.proto.v1.SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused,
-        LongConsumer noRoom);
+    void accept(dev.offload.proto.v1.SubmitJobRequest request, long heldBytes, Consumer<Job> accepted,
+        Consumer<StatusRuntimeException> refused, LongConsumer noRoom);
   }
 
   private final Acceptor accept;
@@ -70,6 +70,8 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   private boolean finished;
   /** Whether the client went away (cancelled the call, or its connection broke). Guarded by {@code this}. */
   private boolean clientLeft;
+  /** The line in hand's wait for room, while it waits: cancelled if the client goes. Guarded by {@code this}. */
+  private PendingInputs.Wait waitingForRoom;
 
   BatchSession(Acceptor accept, PendingInputs pending, Dispatcher dispatcher, Limits limits, String storeUrl,
       ServerCallStreamObserver<BatchResult> results) {
@@ -104,17 +106,18 @@ final class BatchSession implements StreamObserver<BatchRequest> {
     synchronized (this) {
       deciding++;
     }
-    take(request);
+    take(request, OffloadService.NOT_HELD);
   }
 
   /**
    * Submits a line's job and reads the next line; or, if its input does not fit in what {@code
-   * --pending-memory} leaves, waits for room without reading on, and then takes it again (on a
-   * virtual thread: room comes on the thread of a job's end, which may hold locks).
+   * --pending-memory} leaves, waits for room without reading on, and then takes it again with the
+   * room held for it (on a virtual thread: room comes on the thread of a job's end, which may hold
+   * locks).
    */
-  private void take(BatchRequest request) {
+  private void take(BatchRequest request, long heldBytes) {
     boolean[] waits = {false};
-    accept.accept(request.getJob(), job -> accepted(request, job), e -> {
+    accept.accept(request.getJob(), heldBytes, job -> accepted(request, job), e -> {
       send(BatchResult.newBuilder().setKey(request.getKey())
           .setRejected(JobError.newBuilder()
               .setCode(e.getStatus().getCode().name())
@@ -123,23 +126,41 @@ final class BatchSession implements StreamObserver<BatchRequest> {
       decided();
     }, bytes -> {
       waits[0] = true;
-      pending.whenFits(bytes, () -> Thread.ofVirtual().name("offload-batch-room").start(() -> takeAfterWait(request)));
+      PendingInputs.Wait wait = pending.whenFits(bytes,
+          held -> Thread.ofVirtual().name("offload-batch-room").start(() -> takeAfterWait(request, held)));
+      synchronized (this) {
+        waitingForRoom = wait; // cancelled by clientGone; a wait that ran already ignores it
+      }
     });
     if (!waits[0]) {
       results.request(1);
     }
   }
 
-  private void takeAfterWait(BatchRequest request) {
+  private void takeAfterWait(BatchRequest request, long heldBytes) {
     boolean gone;
     synchronized (this) {
       gone = clientLeft;
+      waitingForRoom = null;
     }
     if (gone) {
+      pending.release(heldBytes);
       decided(); // nothing to run it for, and nothing to read on
       return;
     }
-    take(request);
+    try {
+      take(request, heldBytes);
+    } catch (RuntimeException e) {
+      // On the stream's own thread gRPC would close the call; here nobody would, and the client would wait for good.
+      synchronized (this) {
+        if (!finished) {
+          finished = true;
+          results.onError(io.grpc.Status.INTERNAL.withDescription("the service could not take a batch line after it waited for"
+              + " room: " + e + "; this is a bug in offload, please report it").withCause(e).asRuntimeException());
+        }
+      }
+      clientGone();
+    }
   }
 
   private void accepted(BatchRequest request, Job job) {
@@ -212,9 +233,15 @@ final class BatchSession implements StreamObserver<BatchRequest> {
   }
 
   private void clientGone() {
+    PendingInputs.Wait wait;
     synchronized (this) {
       finished = true;
       clientLeft = true;
+      wait = waitingForRoom;
+      waitingForRoom = null;
+    }
+    if (wait != null && wait.cancel()) {
+      decided(); // the line in hand: never to be taken
     }
     outstanding.values().forEach(dispatcher::cancel);
   }

@@ -246,21 +246,35 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
    * with RESOURCE_EXHAUSTED.
    */
   void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused) {
-    accept(request, accepted, refused, null);
+    accept(request, NOT_HELD, accepted, refused, null);
   }
+
+  /** For {@link #accept(SubmitJobRequest, long, Consumer, Consumer, LongConsumer)}: nothing held for the request yet. */
+  static final long NOT_HELD = -1;
 
   /**
    * As {@link #accept(SubmitJobRequest, Consumer, Consumer)}, except that a valid job whose input
    * does not fit in what {@code --pending-memory} leaves is neither created nor refused: {@code
-   * noRoom} is told its input's bytes instead, on this thread, to submit it again once they fit.
+   * noRoom} is told its input's bytes instead, on this thread, to wait for them ({@link
+   * PendingInputs#whenFits}) and submit it again with them held.
    *
+   * @param heldBytes the bytes of {@code --pending-memory} held for this request already, or {@link
+   *     #NOT_HELD}: the job takes them, or they are given back
    * @param noRoom null to refuse such a job
    */
-  void accept(SubmitJobRequest request, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused, LongConsumer noRoom) {
+  void accept(SubmitJobRequest request, long heldBytes, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused,
+      LongConsumer noRoom) {
+    PendingInputs pending = supervisor.pendingInputs();
+    Runnable giveBack = () -> {
+      if (heldBytes != NOT_HELD) {
+        pending.release(heldBytes);
+      }
+    };
     String key = request.getIdempotencyKey();
     if (!key.isEmpty()) {
       String problem = IdempotencyKeys.problem(key);
       if (problem != null) {
+        giveBack.run();
         refused.accept(invalid(problem + ": " + quoted(key)));
         return;
       }
@@ -269,6 +283,7 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       // job exists all the same.
       var held = supervisor.jobs().findByKey(key);
       if (held.isPresent() && held.get().state() != JobState.CANCELLED) { // a cancelled job's key is free: see JobStore#admit
+        giveBack.run();
         follow(held.get(), request, accepted, refused);
         return;
       }
@@ -277,18 +292,21 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     try {
       input = validInput(request);
     } catch (StatusRuntimeException e) {
+      giveBack.run();
       refused.accept(e);
       return;
     }
-    PendingInputs pending = supervisor.pendingInputs();
-    long bytes = PendingInputs.bytesOf(input);
-    if (!pending.tryHold(bytes)) {
-      if (noRoom != null) {
-        noRoom.accept(bytes);
-      } else {
-        refused.accept(noRoomFor(bytes, pending));
+    long bytes = heldBytes;
+    if (heldBytes == NOT_HELD) {
+      bytes = PendingInputs.bytesOf(input);
+      if (!pending.tryHold(bytes)) {
+        if (noRoom != null) {
+          noRoom.accept(bytes);
+        } else {
+          refused.accept(noRoomFor(bytes, pending));
+        }
+        return;
       }
-      return;
     }
     JobStore.Admission admission;
     try {
@@ -304,7 +322,9 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
       return;
     }
     Job job = admission.job();
-    job.holdPendingInput(bytes);
+    if (!job.holdPendingInput(bytes)) {
+      pending.release(bytes); // it ended already: cancelled by its id, which a client guessed, before it was submitted
+    }
     Acceptance acceptance = new Acceptance(job, request, accepted, refused);
     try {
       submit(job, acceptance);

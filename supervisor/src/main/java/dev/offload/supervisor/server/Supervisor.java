@@ -1,6 +1,7 @@
 package dev.offload.supervisor.server;
 
 import dev.offload.supervisor.job.Dispatcher;
+import dev.offload.supervisor.job.Job;
 import dev.offload.supervisor.job.JobStore;
 import dev.offload.supervisor.job.PendingInputs;
 import dev.offload.supervisor.metrics.ServiceMetrics;
@@ -15,6 +16,7 @@ import dev.offload.supervisor.store.StoreUrl;
 import dev.offload.wire.UnixSockets;
 import io.netty.channel.EventLoopGroup;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -79,9 +81,9 @@ public final class Supervisor {
     metrics.trackStore(store);
     this.pendingInputs = new PendingInputs(config.limits().maxPendingBytes());
     this.jobs = new JobStore(config.keepFinished(), config.finishedMemoryBytes(), store, job -> {
+      pendingInputs.release(job.takePendingInput()); // first: nothing after it can then keep the room
       dispatcher.jobEnded(job);
       metrics.jobEnded(job);
-      pendingInputs.release(job.takePendingInput());
     });
     metrics.trackFinishedJobData(jobs::finishedDataBytes, config.finishedMemoryBytes());
     metrics.trackPendingInputs(pendingInputs::held, pendingInputs.budget());
@@ -120,7 +122,14 @@ public final class Supervisor {
     try {
       Recovery recovery = supervisor.store.open(supervisor.io().next(), supervisor.metrics::storeCommitted);
       opened = true;
-      supervisor.dispatcher.restore(supervisor.jobs.restore(recovery));
+      List<Job> left = supervisor.jobs.restore(recovery);
+      // Accepted by an earlier service: counted whatever the budget, so that new jobs wait for them to drain.
+      for (Job job : left) {
+        long bytes = PendingInputs.bytesOf(job.inputJson());
+        job.holdPendingInput(bytes);
+        supervisor.pendingInputs.holdAnyway(bytes);
+      }
+      supervisor.dispatcher.restore(left);
       supervisor.pool.start();
       if (supervisor.store instanceof SharedStore shared) {
         shared.reportHeld(supervisor.dispatcher::runningCount);

@@ -18,12 +18,10 @@ class PendingInputsTest {
     assertTrue(pending.tryHold(60));
     assertTrue(pending.tryHold(40));
     assertFalse(pending.tryHold(1), "the budget is spent");
-    assertFalse(pending.fits(1));
     assertEquals(100, pending.held());
 
     pending.release(40);
-    assertTrue(pending.fits(40));
-    assertFalse(pending.fits(41));
+    assertFalse(pending.tryHold(41));
     assertTrue(pending.tryHold(30));
     assertEquals(90, pending.held());
   }
@@ -40,32 +38,55 @@ class PendingInputsTest {
   }
 
   @Test
-  void waitsRunWhenTheirInputFits_firstComeFirst_andNoMoreThanTheRoomMade() {
+  void waitsGoFirstComeFirstServed_eachWithItsRoomHeld() {
     PendingInputs pending = new PendingInputs(100);
     List<String> ran = new ArrayList<>();
     assertTrue(pending.tryHold(100));
 
-    pending.whenFits(50, () -> ran.add("a"));
-    pending.whenFits(10, () -> ran.add("b"));
-    pending.whenFits(60, () -> ran.add("c"));
+    pending.whenFits(50, bytes -> ran.add("a" + bytes));
+    pending.whenFits(10, bytes -> ran.add("b" + bytes));
+    pending.whenFits(60, bytes -> ran.add("c" + bytes));
     assertEquals(List.of(), ran, "no room yet");
+    assertFalse(pending.tryHold(1), "nothing goes past the waits");
 
     pending.release(40);
     assertEquals(List.of(), ran, "a comes first and does not fit; b is not let past it");
     pending.release(20);
-    assertEquals(List.of("a", "b"), ran, "60 free: a's 50 and b's 10; c's 60 counted as not fitting after them");
+    assertEquals(List.of("a50", "b10"), ran, "60 free: a's 50 and b's 10, held for them");
+    assertEquals(100, pending.held());
     pending.release(40);
-    assertEquals(List.of("a", "b", "c"), ran);
+    assertEquals(List.of("a50", "b10"), ran, "c's 60 does not fit beside a and b");
+    pending.release(50 + 10); // a and b gave theirs back (their jobs ended, or were refused)
+    assertEquals(List.of("a50", "b10", "c60"), ran);
+    assertEquals(60, pending.held());
+    assertTrue(pending.tryHold(40), "no wait is left: room is taken again as it comes");
   }
 
   @Test
-  void aWaitWhoseInputFitsAlready_runsAtOnce() {
+  void aWaitWhoseInputFitsAlready_runsAtOnce_holdingItsRoom() {
+    PendingInputs pending = new PendingInputs(100);
+    List<Long> ran = new ArrayList<>();
+
+    pending.whenFits(1_000, ran::add);
+
+    assertEquals(List.of(1_000L), ran, "nothing is held: it runs alone");
+    assertEquals(1_000, pending.held());
+  }
+
+  @Test
+  void aCancelledWait_leavesTheLine_andTheWaitsBehindItGo() {
     PendingInputs pending = new PendingInputs(100);
     List<String> ran = new ArrayList<>();
+    assertTrue(pending.tryHold(60));
+    PendingInputs.Wait big = pending.whenFits(80, bytes -> ran.add("big"));
+    pending.whenFits(30, bytes -> ran.add("small"));
+    assertEquals(List.of(), ran, "small fits, but waits behind big");
 
-    pending.whenFits(1_000, () -> ran.add("alone"));
+    assertTrue(big.cancel());
 
-    assertEquals(List.of("alone"), ran, "nothing is held: it runs alone");
+    assertEquals(List.of("small"), ran);
+    assertFalse(big.cancel(), "out of the line already");
+    assertEquals(0, pending.waiting());
   }
 
   @Test
@@ -73,13 +94,13 @@ class PendingInputsTest {
     PendingInputs pending = new PendingInputs(100);
     List<String> ran = new ArrayList<>();
     assertTrue(pending.tryHold(100));
-    pending.whenFits(10, () -> ran.add("waiting"));
+    pending.whenFits(10, bytes -> ran.add("waiting"));
 
     pending.stopWaiting();
 
     assertEquals(List.of("waiting"), ran);
     assertTrue(pending.tryHold(10), "for the dispatcher to refuse, as the service takes no more jobs");
-    pending.whenFits(10, () -> ran.add("later"));
+    pending.whenFits(10, bytes -> ran.add("later"));
     assertEquals(List.of("waiting", "later"), ran);
   }
 

@@ -105,10 +105,12 @@ class PendingMemoryIT {
       // Sampled while it runs: without the budget the batch's window of 256 would put every line in the queue at once.
       AtomicLong mostHeld = new AtomicLong();
       AtomicLong mostNotEnded = new AtomicLong();
+      AtomicLong mostWaiting = new AtomicLong();
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
       while (!batch.isDone()) {
         assertTrue(System.nanoTime() < deadline, "the batch did not end within 3 minutes");
         mostHeld.accumulateAndGet(service.supervisor().pendingInputs().held(), Math::max);
+        mostWaiting.accumulateAndGet(service.supervisor().pendingInputs().waiting(), Math::max);
         var counts = service.supervisor().jobs().countByState();
         mostNotEnded.accumulateAndGet(counts.getOrDefault(JobState.QUEUED, 0L) + counts.getOrDefault(JobState.RUNNING, 0L), Math::max);
         TimeUnit.MILLISECONDS.sleep(1); // the sampling cadence, not a wait for an outcome
@@ -123,6 +125,7 @@ class PendingMemoryIT {
       assertTrue(mostHeld.get() <= BUDGET, "held " + mostHeld + " bytes of input, past the budget of " + BUDGET);
       assertTrue(mostNotEnded.get() <= 2, mostNotEnded + " jobs queued or running at once; the budget holds two inputs");
       assertTrue(mostHeld.get() > 0, "the sampling saw the batch's jobs");
+      assertEquals(1, mostWaiting.get(), "the stream's line in hand waited for room, and it alone: no more lines were read");
     }
   }
 

@@ -149,8 +149,8 @@ final class BatchSession implements StreamObserver<BatchRequest> {
       return;
     }
     try {
-      take(request, heldBytes);
-    } catch (RuntimeException e) {
+      take(request, heldBytes); // which gives the room back if it throws
+    } catch (RuntimeException | Error e) {
       // On the stream's own thread gRPC would close the call; here nobody would, and the client would wait for good.
       synchronized (this) {
         if (!finished) {
@@ -160,6 +160,9 @@ final class BatchSession implements StreamObserver<BatchRequest> {
         }
       }
       clientGone();
+      if (e instanceof Error error) {
+        throw error;
+      }
     }
   }
 

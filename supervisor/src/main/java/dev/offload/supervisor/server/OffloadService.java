@@ -264,27 +264,67 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
    */
   void accept(SubmitJobRequest request, long heldBytes, Consumer<Job> accepted, Consumer<StatusRuntimeException> refused,
       LongConsumer noRoom) {
-    PendingInputs pending = supervisor.pendingInputs();
-    Runnable giveBack = () -> {
-      if (heldBytes != NOT_HELD) {
-        pending.release(heldBytes);
+    Room room = new Room(supervisor.pendingInputs(), heldBytes == NOT_HELD ? 0 : heldBytes);
+    try {
+      accept(request, heldBytes != NOT_HELD, room, accepted, refused, noRoom);
+    } catch (RuntimeException | Error e) {
+      room.giveBack(); // or the waits for room behind it would wait for good
+      throw e;
+    }
+  }
+
+  /**
+   * The bytes of {@code --pending-memory} one acceptance holds and has not handed on yet: to its
+   * job, which gives them back when it ends, or back to the budget.
+   */
+  private static final class Room {
+    private final PendingInputs pending;
+    private long bytes;
+
+    Room(PendingInputs pending, long bytes) {
+      this.pending = pending;
+      this.bytes = bytes;
+    }
+
+    /** Holds {@code n} if they fit; see {@link PendingInputs#tryHold}. */
+    boolean tryHold(long n) {
+      if (!pending.tryHold(n)) {
+        return false;
       }
-    };
+      bytes = n;
+      return true;
+    }
+
+    void giveBack() {
+      pending.release(bytes);
+      bytes = 0;
+    }
+
+    void handTo(Job job) {
+      if (!job.holdPendingInput(bytes)) {
+        pending.release(bytes); // it ended already: cancelled by its id, which a client guessed, before it was submitted
+      }
+      bytes = 0;
+    }
+  }
+
+  private void accept(SubmitJobRequest request, boolean held, Room room, Consumer<Job> accepted,
+      Consumer<StatusRuntimeException> refused, LongConsumer noRoom) {
     String key = request.getIdempotencyKey();
     if (!key.isEmpty()) {
       String problem = IdempotencyKeys.problem(key);
       if (problem != null) {
-        giveBack.run();
+        room.giveBack();
         refused.accept(invalid(problem + ": " + quoted(key)));
         return;
       }
       // A repeated submission of a held key is answered from it, before the validation a new job
       // gets: what the service takes may have changed since (a handler jar, a size limit), and the
       // job exists all the same.
-      var held = supervisor.jobs().findByKey(key);
-      if (held.isPresent() && held.get().state() != JobState.CANCELLED) { // a cancelled job's key is free: see JobStore#admit
-        giveBack.run();
-        follow(held.get(), request, accepted, refused);
+      var holder = supervisor.jobs().findByKey(key);
+      if (holder.isPresent() && holder.get().state() != JobState.CANCELLED) { // a cancelled job's key is free: see JobStore#admit
+        room.giveBack();
+        follow(holder.get(), request, accepted, refused);
         return;
       }
     }
@@ -292,18 +332,17 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     try {
       input = validInput(request);
     } catch (StatusRuntimeException e) {
-      giveBack.run();
+      room.giveBack();
       refused.accept(e);
       return;
     }
-    long bytes = heldBytes;
-    if (heldBytes == NOT_HELD) {
-      bytes = PendingInputs.bytesOf(input);
-      if (!pending.tryHold(bytes)) {
+    if (!held) {
+      long bytes = PendingInputs.bytesOf(input);
+      if (!room.tryHold(bytes)) {
         if (noRoom != null) {
           noRoom.accept(bytes);
         } else {
-          refused.accept(noRoomFor(bytes, pending));
+          refused.accept(noRoomFor(bytes, supervisor.pendingInputs()));
         }
         return;
       }
@@ -312,19 +351,17 @@ public final class OffloadService extends OffloadGrpc.OffloadImplBase {
     try {
       admission = admit(request, input);
     } catch (StoreException e) {
-      pending.release(bytes);
+      room.giveBack();
       refused.accept(storeRefusal(e)); // a shared store without job ids at hand: see SharedStore#newId
       return;
     }
     if (!admission.created()) {
-      pending.release(bytes);
+      room.giveBack();
       follow(admission.job(), request, accepted, refused); // the same key came at the same time
       return;
     }
     Job job = admission.job();
-    if (!job.holdPendingInput(bytes)) {
-      pending.release(bytes); // it ended already: cancelled by its id, which a client guessed, before it was submitted
-    }
+    room.handTo(job);
     Acceptance acceptance = new Acceptance(job, request, accepted, refused);
     try {
       submit(job, acceptance);

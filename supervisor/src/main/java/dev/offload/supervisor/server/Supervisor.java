@@ -126,8 +126,10 @@ public final class Supervisor {
       // Accepted by an earlier service: counted whatever the budget, so that new jobs wait for them to drain.
       for (Job job : left) {
         long bytes = PendingInputs.bytesOf(job.inputJson());
-        job.holdPendingInput(bytes);
         supervisor.pendingInputs.holdAnyway(bytes);
+        if (!job.holdPendingInput(bytes)) {
+          supervisor.pendingInputs.release(bytes);
+        }
       }
       supervisor.dispatcher.restore(left);
       supervisor.pool.start();

@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.sqlite.SQLiteConfig;
 
@@ -22,15 +23,19 @@ import org.sqlite.SQLiteConfig;
  * machine's load weighs on both alike; SQLite's automatic checkpoints happen on the committing
  * connection, as in the store, and are part of the figures.
  *
+ * <p>A FULL commit is also timed a pause after the last one ended ({@code full_spaced}), as a
+ * service's commits come one at a time, a job apart: on a virtual machine a disk flush and the
+ * wake-ups around it can cost more after the machine has been idle than back to back.
+ *
  * <p>The hand-off is the time from one platform thread's {@code LockSupport.unpark} of another,
  * parked, thread until that thread runs: what the store's writer costs a lone job each time it is
  * woken (and each time it hands completions back). Measured one way, with both threads' {@code
  * System.nanoTime} (one monotonic clock for the JVM).
  *
  * <p>Usage: {@code java --enable-native-access=ALL-UNNAMED -cp cli/target/lib/sqlite-jdbc-VERSION.jar CommitCost.java DIR
- * COMMITS HANDOFFS} (the driver alone: with the CLI's logging on the class path too, the driver's
+ * COMMITS HANDOFFS PAUSE_MS} (the driver alone: with the CLI's logging on the class path too, the driver's
  * debug lines would go to stdout). It prints one
- * JSON object: {@code {"file", "normal": {...}, "full": {...}, "handoff": {...}}}, each with {@code
+ * JSON object: {@code {"file", "normal": {...}, "full": {...}, "full_spaced": {...}, "pause_ms", "handoff": {...}}}, each with {@code
  * n, p50_us, p90_us, p99_us, mean_us}; the file is deleted at the end.
  */
 public final class CommitCost {
@@ -38,13 +43,14 @@ public final class CommitCost {
   private static final int ROUNDS = 10;
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3) {
-      System.err.println("usage: java -cp SQLITE_JDBC_JAR CommitCost.java DIR COMMITS HANDOFFS");
+    if (args.length != 4) {
+      System.err.println("usage: java -cp SQLITE_JDBC_JAR CommitCost.java DIR COMMITS HANDOFFS PAUSE_MS");
       System.exit(2);
     }
     Path dir = Path.of(args[0]);
     int commits = Integer.parseInt(args[1]);
     int handoffs = Integer.parseInt(args[2]);
+    long pauseMillis = Long.parseLong(args[3]);
     if (commits < ROUNDS || handoffs < 1) {
       System.err.println("CommitCost: COMMITS must be at least " + ROUNDS + " and HANDOFFS at least 1");
       System.exit(2);
@@ -53,19 +59,20 @@ public final class CommitCost {
     Path file = dir.resolve("commit-cost.db");
     long[] normal = new long[commits];
     long[] full = new long[commits];
+    long[] fullSpaced = new long[commits];
     try {
-      commits(file, normal, full);
+      commits(file, normal, full, fullSpaced, TimeUnit.MILLISECONDS.toNanos(pauseMillis));
     } finally {
       for (String suffix : new String[] {"", "-wal", "-shm", "-journal"}) {
         Files.deleteIfExists(dir.resolve(file.getFileName() + suffix));
       }
     }
     long[] handoff = handoffs(handoffs);
-    System.out.printf(Locale.ROOT, "{\"file\": \"%s\", \"normal\": %s, \"full\": %s, \"handoff\": %s}%n",
-        file, figures(normal), figures(full), figures(handoff));
+    System.out.printf(Locale.ROOT, "{\"file\": \"%s\", \"normal\": %s, \"full\": %s, \"full_spaced\": %s, \"pause_ms\": %d,"
+        + " \"handoff\": %s}%n", file, figures(normal), figures(full), figures(fullSpaced), pauseMillis, figures(handoff));
   }
 
-  private static void commits(Path file, long[] normal, long[] full) throws SQLException {
+  private static void commits(Path file, long[] normal, long[] full, long[] fullSpaced, long pauseNanos) throws SQLException {
     SQLiteConfig config = new SQLiteConfig();
     config.setGetGeneratedKeys(false); // as SqliteStore opens its file: no extra query per insert
     try (Connection c = config.createConnection("jdbc:sqlite:" + file)) {
@@ -83,22 +90,23 @@ public final class CommitCost {
         long[] id = {0};
         // Unmeasured first: the driver's and SQLite's first calls, and the JIT.
         int warmup = Math.min(500, normal.length / 2);
-        run(c, insert, id, "NORMAL", new long[warmup], 0, warmup);
-        run(c, insert, id, "FULL", new long[warmup], 0, warmup);
+        run(c, insert, id, "NORMAL", new long[warmup], 0, warmup, 0);
+        run(c, insert, id, "FULL", new long[warmup], 0, warmup, 0);
         int per = normal.length / ROUNDS;
         for (int round = 0; round < ROUNDS; round++) {
           int from = round * per;
           int to = round == ROUNDS - 1 ? normal.length : from + per;
-          run(c, insert, id, "NORMAL", normal, from, to);
-          run(c, insert, id, "FULL", full, from, to);
+          run(c, insert, id, "NORMAL", normal, from, to, 0);
+          run(c, insert, id, "FULL", full, from, to, 0);
+          run(c, insert, id, "FULL", fullSpaced, from, to, pauseNanos);
         }
       }
     }
   }
 
-  /** Times one INSERT and its commit per slot of {@code times[from, to)}. */
-  private static void run(Connection c, PreparedStatement insert, long[] id, String synchronous, long[] times, int from, int to)
-      throws SQLException {
+  /** Times one INSERT and its commit per slot of {@code times[from, to)}, each {@code pauseNanos} after the last one ended. */
+  private static void run(Connection c, PreparedStatement insert, long[] id, String synchronous, long[] times, int from, int to,
+      long pauseNanos) throws SQLException {
     // SQLite refuses to change the safety level inside a transaction, and the driver opens one
     // after every commit unless in auto-commit mode.
     c.setAutoCommit(true);
@@ -107,6 +115,9 @@ public final class CommitCost {
     }
     c.setAutoCommit(false);
     for (int i = from; i < to; i++) {
+      if (pauseNanos > 0) {
+        LockSupport.parkNanos(pauseNanos); // asleep, as the service's writer is between one job's commit and the next
+      }
       long start = System.nanoTime();
       insert.setLong(1, ++id[0]);
       insert.setLong(2, System.currentTimeMillis());

@@ -311,6 +311,10 @@ public final class Report {
         node.set("sequential", level(json("durability_" + store + "_seq.json"), 1));
         node.put("sequential_warm_up_jobs", (int) number("durability_" + store + "_seq_warmup"));
       }
+      if ("memory".equals(store)) {
+        // One job at a time with a pause between a job's end and the next send: jobs that come to an idle service.
+        node.set("sequential_after_idle", level(json("durability_memory_paused.json"), 1));
+      }
       node.set("submit", level(json("durability_" + store + "_submit.json"), 1));
       node.set("stats", json("durability_" + store + ".stats.json"));
     }
@@ -332,6 +336,11 @@ public final class Report {
     bounds.put("process_sequential_p50_formula", "memory: sequential p50 + one NORMAL commit p50 + one hand-off p50");
     bounds.put("machine_sequential_p50", memoryP50 + cost.path("full").path("p50_us").asDouble());
     bounds.put("machine_sequential_p50_formula", "memory: sequential p50 + one FULL commit p50");
+    d.put("idle_pause_ms", (int) number("durability_idle_pause_ms"));
+    bounds.put("machine_sequential_p50_after_idle", p50(stores, "memory", "sequential_after_idle")
+        + cost.path("full_spaced").path("p50_us").asDouble());
+    bounds.put("machine_sequential_p50_after_idle_formula", "memory: sequential p50 with a pause between jobs + one FULL commit p50"
+        + " the same pause after the last (informational: no target)");
     return d;
   }
 
@@ -351,6 +360,10 @@ public final class Report {
     lower(String.format(Locale.ROOT, "durability: `machine` sequential p50 vs `memory:`'s + one FULL commit (%s + %s µs)",
             fmt(p50(stores, "memory", "sequential")), fmt(cost.path("full").path("p50_us").asDouble())),
         p50(stores, "machine", "sequential"), "µs", d.path("bounds_us").path("machine_sequential_p50").asDouble(), 1.0);
+    lower(String.format(Locale.ROOT, "durability: `machine` sequential p50 vs `memory:`'s with %d ms between jobs + one FULL commit %d ms"
+            + " after the last (%s + %s µs): what idleness costs on this machine", d.path("idle_pause_ms").asInt(), d.path("idle_pause_ms").asInt(),
+            fmt(p50(stores, "memory", "sequential_after_idle")), fmt(cost.path("full_spaced").path("p50_us").asDouble())),
+        p50(stores, "machine", "sequential"), "µs", d.path("bounds_us").path("machine_sequential_p50_after_idle").asDouble(), Double.NaN);
   }
 
   private static String storeName(String store) {
@@ -408,18 +421,27 @@ public final class Report {
         fmt(cost.path("normal").path("p50_us").asDouble()), fmt(cost.path("normal").path("p99_us").asDouble())));
     md.append(String.format(Locale.ROOT, "| one commit of one row, WAL, `synchronous=FULL` (`machine`) | %s | %s |%n",
         fmt(cost.path("full").path("p50_us").asDouble()), fmt(cost.path("full").path("p99_us").asDouble())));
+    md.append(String.format(Locale.ROOT, "| one commit of one row, WAL, `synchronous=FULL`, each %d ms after the last | %s | %s |%n",
+        d.path("idle_pause_ms").asInt(), fmt(cost.path("full_spaced").path("p50_us").asDouble()),
+        fmt(cost.path("full_spaced").path("p99_us").asDouble())));
+    md.append(String.format(Locale.ROOT, "| one no-op job through `memory:`, one at a time, each sent %d ms after the last one's result"
+            + " (`offload bench --pause`) | %s | %s |%n", d.path("idle_pause_ms").asInt(),
+        fmt(p50(stores, "memory", "sequential_after_idle")), fmt(stores.path("memory").path("sequential_after_idle").path("p99_us").asDouble())));
     md.append(String.format(Locale.ROOT, "| one thread hand-off (unpark of a parked platform thread until it runs; %d of them) | %s | %s |%n",
         cost.path("handoff").path("n").asInt(), fmt(cost.path("handoff").path("p50_us").asDouble()),
         fmt(cost.path("handoff").path("p99_us").asDouble())));
     JsonNode ratios = d.path("ratios");
     md.append(String.format(Locale.ROOT, "%nRatios: `process` keeps %s%% of `memory:`'s jobs/s at in-flight 256 (`machine` %s%%), and makes %s"
             + " ProcessPoolExecutor submit()'s. Bounds, from this run's figures: `process` sequential p50 ≤ %s µs (%s), `machine`"
-            + " sequential p50 ≤ %s µs (%s). The targets' verdicts are in the table at the top (rows \"durability: ...\").%n",
+            + " sequential p50 ≤ %s µs (%s); and, for information, `machine` against jobs and commits that come after the same idleness"
+            + " as its own: %s µs (%s). The targets' verdicts are in the table at the top (rows \"durability: ...\").%n",
         fmt(ratios.path("process_vs_memory_jobs_per_s").asDouble() * 100), fmt(ratios.path("machine_vs_memory_jobs_per_s").asDouble() * 100),
         ratios.path("process_vs_python_submit").isNull() ? "— (Python not measured)"
             : fmt(ratios.path("process_vs_python_submit").asDouble()) + "×",
         fmt(d.path("bounds_us").path("process_sequential_p50").asDouble()), d.path("bounds_us").path("process_sequential_p50_formula").asText(),
-        fmt(d.path("bounds_us").path("machine_sequential_p50").asDouble()), d.path("bounds_us").path("machine_sequential_p50_formula").asText()));
+        fmt(d.path("bounds_us").path("machine_sequential_p50").asDouble()), d.path("bounds_us").path("machine_sequential_p50_formula").asText(),
+        fmt(d.path("bounds_us").path("machine_sequential_p50_after_idle").asDouble()),
+        d.path("bounds_us").path("machine_sequential_p50_after_idle_formula").asText()));
   }
 
   /** A figure where more is better: met when offload/peer >= target. */

@@ -17,10 +17,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -76,6 +80,12 @@ final class BenchCommand implements Callable<Integer> {
           + " answer comes, on each of IN-FLIGHT threads. Latency is submit to answer; jobs/s counts answers. The jobs still"
           + " run: after each level, warm-up included, the command waits until the service has none queued or running.")
   boolean submitOnly;
+
+  @Option(names = "--pause", paramLabel = "DURATION", defaultValue = "0ms", converter = DurationConverter.class,
+      description = "How long each result's callback (or each submitter, with --submit-only) waits before sending the"
+          + " next job (default: ${DEFAULT-VALUE}). Latency still counts from send to result: with --in-flight 1 this"
+          + " measures a job that comes to an idle service, as the next one after an fsync does.")
+  Duration pause;
 
   @Option(names = "--json", description = "Print the figures as JSON.")
   boolean json;
@@ -139,7 +149,17 @@ final class BenchCommand implements Callable<Integer> {
     AtomicInteger failures = new AtomicInteger();
     AtomicReference<String> firstFailure = new AtomicReference<>();
     Runnable submitter = () -> {
+      boolean first = true;
       for (int i = nextIndex.getAndIncrement(); i < count; i = nextIndex.getAndIncrement()) {
+        if (!first && pause.isPositive()) {
+          try {
+            Thread.sleep(pause);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+        first = false;
         long start = System.nanoTime();
         try {
           client.wire().submit(requests.get(i % requests.size()));
@@ -188,9 +208,23 @@ final class BenchCommand implements Callable<Integer> {
   /**
    * Runs {@code count} jobs with {@code level} of them in flight. Each result's callback sends the
    * next job, on the connection's I/O thread, as an asynchronous caller does ({@code thenCompose}):
-   * the figures are the service's, not those of a thread waking to send.
+   * the figures are the service's, not those of a thread waking to send. With {@code --pause}, the
+   * callback leaves the next send to a timer thread instead, that long after the result.
    */
   private Figure run(OffloadClient client, List<SubmitJobRequest> requests, int level, int count) throws InterruptedException {
+    if (!pause.isPositive()) {
+      return run(client, requests, level, count, Runnable::run);
+    }
+    try (ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("offload-bench-pause").daemon(true).factory())) {
+      long pauseNanos = pause.toNanos();
+      return run(client, requests, level, count, send -> timer.schedule(send, pauseNanos, TimeUnit.NANOSECONDS));
+    }
+  }
+
+  /** As above; {@code next} runs each send that a result calls for (at once, or after the pause). */
+  private Figure run(OffloadClient client, List<SubmitJobRequest> requests, int level, int count, Consumer<Runnable> next)
+      throws InterruptedException {
     long[] sentAt = new long[count];
     long[] latency = new long[count];
     AtomicInteger failures = new AtomicInteger();
@@ -218,7 +252,7 @@ final class BenchCommand implements Callable<Integer> {
         failures.incrementAndGet();
         firstFailure.compareAndSet(null, result.toString());
       }
-      sendNext.run();
+      next.accept(sendNext);
     }));
     long start = System.nanoTime();
     for (int i = 0; i < Math.min(level, count); i++) {
@@ -283,6 +317,7 @@ final class BenchCommand implements Callable<Integer> {
       root.put("target", target);
       root.put("workers", workerCount);
       root.put("submit_only", submitOnly);
+      root.put("pause_ms", pause.toMillis());
       ArrayNode results = root.putArray("results");
       for (Figure f : figures) {
         results.addObject()
@@ -298,7 +333,8 @@ final class BenchCommand implements Callable<Integer> {
       out.println(JobJson.pretty(root));
     } else {
       out.printf("%s jobs on %s, %d workers%s%n", handler, target, workerCount,
-          submitOnly ? "; latency from submit to acknowledgement (--submit-only)" : "");
+          (submitOnly ? "; latency from submit to acknowledgement (--submit-only)" : "")
+              + (pause.isPositive() ? "; " + pause.toMillis() + " ms between a job's end and the next send (--pause)" : ""));
       Table table = new Table("IN-FLIGHT", "JOBS", "JOBS/S", "P50", "P90", "P99");
       for (Figure f : figures) {
         table.row(f.inFlight(), f.jobs(), String.format("%.0f", f.jobsPerSecond()),

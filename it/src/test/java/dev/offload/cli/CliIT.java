@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -237,6 +238,24 @@ class CliIT {
     JsonNode byState = Json.parse(offload("stats", "--json").out()).get("jobs_by_state");
     assertEquals(0, byState.path("QUEUED").asLong(), byState.toString());
     assertEquals(0, byState.path("RUNNING").asLong(), byState.toString());
+  }
+
+  @Test
+  void benchPause_waitsThatLongBeforeEachNextJob_andSaysSo() {
+    for (String mode : List.of("--json", "--submit-only")) {
+      List<String> args = new ArrayList<>(List.of("bench", "--pause", "50ms", "--jobs", "10", "--in-flight", "1", "--warmup", "0", "--json"));
+      if (mode.equals("--submit-only")) {
+        args.add(mode);
+      }
+      Cli.Result r = offload(args.toArray(String[]::new));
+      assertEquals(0, r.exitCode(), r.err());
+      JsonNode root = Json.parse(r.out());
+      assertEquals(50, root.get("pause_ms").asLong(), r.out());
+      // Nine pauses between ten jobs sent one after another: a lower bound, whatever the machine's pace.
+      assertTrue(root.get("results").get(0).get("seconds").asDouble() >= 0.45, mode + ": " + r.out());
+    }
+    assertTrue(offload("bench", "--pause", "20ms", "--jobs", "2", "--in-flight", "1", "--warmup", "0").out()
+        .contains("20 ms between a job's end and the next send (--pause)"));
   }
 
   @Test

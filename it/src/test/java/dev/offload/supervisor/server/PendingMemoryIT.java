@@ -11,6 +11,7 @@ import dev.offload.proto.v1.Job;
 import dev.offload.proto.v1.JobState;
 import dev.offload.proto.v1.SubmitJobRequest;
 import dev.offload.sdk.Json;
+import dev.offload.supervisor.job.PendingInputs;
 import dev.offload.supervisor.store.Durability;
 import dev.offload.supervisor.store.StoreUrl;
 import dev.offload.testing.Await;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -126,6 +128,33 @@ class PendingMemoryIT {
       assertTrue(mostNotEnded.get() <= 2, mostNotEnded + " jobs queued or running at once; the budget holds two inputs");
       assertTrue(mostHeld.get() > 0, "the sampling saw the batch's jobs");
       assertEquals(1, mostWaiting.get(), "the stream's line in hand waited for room, and it alone: no more lines were read");
+    }
+  }
+
+  /**
+   * Jobs an earlier service kept in the store hold their inputs' room from the start, whatever the
+   * budget: new submissions wait for them to drain rather than pile up beside them.
+   */
+  @Test
+  void jobsKeptByAnEarlierService_areCountedAtStart_andNewOnesFindNoRoomBesideThem() throws Exception {
+    StoreUrl store = new StoreUrl.Sqlite(dir.resolve("jobs.db"));
+    try (RunningService earlier = RunningService.start(RunningService.config(1).withStore(store, Durability.PROCESS), dir)) {
+      for (int i = 0; i < 3; i++) {
+        earlier.client().wire().submit(bigSleep()); // one runs; two wait in the queue, kept at the stop
+      }
+    }
+    try (RunningService service = RunningService.start(RunningService.config(1).withStore(store, Durability.PROCESS)
+        .withLimits(Limits.defaults().withMaxPendingBytes(BUDGET)), dir)) {
+      List<Job> kept = service.client().wire().list(null).stream()
+          .filter(j -> j.getState() == JobState.QUEUED || j.getState() == JobState.RUNNING).toList();
+      assertEquals(2, kept.size(), "the two queued jobs came back: " + kept);
+      long expected = kept.stream().mapToLong(j -> PendingInputs.bytesOf(j.getInputJson())).sum();
+      assertTrue(expected > BUDGET - INPUT_CHARS, "the test's premise: no room for one more beside them");
+      assertEquals(expected, service.supervisor().pendingInputs().held(), "their inputs are counted as the service starts");
+
+      StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> service.client().wire().submit(bigEcho()));
+      assertEquals(Status.Code.RESOURCE_EXHAUSTED, refused.getStatus().getCode());
+      assertTrue(refused.getStatus().getDescription().contains("--pending-memory"), refused.getStatus().getDescription());
     }
   }
 

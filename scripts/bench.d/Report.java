@@ -340,7 +340,7 @@ public final class Report {
     bounds.put("machine_sequential_p50_after_idle", p50(stores, "memory", "sequential_after_idle")
         + cost.path("full_spaced").path("p50_us").asDouble());
     bounds.put("machine_sequential_p50_after_idle_formula", "memory: sequential p50 with a pause between jobs + one FULL commit p50"
-        + " the same pause after the last (informational: no target)");
+        + " the same pause after the last");
     return d;
   }
 

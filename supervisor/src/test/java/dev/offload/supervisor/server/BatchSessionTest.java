@@ -12,6 +12,7 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -38,13 +39,14 @@ class BatchSessionTest {
   private static final class Stream extends ServerCallStreamObserver<BatchResult> {
     final AtomicInteger requested = new AtomicInteger();
     final List<BatchResult> sent = new CopyOnWriteArrayList<>();
+    final CompletableFuture<Throwable> error = new CompletableFuture<>();
     boolean autoRequestDisabled;
     Runnable onCancel;
 
     @Override public void disableAutoRequest() { autoRequestDisabled = true; }
     @Override public void request(int count) { requested.addAndGet(count); }
     @Override public void onNext(BatchResult value) { sent.add(value); }
-    @Override public void onError(Throwable t) {}
+    @Override public void onError(Throwable t) { error.complete(t); }
     @Override public void onCompleted() {}
     @Override public boolean isCancelled() { return false; }
     @Override public void setOnCancelHandler(Runnable handler) { onCancel = handler; }
@@ -90,6 +92,31 @@ class BatchSessionTest {
     assertEquals(2, stream.requested.get(), "taken once room came, and the next line asked for");
     assertEquals(List.of(40L), heldForTakes, "taken with its room held for it");
     assertEquals(0, pending.waiting());
+  }
+
+  @Test
+  void aLineThatCannotBeTakenAfterItsWait_endsTheStreamWithInternal_ratherThanLeaveTheClientWaiting() throws Exception {
+    PendingInputs pending = new PendingInputs(100);
+    assertTrue(pending.tryHold(100));
+    BatchSession.Acceptor acceptor = (request, heldBytes, accepted, refused, noRoom) -> {
+      if (heldBytes == OffloadService.NOT_HELD) {
+        noRoom.accept(40);
+      } else {
+        throw new IllegalStateException("a fault in taking the line");
+      }
+    };
+    Stream stream = new Stream();
+    BatchSession session = new BatchSession(acceptor, pending, new Dispatcher(10, Duration.ofSeconds(1), scheduler), Limits.defaults(),
+        "memory:", stream);
+    session.onNext(line("a"));
+
+    pending.release(100); // room comes, and the line is taken again on a virtual thread of its own
+
+    Status status = Status.fromThrowable(stream.error.get(10, TimeUnit.SECONDS));
+    assertEquals(Status.Code.INTERNAL, status.getCode());
+    assertTrue(status.getDescription().contains("a fault in taking the line") && status.getDescription().contains("bug in offload"),
+        status.getDescription());
+    assertEquals(1, stream.requested.get(), "nothing more read from a stream that ended");
   }
 
   @Test

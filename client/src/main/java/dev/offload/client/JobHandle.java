@@ -122,6 +122,12 @@ public final class JobHandle<O> {
         throw new InterruptedException("interrupted while submitting the job");
       }
       accepted.get();
+      // An interrupt that came as the acceptance did: get() then returns the value and sets the
+      // thread's interrupt status again. It came while submitting all the same, and counts the same,
+      // whichever of the two the scheduler ran first.
+      if (Thread.interrupted()) {
+        throw new InterruptedException("interrupted while submitting the job");
+      }
     } catch (InterruptedException e) {
       cancelAfterInterrupt();
       throw e;

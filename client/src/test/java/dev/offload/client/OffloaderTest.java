@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -313,7 +314,9 @@ class OffloaderTest {
     assertEquals(List.of("job-1"), cancelled, "the cancel was sent before the call returned");
   }
 
-  @Test
+  // Repeated: the interrupt races the acceptance (the release below), and before awaitAccepted
+  // counted an interrupt that came with the acceptance, 6 runs in 300 failed on a loaded machine.
+  @RepeatedTest(100)
   void interruptBeforeTheJobIsAccepted_cancelsItOnceItsIdComes() throws Exception {
     CountDownLatch release = new CountDownLatch(1);
     CountDownLatch arrived = new CountDownLatch(1);

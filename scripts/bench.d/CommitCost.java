@@ -33,10 +33,10 @@ import org.sqlite.SQLiteConfig;
  * System.nanoTime} (one monotonic clock for the JVM).
  *
  * <p>Usage: {@code java --enable-native-access=ALL-UNNAMED -cp cli/target/lib/sqlite-jdbc-VERSION.jar CommitCost.java DIR
- * COMMITS HANDOFFS PAUSE_MS} (the driver alone: with the CLI's logging on the class path too, the driver's
- * debug lines would go to stdout). It prints one
- * JSON object: {@code {"file", "normal": {...}, "full": {...}, "full_spaced": {...}, "pause_ms", "handoff": {...}}}, each with {@code
- * n, p50_us, p90_us, p99_us, mean_us}; the file is deleted at the end.
+ * COMMITS HANDOFFS PAUSE_MS} (the driver alone: with the CLI's logging on the class path too, the
+ * driver's debug lines would go to stdout). It prints one JSON object: {@code {"file", "normal",
+ * "full", "full_spaced", "pause_ms", "handoff"}}, the four timings each with {@code n, p50_us,
+ * p90_us, p99_us, mean_us}; the file is deleted at the end.
  */
 public final class CommitCost {
 
@@ -115,8 +115,10 @@ public final class CommitCost {
     }
     c.setAutoCommit(false);
     for (int i = from; i < to; i++) {
-      if (pauseNanos > 0) {
-        LockSupport.parkNanos(pauseNanos); // asleep, as the service's writer is between one job's commit and the next
+      // Asleep, as the service's writer is between one job's commit and the next (a park may end early: park again).
+      long wakeAt = System.nanoTime() + pauseNanos;
+      while (wakeAt - System.nanoTime() > 0) {
+        LockSupport.parkNanos(wakeAt - System.nanoTime());
       }
       long start = System.nanoTime();
       insert.setLong(1, ++id[0]);

@@ -433,14 +433,14 @@ public final class Report {
     JsonNode ratios = d.path("ratios");
     md.append(String.format(Locale.ROOT, "%nRatios: `process` keeps %s%% of `memory:`'s jobs/s at in-flight 256 (`machine` %s%%), and makes %s"
             + " ProcessPoolExecutor submit()'s. Bounds, from this run's figures: `process` sequential p50 ≤ %s µs (%s), `machine`"
-            + " sequential p50 ≤ %s µs (%s); and, for information, `machine` against jobs and commits that come after the same idleness"
-            + " as its own: %s µs (%s). The targets' verdicts are in the table at the top (rows \"durability: ...\").%n",
+            + " sequential p50 ≤ %s µs (%s); and, for information, `machine` against jobs and commits that come after %d ms of"
+            + " idleness (longer than its own, a few hundred µs): %s µs (%s; the paused `memory:` figure from one run after the rounds). The targets' verdicts are in the table at the top (rows \"durability: ...\").%n",
         fmt(ratios.path("process_vs_memory_jobs_per_s").asDouble() * 100), fmt(ratios.path("machine_vs_memory_jobs_per_s").asDouble() * 100),
         ratios.path("process_vs_python_submit").isNull() ? "— (Python not measured)"
             : fmt(ratios.path("process_vs_python_submit").asDouble()) + "×",
         fmt(d.path("bounds_us").path("process_sequential_p50").asDouble()), d.path("bounds_us").path("process_sequential_p50_formula").asText(),
         fmt(d.path("bounds_us").path("machine_sequential_p50").asDouble()), d.path("bounds_us").path("machine_sequential_p50_formula").asText(),
-        fmt(d.path("bounds_us").path("machine_sequential_p50_after_idle").asDouble()),
+        d.path("idle_pause_ms").asInt(), fmt(d.path("bounds_us").path("machine_sequential_p50_after_idle").asDouble()),
         d.path("bounds_us").path("machine_sequential_p50_after_idle_formula").asText()));
   }
 

@@ -82,9 +82,9 @@ final class BenchCommand implements Callable<Integer> {
   boolean submitOnly;
 
   @Option(names = "--pause", paramLabel = "DURATION", defaultValue = "0ms", converter = DurationConverter.class,
-      description = "How long each result's callback (or each submitter, with --submit-only) waits before sending the"
-          + " next job (default: ${DEFAULT-VALUE}). Latency still counts from send to result: with --in-flight 1 this"
-          + " measures a job that comes to an idle service, as the next one after an fsync does.")
+      description = "Send each next job this long after the result (with --submit-only, the answer) that makes room for it"
+          + " (default: ${DEFAULT-VALUE}). Latency still counts from send to result, and jobs/s counts the pauses too: with"
+          + " --in-flight 1 this measures jobs that come to an idle service.")
   Duration pause;
 
   @Option(names = "--json", description = "Print the figures as JSON.")
@@ -215,10 +215,13 @@ final class BenchCommand implements Callable<Integer> {
     if (!pause.isPositive()) {
       return run(client, requests, level, count, Runnable::run);
     }
-    try (ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-        Thread.ofPlatform().name("offload-bench-pause").daemon(true).factory())) {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+        Thread.ofPlatform().name("offload-bench-pause").daemon(true).factory());
+    try {
       long pauseNanos = pause.toNanos();
       return run(client, requests, level, count, send -> timer.schedule(send, pauseNanos, TimeUnit.NANOSECONDS));
+    } finally {
+      timer.shutdownNow(); // the level is over: the sends still scheduled have no job left to send
     }
   }
 
@@ -232,13 +235,21 @@ final class BenchCommand implements Callable<Integer> {
     AtomicInteger nextIndex = new AtomicInteger();
     AtomicInteger sent = new AtomicInteger();
     AtomicReference<BatchCall> call = new AtomicReference<>();
+    AtomicReference<String> unsent = new AtomicReference<>();
     Runnable sendNext = () -> {
       int i = nextIndex.getAndIncrement();
       if (i >= count) {
         return;
       }
       sentAt[i] = System.nanoTime();
-      call.get().send(Integer.toString(i), requests.get(i % requests.size()));
+      try {
+        call.get().send(Integer.toString(i), requests.get(i % requests.size()));
+      } catch (RuntimeException e) {
+        // On a result's thread or the pause's timer nobody else would see it: end the call, and say why after it.
+        unsent.compareAndSet(null, "job " + i + " could not be sent: " + e.getMessage());
+        call.get().cancel(unsent.get());
+        return;
+      }
       if (sent.incrementAndGet() == count) {
         call.get().finish(); // after the last send has returned, whichever thread made it
       }
@@ -258,7 +269,14 @@ final class BenchCommand implements Callable<Integer> {
     for (int i = 0; i < Math.min(level, count); i++) {
       sendNext.run();
     }
-    call.get().await();
+    try {
+      call.get().await();
+    } catch (StatusRuntimeException e) {
+      if (unsent.get() != null) {
+        throw new CliException(ExitCodes.FAILED, unsent.get());
+      }
+      throw e;
+    }
     double seconds = (System.nanoTime() - start) / 1e9;
     if (failures.get() > 0) {
       throw new CliException(ExitCodes.FAILED, failures.get() + " of " + count + " jobs did not succeed; the first: " + firstFailure.get());
@@ -334,7 +352,8 @@ final class BenchCommand implements Callable<Integer> {
     } else {
       out.printf("%s jobs on %s, %d workers%s%n", handler, target, workerCount,
           (submitOnly ? "; latency from submit to acknowledgement (--submit-only)" : "")
-              + (pause.isPositive() ? "; " + pause.toMillis() + " ms between a job's end and the next send (--pause)" : ""));
+              + (pause.isPositive() ? "; each next job sent " + pause.toMillis() + " ms after " + (submitOnly ? "an answer" : "a result")
+                  + " (--pause)" : ""));
       Table table = new Table("IN-FLIGHT", "JOBS", "JOBS/S", "P50", "P90", "P99");
       for (Figure f : figures) {
         table.row(f.inFlight(), f.jobs(), String.format("%.0f", f.jobsPerSecond()),

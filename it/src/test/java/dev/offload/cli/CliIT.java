@@ -11,6 +11,7 @@ import dev.offload.testing.NoLeftoverProcesses;
 import dev.offload.testing.OffloadProcess;
 import dev.offload.testing.RunningService;
 import dev.offload.sdk.Json;
+import dev.offload.supervisor.server.Limits;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -259,6 +261,21 @@ class CliIT {
     Cli.Result text = offload("bench", "--pause", "20ms", "--jobs", "2", "--in-flight", "1", "--warmup", "0");
     assertEquals(0, text.exitCode(), text.err());
     assertTrue(text.out().contains("each next job sent 20 ms after a result (--pause)"), text.out());
+  }
+
+  /** A job too large for the service to read, sent from a result's callback or the pause's timer: the bench ends, saying so. */
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES) // a hang guard: the sends after the first come from threads nobody waits on
+  void bench_aJobTheServiceCannotRead_endsTheBenchNamingIt_withOrWithoutAPause() throws Exception {
+    Path inputs = dir.resolve("too-large-bench-inputs.txt");
+    int tooLarge = Limits.defaults().maxRequestBytes() + 1; // the service runs with the default limits
+    Files.writeString(inputs, "1\n\"" + "x".repeat(tooLarge) + "\"\n");
+    for (String pause : List.of("0ms", "5ms")) {
+      Cli.Result r = offload("bench", "--input-file", inputs.toString(), "--jobs", "4", "--in-flight", "1", "--warmup", "0",
+          "--pause", pause);
+      assertEquals(1, r.exitCode(), "--pause " + pause + ": " + r.err());
+      assertTrue(r.err().contains("job 1 could not be sent") && r.err().contains("--max-request-size"), r.err());
+    }
   }
 
   @Test
